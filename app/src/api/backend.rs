@@ -1,0 +1,79 @@
+//! The seam between the API contract (this crate) and its implementation (the `server` crate).
+//!
+//! Server functions only authenticate, check the role and translate; everything else goes through this
+//! trait object, which the server provides as Leptos context. That keeps domain code out of the UI crate
+//! and lets `server` depend on `app`, never the reverse.
+
+use super::error::ApiError;
+use super::types::*;
+use std::sync::Arc;
+
+/// The caller of an API function, resolved from the session cookie or bearer token.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Actor {
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EpisodeQuery {
+    pub state: Option<EpisodeState>,
+    pub show: Option<String>,
+    pub offset: u32,
+    pub limit: u32,
+}
+
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// Who sent this request, if anyone. Refuses state-changing browser calls from a foreign origin.
+    async fn authenticate(&self, parts: &http::request::Parts) -> Result<Option<Actor>, ApiError>;
+    async fn health(&self) -> HealthInfo;
+    async fn episodes(&self, query: EpisodeQuery) -> Result<EpisodeList, ApiError>;
+    async fn episode(&self, id: &str) -> Result<EpisodeDetail, ApiError>;
+    async fn discover(&self, actor: &Actor) -> Result<DiscoverReport, ApiError>;
+    async fn process(
+        &self,
+        actor: &Actor,
+        ids: Vec<String>,
+        force: bool,
+        clear_cache: bool,
+    ) -> Result<ProcessOutcome, ApiError>;
+    async fn cancel(&self, actor: &Actor, id: &str) -> Result<JobInfo, ApiError>;
+    async fn cleanup_episode(
+        &self,
+        actor: &Actor,
+        id: &str,
+        include_transcripts: bool,
+        include_audio: bool,
+        dry_run: bool,
+    ) -> Result<CleanupReport, ApiError>;
+    async fn force_reprocess(
+        &self,
+        actor: &Actor,
+        id: &str,
+        dry_run: bool,
+    ) -> Result<ReprocessOutcome, ApiError>;
+    async fn retry_failed(
+        &self,
+        actor: &Actor,
+        ids: Option<Vec<String>>,
+        dry_run: bool,
+    ) -> Result<RetryOutcome, ApiError>;
+    async fn deep_clean(&self, actor: &Actor, dry_run: bool) -> Result<CleanupReport, ApiError>;
+    async fn cleanup_runs(
+        &self,
+        episode: Option<String>,
+        limit: u32,
+    ) -> Result<CleanupRunList, ApiError>;
+    /// Checks a password and returns the Set-Cookie value of a new server-side session.
+    async fn login(
+        &self,
+        parts: &http::request::Parts,
+        username: &str,
+        password: &str,
+    ) -> Result<(SessionUser, String), ApiError>;
+    /// Ends the caller's session on the server and returns the Set-Cookie value that clears it.
+    async fn logout(&self, parts: &http::request::Parts) -> Result<String, ApiError>;
+}
+
+pub type SharedBackend = Arc<dyn Backend>;

@@ -1,0 +1,195 @@
+//! Server functions: one stable path each (`/api/<name>`), JSON arguments in, JSON out.
+//!
+//! Each body authenticates and checks the role itself (never trusting the page that called it), then
+//! delegates to the [`Backend`](super::backend::Backend) the server put into context.
+
+use super::error::ApiError;
+use super::types::*;
+use leptos::prelude::*;
+use server_fn::codec::Json;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::super::backend::{Actor, SharedBackend};
+    use super::super::error::ApiError;
+    use super::super::types::Role;
+    use leptos::prelude::*;
+
+    pub fn backend() -> Result<SharedBackend, ApiError> {
+        use_context::<SharedBackend>()
+            .ok_or_else(|| ApiError::internal("server misconfigured: no backend in context"))
+    }
+
+    pub fn parts() -> Result<http::request::Parts, ApiError> {
+        use_context::<http::request::Parts>()
+            .ok_or_else(|| ApiError::internal("server misconfigured: no request in context"))
+    }
+
+    /// The caller, who must hold at least `role`: 401 when nobody is signed in, 403 when the role is short.
+    pub async fn authorize(role: Role) -> Result<(SharedBackend, Actor), ApiError> {
+        let backend = backend()?;
+        let actor = backend
+            .authenticate(&parts()?)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("sign in or send an API token"))?;
+        if actor.role < role {
+            return Err(ApiError::forbidden(format!(
+                "this action needs the {} role; you are {}",
+                role.as_str(),
+                actor.role.as_str()
+            )));
+        }
+        Ok((backend, actor))
+    }
+
+    pub fn set_cookie(value: &str) {
+        if let (Some(res), Ok(v)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            http::HeaderValue::from_str(value),
+        ) {
+            res.append_header(http::header::SET_COOKIE, v);
+        }
+    }
+}
+
+#[server(endpoint = "health", input = Json)]
+pub async fn health() -> Result<HealthInfo, ApiError> {
+    Ok(ssr::backend()?.health().await)
+}
+
+#[server(endpoint = "me", input = Json)]
+pub async fn me() -> Result<Option<SessionUser>, ApiError> {
+    let backend = ssr::backend()?;
+    Ok(backend
+        .authenticate(&ssr::parts()?)
+        .await?
+        .map(|a| SessionUser {
+            username: a.name,
+            role: a.role,
+        }))
+}
+
+#[server(endpoint = "login", input = Json)]
+pub async fn login(username: String, password: String) -> Result<SessionUser, ApiError> {
+    let backend = ssr::backend()?;
+    let (me, cookie) = backend.login(&ssr::parts()?, &username, &password).await?;
+    ssr::set_cookie(&cookie);
+    Ok(me)
+}
+
+#[server(endpoint = "logout", input = Json)]
+pub async fn logout() -> Result<(), ApiError> {
+    let backend = ssr::backend()?;
+    let cookie = backend.logout(&ssr::parts()?).await?;
+    ssr::set_cookie(&cookie);
+    Ok(())
+}
+
+#[server(endpoint = "episodes", input = Json)]
+pub async fn episodes(
+    state: Option<EpisodeState>,
+    show: Option<String>,
+    offset: Option<u32>,
+    limit: Option<u32>,
+) -> Result<EpisodeList, ApiError> {
+    let (backend, _) = ssr::authorize(Role::Viewer).await?;
+    backend
+        .episodes(super::backend::EpisodeQuery {
+            state,
+            show,
+            offset: offset.unwrap_or(0),
+            limit: limit.unwrap_or(100),
+        })
+        .await
+}
+
+#[server(endpoint = "episode", input = Json)]
+pub async fn episode(id: String) -> Result<EpisodeDetail, ApiError> {
+    let (backend, _) = ssr::authorize(Role::Viewer).await?;
+    backend.episode(&id).await
+}
+
+#[server(endpoint = "discover", input = Json)]
+pub async fn discover() -> Result<DiscoverReport, ApiError> {
+    let (backend, actor) = ssr::authorize(Role::Operator).await?;
+    backend.discover(&actor).await
+}
+
+#[server(endpoint = "process", input = Json)]
+pub async fn process(
+    ids: Vec<String>,
+    force: Option<bool>,
+    clear_cache: Option<bool>,
+) -> Result<ProcessOutcome, ApiError> {
+    let (backend, actor) = ssr::authorize(Role::Operator).await?;
+    backend
+        .process(
+            &actor,
+            ids,
+            force.unwrap_or(false),
+            clear_cache.unwrap_or(false),
+        )
+        .await
+}
+
+#[server(endpoint = "cancel", input = Json)]
+pub async fn cancel(id: String) -> Result<JobInfo, ApiError> {
+    let (backend, actor) = ssr::authorize(Role::Operator).await?;
+    backend.cancel(&actor, &id).await
+}
+
+#[server(endpoint = "cleanup_episode", input = Json)]
+pub async fn cleanup_episode(
+    id: String,
+    include_transcripts: Option<bool>,
+    include_audio: Option<bool>,
+    dry_run: Option<bool>,
+) -> Result<CleanupReport, ApiError> {
+    let (backend, actor) = ssr::authorize(Role::Operator).await?;
+    backend
+        .cleanup_episode(
+            &actor,
+            &id,
+            include_transcripts.unwrap_or(false),
+            include_audio.unwrap_or(false),
+            dry_run.unwrap_or(false),
+        )
+        .await
+}
+
+#[server(endpoint = "force_reprocess", input = Json)]
+pub async fn force_reprocess(
+    id: String,
+    dry_run: Option<bool>,
+) -> Result<ReprocessOutcome, ApiError> {
+    let (backend, actor) = ssr::authorize(Role::Operator).await?;
+    backend
+        .force_reprocess(&actor, &id, dry_run.unwrap_or(false))
+        .await
+}
+
+#[server(endpoint = "retry_failed", input = Json)]
+pub async fn retry_failed(
+    ids: Option<Vec<String>>,
+    dry_run: Option<bool>,
+) -> Result<RetryOutcome, ApiError> {
+    let (backend, actor) = ssr::authorize(Role::Operator).await?;
+    backend
+        .retry_failed(&actor, ids, dry_run.unwrap_or(false))
+        .await
+}
+
+#[server(endpoint = "deep_clean", input = Json)]
+pub async fn deep_clean(dry_run: Option<bool>) -> Result<CleanupReport, ApiError> {
+    let (backend, actor) = ssr::authorize(Role::Admin).await?;
+    backend.deep_clean(&actor, dry_run.unwrap_or(false)).await
+}
+
+#[server(endpoint = "cleanup_runs", input = Json)]
+pub async fn cleanup_runs(
+    episode: Option<String>,
+    limit: Option<u32>,
+) -> Result<CleanupRunList, ApiError> {
+    let (backend, _) = ssr::authorize(Role::Viewer).await?;
+    backend.cleanup_runs(episode, limit.unwrap_or(50)).await
+}

@@ -1,0 +1,11 @@
+//! The API contract: wire types, the error type and the server functions at `/api/<name>`.
+
+#[cfg(feature = "ssr")]
+pub mod backend;
+pub mod error;
+mod functions;
+pub mod types;
+
+pub use error::{ApiError, ErrorCode};
+pub use functions::*;
+pub use types::*;

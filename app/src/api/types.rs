@@ -1,0 +1,308 @@
+//! Data that crosses the wire. These types are the API contract shared by the server, the browser app and
+//! every other client (curl, scripts), so they are plain serde structs with stable snake_case names.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Who may do what. Ordered: every role can do what the roles before it can.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Viewer,
+    Operator,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "viewer" => Some(Role::Viewer),
+            "operator" => Some(Role::Operator),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// Pipeline stages in processing order; an episode's `stage` is the last one it completed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Discovered,
+    Prepped,
+    Transcribed,
+    Enriched,
+    Rendered,
+    Clipped,
+    Packaged,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 7] = [
+        Stage::Discovered,
+        Stage::Prepped,
+        Stage::Transcribed,
+        Stage::Enriched,
+        Stage::Rendered,
+        Stage::Clipped,
+        Stage::Packaged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Discovered => "discovered",
+            Stage::Prepped => "prepped",
+            Stage::Transcribed => "transcribed",
+            Stage::Enriched => "enriched",
+            Stage::Rendered => "rendered",
+            Stage::Clipped => "clipped",
+            Stage::Packaged => "packaged",
+        }
+    }
+
+    /// Accepts both the stage name and the verb that produces it (`prep` → `prepped`), because fault
+    /// injection files and `EWG_FAIL_AT` are written by people.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "discovered" | "discover" => Some(Stage::Discovered),
+            "prepped" | "prep" => Some(Stage::Prepped),
+            "transcribed" | "transcribe" => Some(Stage::Transcribed),
+            "enriched" | "enrich" => Some(Stage::Enriched),
+            "rendered" | "render" => Some(Stage::Rendered),
+            "clipped" | "clips" | "clip" => Some(Stage::Clipped),
+            "packaged" | "package" => Some(Stage::Packaged),
+            _ => None,
+        }
+    }
+
+    /// The stage after this one, if any.
+    pub fn next(self) -> Option<Stage> {
+        let i = Stage::ALL.iter().position(|s| *s == self)?;
+        Stage::ALL.get(i + 1).copied()
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EpisodeState {
+    Idle,
+    Queued,
+    Running,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+impl EpisodeState {
+    pub const ALL: [EpisodeState; 6] = [
+        EpisodeState::Idle,
+        EpisodeState::Queued,
+        EpisodeState::Running,
+        EpisodeState::Done,
+        EpisodeState::Failed,
+        EpisodeState::Cancelled,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EpisodeState::Idle => "idle",
+            EpisodeState::Queued => "queued",
+            EpisodeState::Running => "running",
+            EpisodeState::Done => "done",
+            EpisodeState::Failed => "failed",
+            EpisodeState::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        EpisodeState::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+    /// True while a worker owns (or is about to own) the episode.
+    pub fn is_active(self) -> bool {
+        matches!(self, EpisodeState::Queued | EpisodeState::Running)
+    }
+}
+
+impl fmt::Display for EpisodeState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HealthInfo {
+    pub status: String,
+    pub version: String,
+    pub database: String,
+}
+
+/// Live progress of a running episode: the stage being worked on and how far it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub stage: Stage,
+    pub percent: u8,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeSummary {
+    pub id: String,
+    pub show: String,
+    pub title: String,
+    pub stage: Stage,
+    pub state: EpisodeState,
+    pub attempt: i64,
+    pub failed_stage: Option<Stage>,
+    pub error: Option<String>,
+    pub duration_secs: Option<f64>,
+    pub progress: Option<Progress>,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeList {
+    pub episodes: Vec<EpisodeSummary>,
+    pub total: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    pub kind: String,
+    /// Relative to the data root.
+    pub path: String,
+    pub bytes: i64,
+    pub attempt: i64,
+    pub created_at: i64,
+}
+
+/// When each stage of the current attempt finished.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StageTime {
+    pub stage: Stage,
+    pub finished_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobInfo {
+    pub id: i64,
+    pub episode: String,
+    pub state: String,
+    pub attempt: i64,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeDetail {
+    pub episode: EpisodeSummary,
+    pub source_path: String,
+    pub stages: Vec<StageTime>,
+    pub artifacts: Vec<Artifact>,
+    pub job: Option<JobInfo>,
+    pub cleanup_runs: Vec<CleanupRunSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DiscoverReport {
+    pub added: Vec<String>,
+    pub skipped: Vec<Skipped>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProcessOutcome {
+    pub jobs: Vec<JobInfo>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CleanupResult {
+    Ok,
+    Partial,
+    Failed,
+}
+
+impl CleanupResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CleanupResult::Ok => "ok",
+            CleanupResult::Partial => "partial",
+            CleanupResult::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PathError {
+    pub path: String,
+    pub message: String,
+}
+
+/// What a cleanup did (or, for a dry run, would do).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CleanupReport {
+    pub run_id: String,
+    pub trigger: String,
+    pub dry_run: bool,
+    pub result: CleanupResult,
+    pub files: i64,
+    pub bytes: i64,
+    pub errors: Vec<PathError>,
+    pub duration_ms: i64,
+    /// What was (or would be) removed, relative to the data root.
+    #[serde(default)]
+    pub paths: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReprocessOutcome {
+    pub report: CleanupReport,
+    pub job: Option<JobInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RetryOutcome {
+    pub report: CleanupReport,
+    pub jobs: Vec<JobInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CleanupRunSummary {
+    pub run_id: String,
+    pub actor: String,
+    pub trigger: String,
+    pub scope: String,
+    pub dry_run: bool,
+    pub result: CleanupResult,
+    pub files: i64,
+    pub bytes: i64,
+    pub errors: i64,
+    pub duration_ms: i64,
+    pub started_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CleanupRunList {
+    pub runs: Vec<CleanupRunSummary>,
+}
+
+/// The signed-in user, as the browser sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionUser {
+    pub username: String,
+    pub role: Role,
+}

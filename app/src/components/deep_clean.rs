@@ -1,0 +1,62 @@
+//! Deep Clean, one click: stop polling → wipe `cache:`/`run:` keys → tell other tabs → server cleanup →
+//! show its report → refetch. The browser part is done even when the server part fails, and a server
+//! failure is shown as a failure.
+
+use super::format;
+use super::session::use_studio;
+use crate::api::{CleanupResult, deep_clean};
+use crate::cache;
+use leptos::prelude::*;
+
+#[component]
+pub fn DeepCleanButton() -> impl IntoView {
+    let studio = use_studio();
+    let server = Action::new(|_: &()| deep_clean(Some(false)));
+    let browser = RwSignal::new(None::<(usize, f64)>);
+
+    let run = move |_| {
+        studio.polling.set(false);
+        let started = cache::js_sys_now();
+        let removed = cache::wipe_volatile();
+        let took = cache::js_sys_now() - started;
+        cache::broadcast_wipe();
+        browser.set(Some((removed, took)));
+        server.dispatch(());
+    };
+    Effect::new(move |_| {
+        if server.value().get().is_some() {
+            studio.polling.set(true);
+            studio.refetch_all();
+        }
+    });
+
+    view! {
+        <div class="deep-clean">
+            <button class="danger" data-testid="deep-clean" on:click=run disabled=move || server.pending().get()>
+                {move || if server.pending().get() { "Cleaning…" } else { "Deep Clean" }}
+            </button>
+            {move || browser.get().map(|(n, ms)| view! {
+                <p class="report-line" data-testid="deep-clean-browser" data-ms=format!("{ms:.2}")>
+                    {format!("Browser: {n} cached keys removed in {ms:.1} ms")}
+                </p>
+            })}
+            {move || server.value().get().map(|res| match res {
+                Ok(r) => {
+                    let class = if r.result == CleanupResult::Ok { "report ok" } else { "report error" };
+                    view! {
+                        <div class=class data-testid="deep-clean-report" data-result=r.result.as_str()>
+                            {format!("Server: {} — {} files, {} freed, {} errors, {} ms",
+                                r.result.as_str(), r.files, format::bytes(r.bytes), r.errors.len(), r.duration_ms)}
+                            <ul>{r.errors.into_iter().map(|e| view! { <li>{e.path} ": " {e.message}</li> }).collect_view()}</ul>
+                        </div>
+                    }.into_any()
+                }
+                Err(e) => view! {
+                    <div class="report error" data-testid="deep-clean-report" data-result="failed">
+                        {format!("Server cleanup failed: {e}")}
+                    </div>
+                }.into_any(),
+            })}
+        </div>
+    }
+}

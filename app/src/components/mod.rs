@@ -1,0 +1,4 @@
+pub mod deep_clean;
+pub mod format;
+pub mod session;
+pub mod sidebar;

@@ -1,0 +1,58 @@
+//! App-wide state: who is signed in, a refresh counter every data resource depends on, and whether
+//! polling may run. Also listens for Deep Clean broadcasts from other tabs.
+
+use crate::api::{ApiError, SessionUser, me};
+use leptos::prelude::*;
+
+#[derive(Clone, Copy)]
+pub struct Studio {
+    pub me: Resource<Result<Option<SessionUser>, ApiError>>,
+    /// Bumped to refetch every piece of server data on the page.
+    pub refresh: RwSignal<u64>,
+    /// Cleared while Deep Clean runs so no poll writes stale state back into the caches.
+    pub polling: RwSignal<bool>,
+    /// Set when another tab ran Deep Clean and this tab dropped its state.
+    pub wiped_elsewhere: RwSignal<bool>,
+}
+
+impl Studio {
+    pub fn refetch_all(&self) {
+        self.refresh.update(|n| *n += 1);
+    }
+}
+
+pub fn provide_session() -> Studio {
+    let refresh = RwSignal::new(0u64);
+    let studio = Studio {
+        me: Resource::new(move || refresh.get(), |_| me()),
+        refresh,
+        polling: RwSignal::new(true),
+        wiped_elsewhere: RwSignal::new(false),
+    };
+    provide_context(studio);
+    Effect::new(move |_| listen_for_wipes(studio));
+    studio
+}
+
+pub fn use_studio() -> Studio {
+    expect_context::<Studio>()
+}
+
+/// Another tab's Deep Clean emptied localStorage; drop what this tab holds in memory and refetch.
+fn listen_for_wipes(studio: Studio) {
+    use wasm_bindgen::{JsCast, closure::Closure};
+    let Ok(channel) = web_sys::BroadcastChannel::new(crate::cache::CHANNEL) else {
+        return;
+    };
+    let on_message =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+            if ev.data().as_string().as_deref() == Some(crate::cache::WIPE_MESSAGE) {
+                studio.wiped_elsewhere.set(true);
+                studio.refetch_all();
+            }
+        });
+    channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // The listener lives as long as the page: the channel and closure are intentionally leaked once.
+    on_message.forget();
+    std::mem::forget(channel);
+}

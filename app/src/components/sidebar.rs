@@ -1,0 +1,41 @@
+use super::deep_clean::DeepCleanButton;
+use super::session::Studio;
+use crate::api::logout;
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// Navigation, the signed-in user and Deep Clean: on every page.
+#[component]
+pub fn Sidebar(session: Studio) -> impl IntoView {
+    let do_logout = Action::new(|_: &()| logout());
+    Effect::new(move |_| {
+        if let Some(Ok(())) = do_logout.value().get() {
+            session.refetch_all();
+        }
+    });
+    view! {
+        <nav class="sidebar">
+            <h1 class="brand">"EWG Studio"</h1>
+            <ul class="nav">
+                <li><A href="/">"Dashboard"</A></li>
+                <li><A href="/process">"Process"</A></li>
+                <li><A href="/maintenance">"Maintenance"</A></li>
+            </ul>
+            <div class="user">
+                <Transition fallback=|| ()>
+                    {move || session.me.get().map(|me| match me {
+                        Ok(Some(me)) => view! {
+                            <span class="who" data-testid="whoami">{me.username} " (" {me.role.as_str()} ")"</span>
+                            <button class="link" on:click=move |_| { do_logout.dispatch(()); }>"Sign out"</button>
+                        }.into_any(),
+                        _ => view! { <A href="/login">"Sign in"</A> }.into_any(),
+                    })}
+                </Transition>
+            </div>
+            <DeepCleanButton/>
+            <Show when=move || session.wiped_elsewhere.get()>
+                <p class="notice" data-testid="wiped-elsewhere">"Deep Clean ran in another tab: cached state dropped and reloaded."</p>
+            </Show>
+        </nav>
+    }
+}

@@ -1,0 +1,144 @@
+//! The episode list: renders from the local cache at once, refreshes from the server, polls while work runs.
+
+use super::widgets::{ErrorLine, ProgressBar, StateBadge};
+use crate::api::{EpisodeList, EpisodeState, discover, episodes};
+use crate::cache::{self, Group};
+use crate::components::session::use_studio;
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    let studio = use_studio();
+    let state_filter = RwSignal::new(String::new());
+    let show_filter = RwSignal::new(String::new());
+    let list = Resource::new(
+        move || (studio.refresh.get(), state_filter.get(), show_filter.get()),
+        |(_, state, show)| async move {
+            let show = Some(show.trim().to_string()).filter(|s| !s.is_empty());
+            episodes(EpisodeState::parse(&state), show, None, None).await
+        },
+    );
+    // The cached copy shows while a refresh is in flight (client-side navigation, polling).
+    let cached = RwSignal::new(None::<EpisodeList>);
+    Effect::new(move |_| cached.set(cache::read::<EpisodeList>(Group::Cache, "episodes")));
+    Effect::new(move |_| {
+        if let Some(Ok(list)) = list.get() {
+            cache::write_stamped(Group::Cache, "episodes", &list);
+            let active: Vec<String> = list
+                .episodes
+                .iter()
+                .filter(|e| e.state.is_active())
+                .map(|e| e.id.clone())
+                .collect();
+            cache::write(Group::Run, "processing_active", &!active.is_empty());
+            cache::write(Group::Run, "processing_episodes", &active);
+            cached.set(Some(list));
+        }
+    });
+    poll_while_active(list);
+
+    let scan = Action::new(|_: &()| discover());
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = scan.value().get() {
+            studio.refetch_all();
+        }
+    });
+
+    view! {
+        <header class="page-head">
+            <h2>"Episodes"</h2>
+            <button data-testid="discover" on:click=move |_| { scan.dispatch(()); }>"Scan inbox"</button>
+            <button data-testid="refresh" on:click=move |_| studio.refetch_all()>"Refresh"</button>
+        </header>
+        {move || scan.value().get().map(|r| match r {
+            Ok(r) => view! {
+                <p class="notice" data-testid="discover-result">
+                    {format!("{} new episode(s).", r.added.len())}
+                    {r.skipped.into_iter().map(|s| view! { <br/>{format!("Skipped {}: {}", s.path, s.reason)}}).collect_view()}
+                </p>
+            }.into_any(),
+            Err(e) => view! { <ErrorLine error=e/> }.into_any(),
+        })}
+        <div class="filters">
+            <label>"State "
+                <select data-testid="filter-state" on:change=move |ev| state_filter.set(event_target_value(&ev))>
+                    <option value="">"all"</option>
+                    {EpisodeState::ALL.iter().map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>"Show "
+                <input data-testid="filter-show" placeholder="any show" on:change=move |ev| show_filter.set(event_target_value(&ev))/>
+            </label>
+        </div>
+        <Transition fallback=move || view! { <EpisodeTable list=cached.get()/> }>
+            {move || list.get().map(|res| match res {
+                Ok(list) => view! { <EpisodeTable list=Some(list)/> }.into_any(),
+                Err(e) => view! { <ErrorLine error=e/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+/// Refetches every 1.5 s while any listed episode is queued or running, unless Deep Clean paused polling.
+fn poll_while_active(list: Resource<Result<EpisodeList, crate::api::ApiError>>) {
+    let studio = use_studio();
+    let tick = move || {
+        let busy = list
+            .get_untracked()
+            .and_then(|r| r.ok())
+            .is_some_and(|l| l.episodes.iter().any(|e| e.state.is_active()));
+        if busy && studio.polling.get_untracked() {
+            list.refetch();
+        }
+    };
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(tick, std::time::Duration::from_millis(1500)) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+}
+
+#[component]
+fn EpisodeTable(list: Option<EpisodeList>) -> impl IntoView {
+    let Some(list) = list else {
+        return view! { <p class="empty">"Loading…"</p> }.into_any();
+    };
+    if list.episodes.is_empty() {
+        return view! {
+            <p class="empty" data-testid="empty">
+                "No episodes yet. Drop videos into "<code>"inbox/<show>/ep001_2026-01-01.mp4"</code>
+                " and press “Scan inbox”."
+            </p>
+        }
+        .into_any();
+    }
+    view! {
+        <table class="episodes" data-testid="episodes">
+            <thead><tr><th>"Episode"</th><th>"Show"</th><th>"Stage"</th><th>"State"</th><th>"Progress"</th><th>"Error"</th></tr></thead>
+            <tbody>
+                {list.episodes.into_iter().map(|ep| {
+                    let id = ep.id.clone();
+                    let href = format!("/episodes/{id}");
+                    let link_text = id.clone();
+                    let error = ep.error.clone().map(|e| match ep.failed_stage {
+                        Some(s) => format!("{s}: {e}"),
+                        None => e,
+                    });
+                    view! {
+                        <tr data-episode=id>
+                            <td><A href=href>{link_text}</A><div class="sub">{ep.title.clone()}</div></td>
+                            <td>{ep.show.clone()}</td>
+                            <td data-testid="stage">{ep.stage.as_str()}</td>
+                            <td><StateBadge ep=ep.clone()/></td>
+                            <td><ProgressBar ep=ep.clone()/></td>
+                            <td class="error-cell" data-testid="episode-error">{error}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+        <p class="muted">{format!("{} episode(s)", list.total)}</p>
+    }
+    .into_any()
+}

@@ -1,0 +1,81 @@
+//! Cleanup history, a chart of what cleanup freed, and the Deep Clean dry-run preview.
+
+use super::widgets::ErrorLine;
+use crate::api::{CleanupRunSummary, cleanup_runs, deep_clean};
+use crate::components::format;
+use crate::components::session::use_studio;
+use leptos::prelude::*;
+
+#[component]
+pub fn MaintenancePage() -> impl IntoView {
+    let studio = use_studio();
+    let runs = Resource::new(
+        move || studio.refresh.get(),
+        |_| cleanup_runs(None, Some(200)),
+    );
+    let preview = Action::new(|_: &()| deep_clean(Some(true)));
+    view! {
+        <header class="page-head">
+            <h2>"Maintenance"</h2>
+            <button data-testid="deep-clean-preview" on:click=move |_| { preview.dispatch(()); }>"Preview Deep Clean"</button>
+        </header>
+        {move || preview.value().get().map(|r| match r {
+            Ok(r) => view! {
+                <div class="warning" data-testid="deep-clean-preview-list">
+                    <p>{format!("Deep Clean would remove {} file(s), {}.", r.files, format::bytes(r.bytes))}</p>
+                    <ul class="paths">{r.paths.into_iter().take(200).map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+                </div>
+            }.into_any(),
+            Err(e) => view! { <ErrorLine error=e/> }.into_any(),
+        })}
+        <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
+            {move || runs.get().map(|res| match res {
+                Err(e) => view! { <ErrorLine error=e/> }.into_any(),
+                Ok(r) => view! {
+                    <Chart runs=r.runs.clone()/>
+                    <table class="runs" data-testid="cleanup-runs">
+                        <thead><tr><th>"When"</th><th>"Who"</th><th>"Trigger"</th><th>"Scope"</th><th>"Result"</th><th>"Files"</th><th>"Bytes"</th><th>"Errors"</th><th>"Duration"</th></tr></thead>
+                        <tbody>{r.runs.into_iter().map(|run| view! {
+                            <tr>
+                                <td>{format::time(run.started_at)}</td><td>{run.actor}</td>
+                                <td>{run.trigger}{run.dry_run.then_some(" (dry run)")}</td><td>{run.scope}</td>
+                                <td>{run.result.as_str()}</td><td>{run.files}</td><td>{format::bytes(run.bytes)}</td>
+                                <td>{run.errors}</td><td>{format!("{} ms", run.duration_ms)}</td>
+                            </tr>
+                        }).collect_view()}</tbody>
+                    </table>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+/// Bytes freed per real run, oldest on the left, as a bar chart in SVG.
+#[component]
+fn Chart(runs: Vec<CleanupRunSummary>) -> impl IntoView {
+    let mut real: Vec<_> = runs.into_iter().filter(|r| !r.dry_run).collect();
+    real.reverse();
+    let max = real.iter().map(|r| r.bytes).max().unwrap_or(0).max(1) as f64;
+    let width = 600.0;
+    let bar = if real.is_empty() {
+        0.0
+    } else {
+        width / real.len() as f64
+    };
+    view! {
+        <figure class="chart">
+            <svg viewBox="0 0 600 120" width="600" height="120" role="img" aria-label="bytes freed per cleanup run">
+                {real.iter().enumerate().map(|(i, r)| {
+                    let h = (r.bytes as f64 / max) * 100.0;
+                    view! {
+                        <rect x=format!("{:.1}", i as f64 * bar) y=format!("{:.1}", 110.0 - h)
+                            width=format!("{:.1}", (bar - 2.0).max(1.0)) height=format!("{h:.1}") class="bar">
+                            <title>{format!("{}: {} freed, {} files", r.trigger, format::bytes(r.bytes), r.files)}</title>
+                        </rect>
+                    }
+                }).collect_view()}
+            </svg>
+            <figcaption>{format!("{} cleanup runs; tallest bar {}", real.len(), format::bytes(max as i64))}</figcaption>
+        </figure>
+    }
+}

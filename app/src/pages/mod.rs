@@ -1,0 +1,6 @@
+pub mod dashboard;
+pub mod episode;
+pub mod login;
+pub mod maintenance;
+pub mod process;
+mod widgets;

@@ -1,0 +1,165 @@
+//! Start processing: pick episodes, optionally force (with a dry-run preview of what will be deleted),
+//! watch progress, retry failures with cleanup.
+
+use super::widgets::{ErrorLine, ProgressBar, StateBadge};
+use crate::api::{EpisodeState, episodes, force_reprocess, process, retry_failed};
+use crate::cache::{self, Group};
+use crate::components::deep_clean::DeepCleanButton;
+use crate::components::session::use_studio;
+use leptos::prelude::*;
+use std::collections::BTreeSet;
+
+#[component]
+pub fn ProcessPage() -> impl IntoView {
+    let studio = use_studio();
+    let list = Resource::new(
+        move || studio.refresh.get(),
+        |_| episodes(None, None, None, None),
+    );
+    let selected = RwSignal::new(BTreeSet::<String>::new());
+    let clear_cache = RwSignal::new(true);
+    let force = RwSignal::new(false);
+    // Preferences survive Deep Clean; they are read only after hydration.
+    Effect::new(move |_| {
+        if let Some(v) = cache::read::<bool>(Group::Prefs, "clear_cache_on_start") {
+            clear_cache.set(v);
+        }
+    });
+
+    let preview = Action::new(|ids: &Vec<String>| {
+        let ids = ids.clone();
+        async move {
+            let mut paths = Vec::new();
+            for id in ids {
+                let out = force_reprocess(id, Some(true)).await?;
+                paths.extend(out.report.paths);
+            }
+            Ok::<_, crate::api::ApiError>(paths)
+        }
+    });
+    let start = Action::new(|(ids, force, clear): &(Vec<String>, bool, bool)| {
+        process(ids.clone(), Some(*force), Some(*clear))
+    });
+    let retry = Action::new(|ids: &Option<Vec<String>>| retry_failed(ids.clone(), Some(false)));
+
+    Effect::new(move |_| {
+        if force.get() && !selected.with(|s| s.is_empty()) {
+            preview.dispatch(selected.get_untracked().into_iter().collect());
+        }
+    });
+    Effect::new(move |_| {
+        if start.value().get().is_some() || retry.value().get().is_some() {
+            studio.refetch_all();
+        }
+    });
+    let tick = move || {
+        let busy = list
+            .get_untracked()
+            .and_then(|r| r.ok())
+            .is_some_and(|l| l.episodes.iter().any(|e| e.state.is_active()));
+        if busy && studio.polling.get_untracked() {
+            list.refetch();
+        }
+    };
+    Effect::new(move |_| {
+        if let Ok(h) = set_interval_with_handle(tick, std::time::Duration::from_millis(1000)) {
+            on_cleanup(move || h.clear());
+        }
+    });
+
+    let on_start = move |_| {
+        let ids: Vec<String> = selected.get_untracked().into_iter().collect();
+        let clear = clear_cache.get_untracked();
+        if clear {
+            // Drop what this browser cached about these episodes before the server starts fresh.
+            for id in &ids {
+                cache::remove(Group::Cache, &format!("episode:{id}"));
+                cache::remove(Group::Cache, &format!("clip_metadata:{id}"));
+                cache::remove(Group::Cache, &format!("discovered_clips:{id}"));
+            }
+            cache::remove(Group::Run, "processing_results");
+        }
+        cache::write(Group::Run, "processing_episodes", &ids);
+        start.dispatch((ids, force.get_untracked(), clear));
+    };
+
+    view! {
+        <header class="page-head"><h2>"Process"</h2></header>
+        <div class="options">
+            <label><input type="checkbox" data-testid="clear-cache" prop:checked=clear_cache on:change=move |ev| {
+                let v = event_target_checked(&ev);
+                clear_cache.set(v);
+                cache::write(Group::Prefs, "clear_cache_on_start", &v);
+            }/> " Clear cache on start"</label>
+            <label><input type="checkbox" data-testid="force" prop:checked=force on:change=move |ev| force.set(event_target_checked(&ev))/>
+                " Force reprocess (deletes previous outputs)"</label>
+        </div>
+        <Show when=move || force.get()>
+            <div class="warning" data-testid="force-warning">
+                <strong>"Force reprocess deletes these files before starting again:"</strong>
+                {move || match preview.value().get() {
+                    None => view! { <p>"Select episodes to see what will be deleted."</p> }.into_any(),
+                    Some(Err(e)) => view! { <ErrorLine error=e/> }.into_any(),
+                    Some(Ok(paths)) if paths.is_empty() => view! { <p>"Nothing to delete."</p> }.into_any(),
+                    Some(Ok(paths)) => view! {
+                        <ul class="paths">{paths.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+                    }.into_any(),
+                }}
+            </div>
+        </Show>
+        <div class="actions">
+            <button data-testid="start" on:click=on_start disabled=move || selected.with(|s| s.is_empty()) || start.pending().get()>"Start"</button>
+            <button data-testid="retry-all" on:click=move |_| { retry.dispatch(None); }>"Retry all failed"</button>
+            <DeepCleanButton/>
+        </div>
+        {move || start.value().get().map(|r| match r {
+            Ok(o) => view! { <p class="notice" data-testid="start-result">{format!("{} job(s) queued", o.jobs.len())}</p> }.into_any(),
+            Err(e) => view! { <ErrorLine error=e/> }.into_any(),
+        })}
+        {move || retry.value().get().map(|r| match r {
+            Ok(o) => view! { <p class="notice" data-testid="retry-result">{format!(
+                "Cleaned {} file(s), queued {} job(s)", o.report.files, o.jobs.len())}</p> }.into_any(),
+            Err(e) => view! { <ErrorLine error=e/> }.into_any(),
+        })}
+        <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
+            {move || list.get().map(|res| match res {
+                Err(e) => view! { <ErrorLine error=e/> }.into_any(),
+                Ok(list) => view! {
+                    <table class="episodes" data-testid="process-list">
+                        <thead><tr><th></th><th>"Episode"</th><th>"Stage"</th><th>"State"</th><th>"Progress"</th><th>"Result"</th></tr></thead>
+                        <tbody>{list.episodes.into_iter().map(|ep| {
+                            let id = ep.id.clone();
+                            let id2 = ep.id.clone();
+                            let failed = ep.state == EpisodeState::Failed;
+                            view! {
+                                <tr data-episode=ep.id.clone()>
+                                    <td><input type="checkbox" data-testid="select"
+                                        prop:checked=move || selected.with(|s| s.contains(&id))
+                                        on:change=move |ev| {
+                                            let on = event_target_checked(&ev);
+                                            selected.update(|s| { if on { s.insert(id2.clone()); } else { s.remove(&id2); } });
+                                        }/></td>
+                                    <td>{ep.id.clone()}</td>
+                                    <td data-testid="stage">{ep.stage.as_str()}</td>
+                                    <td><StateBadge ep=ep.clone()/></td>
+                                    <td><ProgressBar ep=ep.clone()/></td>
+                                    <td>
+                                        {ep.error.clone().map(|e| view! {
+                                            <span class="error" data-testid="episode-error">
+                                                {format!("{}: {e}", ep.failed_stage.map(|s| s.as_str()).unwrap_or("?"))}
+                                            </span>
+                                        })}
+                                        {failed.then(|| {
+                                            let id = ep.id.clone();
+                                            view! { <button data-testid="retry" on:click=move |_| { retry.dispatch(Some(vec![id.clone()])); }>"Retry with cleanup"</button> }
+                                        })}
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view()}</tbody>
+                    </table>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}

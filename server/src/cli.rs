@@ -1,0 +1,292 @@
+//! `ewg` command line: `serve` (default) and the same actions as the API for operators on the machine.
+//!
+//! Usage errors and unusable configuration exit with code 2 and one clear line on stderr.
+
+use crate::cleanup::Keep;
+use crate::config::{Cli, Command, Common, ServeArgs, TokenCommand, UserCommand};
+use crate::error::{Error, Result};
+use crate::studio::Studio;
+use app::api::Role;
+use clap::Parser;
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(msg)) => {
+            eprintln!("ewg: error: {msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(msg)) => {
+            eprintln!("ewg: error: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+enum Failure {
+    /// Configuration that cannot work (bad data dir, bad database URL): exit 2.
+    Usage(String),
+    Runtime(String),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Io { .. } | Error::BadRequest(_) | Error::InvalidId(_) => {
+                Failure::Usage(e.to_string())
+            }
+            other => Failure::Runtime(other.to_string()),
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("EWG_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn open(common: &Common, serve: &ServeArgs) -> Result<Arc<Studio>, Failure> {
+    Studio::open(common, serve).await.map_err(|e| match e {
+        Error::Io { path, source } => {
+            Failure::Usage(format!("data dir {path} is not usable: {source}"))
+        }
+        Error::Migrate(m) => Failure::Usage(format!("database schema could not be applied: {m}")),
+        other => other.into(),
+    })
+}
+
+fn print_json<T: serde::Serialize>(v: &T) {
+    match serde_json::to_string_pretty(v) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("ewg: could not print result: {e}"),
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let common = cli.common;
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    let defaults = ServeArgs::default();
+    match command {
+        Command::Serve(args) => serve(common, args).await,
+        Command::Discover => {
+            let studio = open(&common, &defaults).await?;
+            print_json(&studio.discover().await?);
+            Ok(())
+        }
+        Command::Process { ids, force } => {
+            let studio = open(&common, &defaults).await?;
+            let jobs = studio.process("cli", &ids, force, true).await?;
+            let stop = CancellationToken::new();
+            studio.jobs.start(defaults.workers, stop.clone());
+            let mut failed = false;
+            for job in &jobs {
+                loop {
+                    let j = studio.registry.job(job.id).await?;
+                    match j.as_ref().map(|j| j.state.as_str()) {
+                        Some("queued" | "running") => {
+                            tokio::time::sleep(Duration::from_millis(200)).await
+                        }
+                        _ => break,
+                    }
+                }
+                let ep = studio.detail(&job.episode).await?;
+                failed |= ep.episode.state != app::api::EpisodeState::Done;
+                print_json(&ep.episode);
+            }
+            stop.cancel();
+            if failed {
+                return Err(Failure::Runtime("some episodes failed (see above)".into()));
+            }
+            Ok(())
+        }
+        Command::Clean {
+            id,
+            include_transcripts,
+            include_audio,
+            dry_run,
+        } => {
+            let studio = open(&common, &defaults).await?;
+            let keep = Keep {
+                transcripts: !include_transcripts,
+                audio: !include_audio,
+            };
+            print_json(&studio.cleanup_episode("cli", &id, keep, dry_run).await?);
+            Ok(())
+        }
+        Command::Retry { ids, dry_run } => {
+            let studio = open(&common, &defaults).await?;
+            let ids = (!ids.is_empty()).then_some(ids);
+            let (report, jobs) = studio.retry_failed("cli", ids, dry_run).await?;
+            print_json(&report);
+            println!("queued {} job(s); `ewg serve` runs them", jobs.len());
+            Ok(())
+        }
+        Command::DeepClean { dry_run } => {
+            let studio = open(&common, &defaults).await?;
+            print_json(&studio.cleanup.deep_clean("cli", dry_run).await?);
+            Ok(())
+        }
+        Command::User(UserCommand::Add { name, admin, role }) => {
+            let studio = open(&common, &defaults).await?;
+            let role = if admin {
+                Role::Admin
+            } else {
+                Role::parse(&role).unwrap_or(Role::Viewer)
+            };
+            let (password, generated) = read_or_generate_password()?;
+            let hash = crate::auth::hash_password(password.clone()).await?;
+            studio.registry.add_user(&name, &hash, role).await?;
+            if generated {
+                println!("{password}");
+                eprintln!(
+                    "user {name} ({}) created; the password above is shown only once",
+                    role.as_str()
+                );
+            } else {
+                eprintln!("user {name} ({}) created", role.as_str());
+            }
+            Ok(())
+        }
+        Command::Token(cmd) => {
+            let studio = open(&common, &defaults).await?;
+            match cmd {
+                TokenCommand::Create { role, name } => {
+                    let role = Role::parse(&role).unwrap_or(Role::Viewer);
+                    let secret = crate::auth::new_secret();
+                    let id = studio
+                        .registry
+                        .create_token(&name, &crate::auth::secret_hash(&secret), role)
+                        .await?;
+                    println!("{secret}");
+                    eprintln!(
+                        "token {id} ({name}, {}) created; revoke with `ewg token revoke {id}`",
+                        role.as_str()
+                    );
+                }
+                TokenCommand::Revoke { id } => {
+                    if !studio.registry.revoke_token(id).await? {
+                        return Err(Failure::Runtime(format!("no live token with id {id}")));
+                    }
+                    eprintln!("token {id} revoked");
+                }
+                TokenCommand::List => {
+                    for (id, name, role, revoked) in studio.registry.list_tokens().await? {
+                        let state = if revoked.is_some() { "revoked" } else { "live" };
+                        println!("{id}\t{name}\t{role}\t{state}");
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A password from stdin (one line) when something is piped in, else a generated one.
+fn read_or_generate_password() -> Result<(String, bool), Failure> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        let mut s = String::new();
+        stdin
+            .lock()
+            .read_to_string(&mut s)
+            .map_err(|e| Failure::Runtime(format!("reading the password from stdin: {e}")))?;
+        let pw = s.lines().next().unwrap_or("").to_string();
+        if !pw.is_empty() {
+            if pw.chars().count() < 8 {
+                return Err(Failure::Usage(
+                    "password must be at least 8 characters".into(),
+                ));
+            }
+            return Ok((pw, false));
+        }
+    }
+    Ok((crate::auth::new_secret()[..20].to_string(), true))
+}
+
+async fn serve(common: Common, args: ServeArgs) -> Result<(), Failure> {
+    let studio = open(&common, &args).await?;
+    let leptos_options = leptos_options(args.addr);
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| Failure::Usage(format!("cannot listen on {}: {e}", args.addr)))?;
+    let shutdown = CancellationToken::new();
+    studio.jobs.start(args.workers, shutdown.clone());
+    spawn_scheduler(Arc::clone(&studio), &args, shutdown.clone());
+    let app = crate::http::router(Arc::clone(&studio), leptos_options);
+    tracing::info!(addr = %args.addr, data_dir = %studio.root.path().display(), "EWG Studio listening on http://{}", args.addr);
+    let stop = shutdown.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            stop.cancel();
+        })
+        .await
+        .map_err(|e| Failure::Runtime(e.to_string()))
+}
+
+/// Leptos settings: from cargo-leptos's environment when present, else the workspace defaults.
+pub fn leptos_options(addr: std::net::SocketAddr) -> leptos::config::LeptosOptions {
+    let mut options = leptos::config::get_configuration(None)
+        .map(|c| c.leptos_options)
+        .unwrap_or_else(|_| {
+            leptos::config::LeptosOptions::builder()
+                .output_name("ewg")
+                .site_root("target/site")
+                .site_pkg_dir("pkg")
+                .build()
+        });
+    options.site_addr = addr;
+    options
+}
+
+fn spawn_scheduler(studio: Arc<Studio>, args: &ServeArgs, shutdown: CancellationToken) {
+    let every = Duration::from_secs(args.cleanup_interval_secs);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+            match studio.cleanup.scheduled().await {
+                Ok(Some(r)) => {
+                    tracing::info!(files = r.files, bytes = r.bytes, "scheduled cleanup")
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "scheduled cleanup failed"),
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,140 @@
+//! Command-line flags and `EWG_*` environment variables (clap), validated before anything is created.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ewg",
+    version,
+    about = "EWG Studio: episodes in, clips out, cleanup you can trust"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Settings every subcommand shares: where the data and the registry live.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Data root: inbox/, derived outputs, the embedded registry.
+    #[arg(long, env = "EWG_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+    /// Registry URL; default: an SQLite file `ewg.db` inside the data dir.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "EWG_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// Pipeline workers running at once.
+    #[arg(long, env = "EWG_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub workers: u16,
+    /// Seconds a job's lease lasts without a heartbeat before the job counts as interrupted.
+    #[arg(long, env = "EWG_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub lease_secs: u64,
+    /// Seconds between scheduled cleanups (stale uploads, old work dirs, old trash).
+    #[arg(long, env = "EWG_CLEANUP_INTERVAL_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub cleanup_interval_secs: u64,
+    /// Age in seconds after which an unfinished upload or orphaned work dir is swept.
+    #[arg(long, env = "EWG_STALE_AFTER_SECS", default_value_t = 3600)]
+    pub stale_after_secs: u64,
+    /// Largest upload accepted, in megabytes.
+    #[arg(long, env = "EWG_MAX_UPLOAD_MB", default_value_t = 2048)]
+    pub max_upload_mb: u64,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        ServeArgs {
+            addr: ([127, 0, 0, 1], 3000).into(),
+            workers: 2,
+            lease_secs: 30,
+            cleanup_interval_secs: 600,
+            stale_after_secs: 3600,
+            max_upload_mb: 2048,
+        }
+    }
+}
+
+impl ServeArgs {
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_secs)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server and the workers (the default).
+    Serve(ServeArgs),
+    /// Scan inbox/ for new episodes.
+    Discover,
+    /// Queue episodes for processing and wait until they finish.
+    Process {
+        ids: Vec<String>,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Clean one episode's derived files.
+    Clean {
+        id: String,
+        #[arg(long)]
+        include_transcripts: bool,
+        #[arg(long)]
+        include_audio: bool,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Clean and requeue failed episodes (all when no id is given).
+    Retry {
+        ids: Vec<String>,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Server-side Deep Clean: repair the registry, clean failed episodes, sweep orphans, purge trash.
+    DeepClean {
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens for scripts and other clients.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. The password is read from stdin, or generated and printed once when stdin is a terminal
+    /// or empty.
+    Add {
+        name: String,
+        #[arg(long, conflicts_with = "role")]
+        admin: bool,
+        #[arg(long, value_parser = ["viewer", "operator", "admin"], default_value = "viewer")]
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; prints it alone on stdout.
+    Create {
+        #[arg(long, value_parser = ["viewer", "operator", "admin"])]
+        role: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// Revoke a token by its id.
+    Revoke { id: i64 },
+    /// List tokens (never their secrets).
+    List,
+}

@@ -1,0 +1,182 @@
+//! Episode ids: `<show>_ep<NNN>_<YYYY-MM-DD>`, derived from `inbox/<show>/ep<NNN>_<YYYY-MM-DD>.mp4`.
+//!
+//! Ids are validated wherever they enter (API, CLI, file names) and are never used as a substring or glob
+//! to find files: paths come from the registry and from fixed per-episode directories only.
+
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EpisodeId {
+    id: String,
+    show_len: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid episode id `{input}`: {reason}")]
+pub struct InvalidId {
+    pub input: String,
+    pub reason: &'static str,
+}
+
+const SHAPE: &str = "expected <show>_ep<NNN>_<YYYY-MM-DD> with show made of [a-z0-9-]";
+
+impl EpisodeId {
+    /// Parses and validates an id exactly as clients send it.
+    pub fn parse(input: &str) -> Result<Self, InvalidId> {
+        let bad = |reason| InvalidId {
+            input: input.chars().take(120).collect(),
+            reason,
+        };
+        let (show, rest) = input.split_once("_ep").ok_or_else(|| bad(SHAPE))?;
+        if !valid_show(show) {
+            return Err(bad(
+                "the show part must be [a-z0-9][a-z0-9-]*, at most 64 chars",
+            ));
+        }
+        let (num, date) = rest.split_once('_').ok_or_else(|| bad(SHAPE))?;
+        if num.len() != 3 || !num.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad("the episode number must be three digits (ep001)"));
+        }
+        if !valid_date(date) {
+            return Err(bad("the date must be a real YYYY-MM-DD"));
+        }
+        Ok(EpisodeId {
+            id: input.to_string(),
+            show_len: show.len(),
+        })
+    }
+
+    /// The id of `inbox/<show>/<file_name>`, or why that file is not an episode.
+    pub fn from_inbox(show: &str, file_name: &str) -> Result<Self, String> {
+        if !valid_show(show) {
+            return Err(format!(
+                "show folder `{show}` must be lowercase letters, digits and dashes"
+            ));
+        }
+        let stem = file_name
+            .strip_suffix(".mp4")
+            .ok_or_else(|| "not an .mp4 video".to_string())?;
+        let rest = stem
+            .strip_prefix("ep")
+            .ok_or_else(|| "file name must look like ep001_2026-01-31.mp4".to_string())?;
+        EpisodeId::parse(&format!("{show}_ep{rest}")).map_err(|e| {
+            format!(
+                "file name must look like ep001_2026-01-31.mp4 ({})",
+                e.reason
+            )
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.id
+    }
+    pub fn show(&self) -> &str {
+        &self.id[..self.show_len]
+    }
+    /// `NNN` of `epNNN`.
+    pub fn number(&self) -> u32 {
+        self.id[self.show_len + 3..self.show_len + 6]
+            .parse()
+            .unwrap_or(0)
+    }
+    /// `YYYY-MM-DD`.
+    pub fn date(&self) -> &str {
+        &self.id[self.show_len + 7..]
+    }
+    pub fn year(&self) -> &str {
+        &self.date()[..4]
+    }
+}
+
+impl fmt::Display for EpisodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.id)
+    }
+}
+
+pub fn valid_show(show: &str) -> bool {
+    !show.is_empty()
+        && show.len() <= 64
+        && show.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && show
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn valid_date(date: &str) -> bool {
+    let b = date.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| date[r].parse::<u32>().ok();
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    if !date[0..4].bytes().all(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1900..=9999).contains(&y) && (1..=days).contains(&d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_shape() {
+        let id = EpisodeId::parse("talk-1_ep007_2026-02-28").unwrap();
+        assert_eq!(id.show(), "talk-1");
+        assert_eq!(id.number(), 7);
+        assert_eq!(id.date(), "2026-02-28");
+        assert_eq!(id.year(), "2026");
+    }
+
+    #[test]
+    fn refuses_anything_that_could_escape_or_glob() {
+        for bad in [
+            "",
+            "../etc_ep001_2026-01-01",
+            "talk_ep001_2026-01-01/..",
+            "talk_ep001_2026-01-01/../../x",
+            "/abs_ep001_2026-01-01",
+            "Talk_ep001_2026-01-01",
+            "talk_ep01_2026-01-01",
+            "talk_ep001_2026-02-30",
+            "talk_ep001_2026-01-01*",
+            "talk*_ep001_2026-01-01",
+            "talk_ep001_2026-1-01",
+            "ta lk_ep001_2026-01-01",
+        ] {
+            assert!(EpisodeId::parse(bad).is_err(), "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn derives_ids_from_inbox_names_and_explains_refusals() {
+        let id = EpisodeId::from_inbox("talk", "ep001_2026-01-01.mp4").unwrap();
+        assert_eq!(id.as_str(), "talk_ep001_2026-01-01");
+        assert!(
+            EpisodeId::from_inbox("talk", "notes.txt")
+                .unwrap_err()
+                .contains(".mp4")
+        );
+        assert!(
+            EpisodeId::from_inbox("talk", "episode1.mp4")
+                .unwrap_err()
+                .contains("ep001")
+        );
+        assert!(
+            EpisodeId::from_inbox("Bad Show", "ep001_2026-01-01.mp4")
+                .unwrap_err()
+                .contains("show")
+        );
+    }
+}

@@ -1,0 +1,8 @@
+//! `ewg`: the EWG Studio server and its command-line tools.
+
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    server::cli::main().await
+}

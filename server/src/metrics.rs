@@ -1,0 +1,90 @@
+//! `/metrics` in Prometheus text format: cleanup runs, files, bytes, errors and durations by trigger.
+//! Computed from the audited `cleanup_runs` table, so the numbers survive restarts and match the UI.
+
+use crate::error::Result;
+use crate::registry::Registry;
+use std::fmt::Write;
+
+const BUCKETS_MS: [i64; 8] = [10, 50, 100, 500, 1000, 5000, 30000, 120000];
+
+pub async fn render(registry: &Registry) -> Result<String> {
+    let mut out = String::new();
+    let totals = registry.run_totals().await?;
+    let _ = writeln!(
+        out,
+        "# HELP ewg_cleanup_runs_total Cleanup runs (not dry runs) by trigger and result."
+    );
+    let _ = writeln!(out, "# TYPE ewg_cleanup_runs_total counter");
+    for (trigger, result, runs, ..) in &totals {
+        let _ = writeln!(
+            out,
+            "ewg_cleanup_runs_total{{trigger=\"{trigger}\",result=\"{result}\"}} {runs}"
+        );
+    }
+    for (name, help, idx) in [
+        ("ewg_cleanup_files_total", "Files removed by cleanup.", 0),
+        ("ewg_cleanup_bytes_total", "Bytes freed by cleanup.", 1),
+        (
+            "ewg_cleanup_errors_total",
+            "Paths cleanup could not remove.",
+            2,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} counter");
+        let mut by_trigger: std::collections::BTreeMap<&str, i64> = Default::default();
+        for (trigger, _, _, files, bytes, errors, _) in &totals {
+            *by_trigger.entry(trigger).or_default() += [files, bytes, errors][idx];
+        }
+        for (trigger, v) in by_trigger {
+            let _ = writeln!(out, "{name}{{trigger=\"{trigger}\"}} {v}");
+        }
+    }
+    let durations: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT trigger, duration_ms FROM cleanup_runs WHERE dry_run = 0 AND phase = 'done'",
+    )
+    .fetch_all(&registry.pool)
+    .await?;
+    let _ = writeln!(
+        out,
+        "# HELP ewg_cleanup_duration_seconds Cleanup run duration."
+    );
+    let _ = writeln!(out, "# TYPE ewg_cleanup_duration_seconds histogram");
+    let mut triggers: Vec<&str> = durations.iter().map(|(t, _)| t.as_str()).collect();
+    triggers.sort_unstable();
+    triggers.dedup();
+    for t in triggers {
+        let ds: Vec<i64> = durations
+            .iter()
+            .filter(|(x, _)| x == t)
+            .map(|(_, d)| *d)
+            .collect();
+        for b in BUCKETS_MS {
+            let n = ds.iter().filter(|d| **d <= b).count();
+            let _ = writeln!(
+                out,
+                "ewg_cleanup_duration_seconds_bucket{{trigger=\"{t}\",le=\"{}\"}} {n}",
+                b as f64 / 1000.0
+            );
+        }
+        let _ = writeln!(
+            out,
+            "ewg_cleanup_duration_seconds_bucket{{trigger=\"{t}\",le=\"+Inf\"}} {}",
+            ds.len()
+        );
+        let _ = writeln!(
+            out,
+            "ewg_cleanup_duration_seconds_sum{{trigger=\"{t}\"}} {}",
+            ds.iter().sum::<i64>() as f64 / 1000.0
+        );
+        let _ = writeln!(
+            out,
+            "ewg_cleanup_duration_seconds_count{{trigger=\"{t}\"}} {}",
+            ds.len()
+        );
+    }
+    let _ = writeln!(out, "# HELP ewg_episodes Episodes in the registry.");
+    let _ = writeln!(out, "# TYPE ewg_episodes gauge");
+    let _ = writeln!(out, "ewg_episodes {}", registry.episode_count().await?);
+    Ok(out)
+}

@@ -1,0 +1,444 @@
+//! The processing pipeline: seven idempotent stages with real ffmpeg. Every file is written in the
+//! attempt's scratch dir (or to a temp name), renamed into place and recorded in `artifacts` with the
+//! attempt number, so cleanup always knows exactly what a stage produced.
+
+pub mod discover;
+pub mod enrich;
+pub mod ffmpeg;
+pub mod render;
+pub mod social;
+pub mod transcript;
+
+use crate::error::Error;
+use crate::ids::EpisodeId;
+use crate::registry::{EpisodeRow, Registry};
+use crate::storage::{self, DataRoot};
+use app::api::Stage;
+use ffmpeg::ToolError;
+use std::path::{Path, PathBuf};
+use tokio_util::sync::CancellationToken;
+use transcript::Cue;
+
+/// Why an attempt stopped before the end.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error("cancelled")]
+    Cancelled,
+    #[error("{stage}: {reason}")]
+    Failed { stage: Stage, reason: String },
+}
+
+/// Pipeline settings that do not change while the server runs.
+#[derive(Clone, Debug, Default)]
+pub struct PipelineConfig {
+    /// `EWG_FAIL_AT`: fail every attempt at this stage (tests, drills).
+    pub fail_at: Option<Stage>,
+    /// `EWG_TRANSCRIBE_CMD`: shell command reading `$EWG_AUDIO` and writing WebVTT to `$EWG_VTT`.
+    pub transcribe_cmd: Option<String>,
+    /// Most clips cut per episode.
+    pub max_clips: usize,
+}
+
+impl PipelineConfig {
+    pub fn from_env() -> Self {
+        PipelineConfig {
+            fail_at: std::env::var("EWG_FAIL_AT")
+                .ok()
+                .and_then(|s| Stage::parse(&s)),
+            transcribe_cmd: std::env::var("EWG_TRANSCRIBE_CMD")
+                .ok()
+                .filter(|s| !s.trim().is_empty()),
+            max_clips: std::env::var("EWG_MAX_CLIPS")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(3),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Pipeline {
+    pub root: DataRoot,
+    pub registry: Registry,
+    pub config: PipelineConfig,
+}
+
+/// One attempt at one episode.
+struct Attempt<'a> {
+    p: &'a Pipeline,
+    id: EpisodeId,
+    n: i64,
+    source: PathBuf,
+    scratch: PathBuf,
+    duration: f64,
+    cancel: CancellationToken,
+}
+
+impl Pipeline {
+    /// Runs every stage after `discovered`, in order, for attempt `attempt`. No stage is skipped: a new
+    /// attempt always starts from the source video.
+    pub async fn run(
+        &self,
+        ep: &EpisodeRow,
+        attempt: i64,
+        cancel: CancellationToken,
+    ) -> Result<(), StageError> {
+        let id = EpisodeId::parse(&ep.id).map_err(|e| StageError::Failed {
+            stage: Stage::Prepped,
+            reason: e.to_string(),
+        })?;
+        let scratch = self.root.abs(&self.root.attempt_dir(&id, attempt));
+        std::fs::create_dir_all(&scratch).map_err(|e| StageError::Failed {
+            stage: Stage::Prepped,
+            reason: format!("cannot create scratch dir: {e}"),
+        })?;
+        let mut a = Attempt {
+            p: self,
+            source: self.root.abs(&ep.source_path),
+            duration: ep.duration_secs.unwrap_or(0.0),
+            id,
+            n: attempt,
+            scratch,
+            cancel,
+        };
+        let mut cues = Vec::new();
+        let mut enriched = None;
+        let mut clips = Vec::new();
+        for stage in &Stage::ALL[1..] {
+            let stage = *stage;
+            if a.cancel.is_cancelled() {
+                return Err(StageError::Cancelled);
+            }
+            self.set_progress(&a.id, stage, 0).await;
+            if let Some(reason) = self.injected_failure(&a.source, stage) {
+                return Err(StageError::Failed { stage, reason });
+            }
+            let res = match stage {
+                Stage::Prepped => a.prep().await,
+                Stage::Transcribed => a.transcribe().await.map(|c| cues = c),
+                Stage::Enriched => a.enrich(&cues).await.map(|e| enriched = Some(e)),
+                Stage::Rendered => match &enriched {
+                    Some(e) => a.render(e, &cues).await,
+                    None => Err(StepError::Other("enrichment missing".into())),
+                },
+                Stage::Clipped => match &enriched {
+                    Some(e) => a.clips(e, &cues).await.map(|c| clips = c),
+                    None => Err(StepError::Other("enrichment missing".into())),
+                },
+                Stage::Packaged => match &enriched {
+                    Some(e) => a.package(e, &clips).await,
+                    None => Err(StepError::Other("enrichment missing".into())),
+                },
+                Stage::Discovered => Ok(()),
+            };
+            match res {
+                Ok(()) => {}
+                Err(StepError::Tool(ToolError::Cancelled)) => return Err(StageError::Cancelled),
+                Err(e) => {
+                    return Err(StageError::Failed {
+                        stage,
+                        reason: e.to_string(),
+                    });
+                }
+            }
+            self.registry
+                .stage_done(a.id.as_str(), attempt, stage)
+                .await
+                .map_err(|e| StageError::Failed {
+                    stage,
+                    reason: e.to_string(),
+                })?;
+        }
+        // Scratch is only for this attempt's in-flight files; everything kept was moved into place.
+        let _ = std::fs::remove_dir_all(&a.scratch);
+        Ok(())
+    }
+
+    async fn set_progress(&self, id: &EpisodeId, stage: Stage, pct: u8) {
+        if let Err(e) = self.registry.set_progress(id.as_str(), stage, pct).await {
+            tracing::warn!(episode = %id, error = %e, "could not record progress");
+        }
+    }
+
+    /// `EWG_FAIL_AT`, or a `<video>.fail-at` / `<video stem>.fail-at` sidecar naming a stage.
+    fn injected_failure(&self, source: &Path, stage: Stage) -> Option<String> {
+        if self.config.fail_at == Some(stage) {
+            return Some(format!("injected failure (EWG_FAIL_AT={stage})"));
+        }
+        let mut with_ext = source.as_os_str().to_owned();
+        with_ext.push(".fail-at");
+        for sidecar in [PathBuf::from(with_ext), source.with_extension("fail-at")] {
+            if let Ok(s) = std::fs::read_to_string(&sidecar) {
+                if Stage::parse(&s) == Some(stage) {
+                    return Some(format!(
+                        "injected failure ({} names {stage})",
+                        sidecar.file_name()?.to_string_lossy()
+                    ));
+                }
+            }
+        }
+        None
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error(transparent)]
+    Tool(#[from] ToolError),
+    #[error(transparent)]
+    Store(#[from] Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+type Step<T = ()> = Result<T, StepError>;
+
+impl Attempt<'_> {
+    /// Moves a finished scratch file into place and records it, in that order, as one step.
+    async fn keep(&self, stage: Stage, kind: &str, from: &Path, rel: &str) -> Step {
+        let bytes = storage::move_into_place(&self.p.root, from, rel)?;
+        self.record(stage, kind, rel, bytes).await
+    }
+
+    /// Writes generated bytes atomically into place and records them.
+    async fn write(&self, stage: Stage, kind: &str, rel: &str, data: &[u8]) -> Step {
+        let bytes = storage::write_atomic(&self.p.root, rel, data)?;
+        self.record(stage, kind, rel, bytes).await
+    }
+
+    async fn record(&self, stage: Stage, kind: &str, rel: &str, bytes: i64) -> Step {
+        self.p
+            .registry
+            .record_artifact(self.id.as_str(), kind, stage, rel, bytes, self.n)
+            .await?;
+        Ok(())
+    }
+
+    async fn prep(&mut self) -> Step {
+        if !self.source.is_file() {
+            return Err(StepError::Other(format!(
+                "source video is missing: {}",
+                self.source.display()
+            )));
+        }
+        let tmp = self.scratch.join("audio.wav");
+        let mut cmd = ffmpeg::ffmpeg();
+        cmd.arg("-i")
+            .arg(&self.source)
+            .args([
+                "-vn",
+                "-ac",
+                "1",
+                "-ar",
+                "16000",
+                "-c:a",
+                "pcm_s16le",
+                "-f",
+                "wav",
+            ])
+            .arg(&tmp);
+        ffmpeg::run(cmd, &self.cancel).await?;
+        if self.duration <= 0.0 {
+            self.duration = ffmpeg::probe_duration(&tmp, &self.cancel).await?;
+        }
+        let rel = self.p.root.audio(&self.id);
+        self.keep(Stage::Prepped, "audio", &tmp, &rel).await
+    }
+
+    async fn transcribe(&self) -> Step<Vec<Cue>> {
+        let cues = match self.sidecar_transcript() {
+            Some(text) => transcript::parse(&text),
+            None => self.external_transcript().await?,
+        };
+        if cues.is_empty() {
+            return Err(StepError::Other("the transcript has no cues".into()));
+        }
+        let stage = Stage::Transcribed;
+        let t = |ext| self.p.root.transcript(&self.id, ext);
+        self.write(
+            stage,
+            "transcript",
+            &t("vtt"),
+            transcript::to_vtt(&cues).as_bytes(),
+        )
+        .await?;
+        self.write(
+            stage,
+            "transcript",
+            &t("txt"),
+            transcript::to_text(&cues).as_bytes(),
+        )
+        .await?;
+        let json = serde_json::to_vec_pretty(&cues).map_err(|e| StepError::Other(e.to_string()))?;
+        self.write(stage, "transcript", &t("json"), &json).await?;
+        Ok(cues)
+    }
+
+    fn sidecar_transcript(&self) -> Option<String> {
+        ["vtt", "srt"]
+            .iter()
+            .find_map(|ext| std::fs::read_to_string(self.source.with_extension(ext)).ok())
+    }
+
+    async fn external_transcript(&self) -> Step<Vec<Cue>> {
+        let Some(cmd) = &self.p.config.transcribe_cmd else {
+            return Err(StepError::Other(format!(
+                "no transcript: put {} (or .srt) beside the video, or set EWG_TRANSCRIBE_CMD",
+                self.source
+                    .with_extension("vtt")
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            )));
+        };
+        let out = self.scratch.join("transcript.vtt");
+        let mut c = tokio::process::Command::new("sh");
+        c.arg("-c")
+            .arg(cmd)
+            .env("EWG_AUDIO", self.p.root.abs(&self.p.root.audio(&self.id)))
+            .env("EWG_VTT", &out);
+        ffmpeg::run(c, &self.cancel).await?;
+        let text = std::fs::read_to_string(&out).map_err(|e| {
+            StepError::Other(format!(
+                "EWG_TRANSCRIBE_CMD wrote no WebVTT to $EWG_VTT: {e}"
+            ))
+        })?;
+        Ok(transcript::parse(&text))
+    }
+
+    async fn enrich(&self, cues: &[Cue]) -> Step<enrich::Enriched> {
+        let e = enrich::enrich(&self.id, cues, self.duration, self.p.config.max_clips);
+        let json = serde_json::to_vec_pretty(&e).map_err(|e| StepError::Other(e.to_string()))?;
+        self.write(
+            Stage::Enriched,
+            "enriched",
+            &self.p.root.enriched(&self.id),
+            &json,
+        )
+        .await?;
+        self.p
+            .registry
+            .set_title(self.id.as_str(), &e.title)
+            .await?;
+        Ok(e)
+    }
+
+    fn clip_dir(&self, n: usize) -> String {
+        format!("{}/clips/{n}", self.p.root.outputs_dir(&self.id))
+    }
+
+    async fn render(&self, e: &enrich::Enriched, cues: &[Cue]) -> Step {
+        let clips: Vec<_> = (1..=e.highlights.len())
+            .map(|n| {
+                let dir = self.clip_dir(n);
+                (
+                    n,
+                    format!("/files/{dir}/16x9_subtitled.mp4"),
+                    format!("/files/{dir}/thumb.jpg"),
+                )
+            })
+            .collect();
+        let html = render::page(e, cues, &clips);
+        let rel = format!("{}/index.html", self.p.root.page_dir(&self.id));
+        self.write(Stage::Rendered, "page", &rel, html.as_bytes())
+            .await
+    }
+
+    /// One ffmpeg run per highlight makes all four variants and the thumbnail from a single decode.
+    async fn clips(&self, e: &enrich::Enriched, cues: &[Cue]) -> Step<Vec<String>> {
+        let total = e.highlights.len().max(1);
+        let mut kept = Vec::new();
+        for (i, h) in e.highlights.iter().enumerate() {
+            let n = i + 1;
+            let work = self.scratch.join(format!("clips/{n}"));
+            std::fs::create_dir_all(&work).map_err(|e| Error::io(&work, e))?;
+            let subs = transcript::window(cues, h.start, h.end);
+            std::fs::write(work.join("sub.srt"), transcript::to_srt(&subs))
+                .map_err(|e| Error::io(work.join("sub.srt"), e))?;
+            let mut cmd = ffmpeg::ffmpeg();
+            cmd.current_dir(&work)
+                .args([
+                    "-ss",
+                    &format!("{:.3}", h.start),
+                    "-t",
+                    &format!("{:.3}", h.end - h.start),
+                ])
+                .arg("-i")
+                .arg(&self.source)
+                .args(["-filter_complex", CLIP_FILTER]);
+            for (label, file) in CLIP_OUTPUTS {
+                cmd.args(["-map", label, "-map", "0:a?"])
+                    .args([
+                        "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+                    ])
+                    .args([
+                        "-c:a",
+                        "aac",
+                        "-b:a",
+                        "96k",
+                        "-movflags",
+                        "+faststart",
+                        file,
+                    ]);
+            }
+            cmd.args(["-map", "[th]", "-frames:v", "1", "-q:v", "4", "thumb.jpg"]);
+            ffmpeg::run(cmd, &self.cancel).await?;
+            let dir = self.clip_dir(n);
+            for (_, file) in CLIP_OUTPUTS {
+                let rel = format!("{dir}/{file}");
+                self.keep(Stage::Clipped, "clip", &work.join(file), &rel)
+                    .await?;
+                kept.push(rel);
+            }
+            self.keep(
+                Stage::Clipped,
+                "thumbnail",
+                &work.join("thumb.jpg"),
+                &format!("{dir}/thumb.jpg"),
+            )
+            .await?;
+            self.p
+                .set_progress(&self.id, Stage::Clipped, (n * 100 / total) as u8)
+                .await;
+        }
+        Ok(kept)
+    }
+
+    async fn package(&self, e: &enrich::Enriched, clips: &[String]) -> Step {
+        let vertical = clips
+            .iter()
+            .find(|c| c.ends_with("9x16_subtitled.mp4"))
+            .cloned();
+        let wide = clips
+            .iter()
+            .find(|c| c.ends_with("16x9_subtitled.mp4"))
+            .cloned();
+        for (platform, limit) in social::PLATFORMS {
+            let clip = match platform {
+                "youtube" | "x" | "facebook" => wide.clone(),
+                _ => vertical.clone(),
+            };
+            let post = social::post(platform, limit, e, clip);
+            let json =
+                serde_json::to_vec_pretty(&post).map_err(|e| StepError::Other(e.to_string()))?;
+            let rel = format!("{}/{platform}.json", self.p.root.social_dir(&self.id));
+            self.write(Stage::Packaged, "social", &rel, &json).await?;
+        }
+        Ok(())
+    }
+}
+
+/// 16x9 at 640x360 (letterboxed), 9x16 at 360x640 (center crop), each clean and with burned-in
+/// subtitles from `sub.srt` in the working directory, plus a 16x9 thumbnail.
+const CLIP_FILTER: &str = "[0:v]scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2,setsar=1,split=4[w1][w2][th0][v0];\
+[w2]subtitles=sub.srt[w2s];\
+[v0]scale=-2:640,crop=360:640,setsar=1,split=2[v1][v2];\
+[v2]subtitles=sub.srt[v2s];\
+[th0]select=eq(n\\,0)[th]";
+
+const CLIP_OUTPUTS: [(&str, &str); 4] = [
+    ("[w1]", "16x9_clean.mp4"),
+    ("[w2s]", "16x9_subtitled.mp4"),
+    ("[v1]", "9x16_clean.mp4"),
+    ("[v2s]", "9x16_subtitled.mp4"),
+];

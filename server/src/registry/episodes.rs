@@ -1,0 +1,250 @@
+use super::Registry;
+use crate::error::Result;
+use crate::now_ms;
+use app::api::{EpisodeState, EpisodeSummary, Progress, Stage, StageTime};
+
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct EpisodeRow {
+    pub id: String,
+    pub show: String,
+    pub source_path: String,
+    pub title: String,
+    pub duration_secs: Option<f64>,
+    pub stage: String,
+    pub state: String,
+    pub attempt: i64,
+    pub failed_stage: Option<String>,
+    pub error: Option<String>,
+    pub progress_stage: Option<String>,
+    pub progress_percent: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl EpisodeRow {
+    pub fn state(&self) -> EpisodeState {
+        EpisodeState::parse(&self.state).unwrap_or(EpisodeState::Idle)
+    }
+    pub fn stage(&self) -> Stage {
+        Stage::parse(&self.stage).unwrap_or(Stage::Discovered)
+    }
+    pub fn summary(&self) -> EpisodeSummary {
+        let progress = match (&self.progress_stage, self.progress_percent) {
+            (Some(s), Some(p)) if self.state().is_active() => {
+                Stage::parse(s).map(|stage| Progress {
+                    stage,
+                    percent: p.clamp(0, 100) as u8,
+                })
+            }
+            _ => None,
+        };
+        EpisodeSummary {
+            id: self.id.clone(),
+            show: self.show.clone(),
+            title: self.title.clone(),
+            stage: self.stage(),
+            state: self.state(),
+            attempt: self.attempt,
+            failed_stage: self.failed_stage.as_deref().and_then(Stage::parse),
+            error: self.error.clone(),
+            duration_secs: self.duration_secs,
+            progress,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+pub struct NewEpisode {
+    pub id: String,
+    pub show: String,
+    pub source_path: String,
+    pub title: String,
+    pub duration_secs: Option<f64>,
+}
+
+impl Registry {
+    /// Creates an episode or refreshes its source facts. Returns true when it was new. An episode a worker
+    /// owns is never touched.
+    pub async fn upsert_discovered(&self, e: &NewEpisode) -> Result<bool> {
+        let now = now_ms();
+        let existed = self.episode(&e.id).await?.is_some();
+        sqlx::query(
+            "INSERT INTO episodes (id, show, source_path, title, duration_secs, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET
+                source_path = excluded.source_path,
+                duration_secs = excluded.duration_secs,
+                updated_at = excluded.updated_at
+             WHERE episodes.state NOT IN ('queued', 'running')",
+        )
+        .bind(&e.id)
+        .bind(&e.show)
+        .bind(&e.source_path)
+        .bind(&e.title)
+        .bind(e.duration_secs)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(!existed)
+    }
+
+    pub async fn episode(&self, id: &str) -> Result<Option<EpisodeRow>> {
+        Ok(sqlx::query_as("SELECT * FROM episodes WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn list_episodes(
+        &self,
+        state: Option<EpisodeState>,
+        show: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<EpisodeRow>, i64)> {
+        let state = state.map(|s| s.as_str());
+        let rows = sqlx::query_as(
+            "SELECT * FROM episodes
+             WHERE (? IS NULL OR state = ?) AND (? IS NULL OR show = ?)
+             ORDER BY show, id LIMIT ? OFFSET ?",
+        )
+        .bind(state)
+        .bind(state)
+        .bind(show)
+        .bind(show)
+        .bind(i64::from(limit))
+        .bind(i64::from(offset))
+        .fetch_all(&self.pool)
+        .await?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM episodes WHERE (? IS NULL OR state = ?) AND (? IS NULL OR show = ?)",
+        )
+        .bind(state)
+        .bind(state)
+        .bind(show)
+        .bind(show)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((rows, total))
+    }
+
+    pub async fn episodes_in_states(&self, states: &[EpisodeState]) -> Result<Vec<EpisodeRow>> {
+        let mut out = Vec::new();
+        for s in states {
+            let rows: Vec<EpisodeRow> =
+                sqlx::query_as("SELECT * FROM episodes WHERE state = ? ORDER BY id")
+                    .bind(s.as_str())
+                    .fetch_all(&self.pool)
+                    .await?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    pub async fn episode_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM episodes")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    pub async fn set_progress(&self, id: &str, stage: Stage, percent: u8) -> Result<()> {
+        sqlx::query(
+            "UPDATE episodes SET progress_stage = ?, progress_percent = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(stage.as_str())
+        .bind(i64::from(percent))
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records that `stage` of `attempt` completed.
+    pub async fn stage_done(&self, id: &str, attempt: i64, stage: Stage) -> Result<()> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE episodes SET stage = ?, updated_at = ? WHERE id = ? AND attempt = ?")
+            .bind(stage.as_str())
+            .bind(now)
+            .bind(id)
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO stage_runs (episode, attempt, stage, finished_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (episode, attempt, stage) DO UPDATE SET finished_at = excluded.finished_at",
+        )
+        .bind(id)
+        .bind(attempt)
+        .bind(stage.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn set_title(&self, id: &str, title: &str) -> Result<()> {
+        sqlx::query("UPDATE episodes SET title = ? WHERE id = ?")
+            .bind(title)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The end of an attempt: done, failed (with stage and reason) or cancelled.
+    pub async fn finish_episode(
+        &self,
+        id: &str,
+        state: EpisodeState,
+        failed: Option<(Stage, &str)>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE episodes SET state = ?, failed_stage = ?, error = ?, progress_stage = NULL,
+                progress_percent = NULL, updated_at = ? WHERE id = ?",
+        )
+        .bind(state.as_str())
+        .bind(failed.map(|(s, _)| s.as_str()))
+        .bind(failed.map(|(_, e)| e))
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Back to a clean slate after a cleanup: nothing derived is left, so the stage is `discovered`.
+    pub async fn reset_episode(&self, id: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE episodes SET stage = 'discovered', state = 'idle', failed_stage = NULL, error = NULL,
+                progress_stage = NULL, progress_percent = NULL, updated_at = ? WHERE id = ?",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn stage_times(&self, id: &str, attempt: i64) -> Result<Vec<StageTime>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT stage, finished_at FROM stage_runs WHERE episode = ? AND attempt = ? ORDER BY finished_at",
+        )
+        .bind(id)
+        .bind(attempt)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(s, t)| {
+                Stage::parse(&s).map(|stage| StageTime {
+                    stage,
+                    finished_at: t,
+                })
+            })
+            .collect())
+    }
+}

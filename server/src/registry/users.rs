@@ -1,0 +1,138 @@
+use super::Registry;
+use crate::error::{Error, Result};
+use crate::now_ms;
+use app::api::Role;
+
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+}
+
+impl UserRow {
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::Viewer)
+    }
+}
+
+impl Registry {
+    pub async fn add_user(&self, username: &str, password_hash: &str, role: Role) -> Result<i64> {
+        let res = sqlx::query(
+            "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await;
+        match res {
+            Ok(r) => Ok(r.last_insert_rowid()),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(Error::Conflict(format!("user `{username}` already exists")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>> {
+        Ok(
+            sqlx::query_as(
+                "SELECT id, username, password_hash, role FROM users WHERE username = ?",
+            )
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?,
+        )
+    }
+
+    pub async fn set_password(&self, user_id: i64, password_hash: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        // A new password ends every session the old one opened.
+        sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn create_session(&self, token_hash: &str, user_id: i64, ttl_ms: i64) -> Result<()> {
+        let now = now_ms();
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(now)
+            .bind(now + ttl_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn session_user(&self, token_hash: &str) -> Result<Option<UserRow>> {
+        Ok(sqlx::query_as(
+            "SELECT u.id, u.username, u.password_hash, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = ? AND s.expires_at > ?",
+        )
+        .bind(token_hash)
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_token(&self, name: &str, token_hash: &str, role: Role) -> Result<i64> {
+        let r = sqlx::query(
+            "INSERT INTO api_tokens (name, token_hash, role, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(name)
+        .bind(token_hash)
+        .bind(role.as_str())
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(r.last_insert_rowid())
+    }
+
+    /// The role and name of a live (not revoked) token.
+    pub async fn token_role(&self, token_hash: &str) -> Result<Option<(i64, String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, name, role FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn revoke_token(&self, id: i64) -> Result<bool> {
+        let r =
+            sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+                .bind(now_ms())
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub async fn list_tokens(&self) -> Result<Vec<(i64, String, String, Option<i64>)>> {
+        Ok(
+            sqlx::query_as("SELECT id, name, role, revoked_at FROM api_tokens ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+}
