@@ -595,6 +595,10 @@ impl Cleanup {
             }
         }
         if !run.dry_run {
+            // Failpoint for the crash-recovery test: die between phase one (rename) and the registry commit.
+            if std::env::var_os("EWG_FAILPOINT_CRASH_AFTER_TRASH").is_some() {
+                std::process::abort();
+            }
             if let Err(e) = self.registry.delete_artifacts(&drop_ids).await {
                 report.errors.push(PathError {
                     path: "registry".into(),

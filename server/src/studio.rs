@@ -25,6 +25,10 @@ pub struct Studio {
 impl Studio {
     /// Opens the data root and the registry, then finishes whatever a crash interrupted.
     pub async fn open(common: &Common, serve: &ServeArgs) -> Result<Arc<Self>> {
+        // Refuse a bad URL before creating anything, so a typo leaves no half-made data dir behind.
+        if let Some(url) = &common.database_url {
+            Registry::check_url(url)?;
+        }
         let root = DataRoot::open(&common.data_dir)?;
         let registry = Registry::open(common.database_url.as_deref(), root.path()).await?;
         let cleanup = Cleanup::new(

@@ -1,0 +1,320 @@
+//! The HTTP API contract: JSON errors with the right status, auth, roles, sessions, CSRF, limits.
+
+mod common;
+use common::{Env, make_media};
+use serde_json::json;
+
+async fn login(env: &Env, user: &str, password: &str) -> (u16, Option<String>) {
+    let res = env
+        .http
+        .post(format!("{}/api/login", env.base))
+        .json(&json!({ "username": user, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .map(|c| c.split(';').next().unwrap().to_string());
+    (res.status().as_u16(), cookie)
+}
+
+async fn add_user(env: &Env, name: &str, role: app::api::Role, password: &str) {
+    let hash = ewg::auth::hash_password(password.into()).await.unwrap();
+    env.studio
+        .registry
+        .add_user(name, &hash, role)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn health_answers_get_and_bare_post_with_json() {
+    let env = Env::start(|_| {}).await;
+    let get: serde_json::Value = env
+        .http
+        .get(format!("{}/api/health", env.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(get["status"], "ok");
+    assert_eq!(get["database"], "sqlite ok");
+    let res = env
+        .http
+        .post(format!("{}/api/health", env.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let post: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(post, get);
+}
+
+#[tokio::test]
+async fn unknown_paths_bad_json_and_bad_ids_get_json_errors_with_the_right_status() {
+    let env = Env::start(|inbox| make_media(inbox, &["--episodes", "1", "--seconds", "2"])).await;
+    let (s, e) = env
+        .call(Some(&env.admin), "does_not_exist", json!({}))
+        .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "{e}"
+    );
+
+    let res = env
+        .http
+        .post(format!("{}/api/episode", env.base))
+        .bearer_auth(&env.admin)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let e: serde_json::Value = res.json().await.unwrap();
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("malformed JSON"),
+        "{e}"
+    );
+
+    let (s, e) = env.call(Some(&env.admin), "episode", json!({})).await;
+    assert_eq!(s, 400, "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("`id`"),
+        "the missing field is named: {e}"
+    );
+
+    let (s, e) = env
+        .call(Some(&env.admin), "episode", json!({ "id": 42 }))
+        .await;
+    assert_eq!(s, 400, "wrong type: {e}");
+
+    let (s, e) = env
+        .call(
+            Some(&env.admin),
+            "episode",
+            json!({ "id": "../../etc_ep001_2026-01-01" }),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (400, Some("bad_request")),
+        "{e}"
+    );
+
+    let (s, e) = env
+        .call(
+            Some(&env.admin),
+            "episode",
+            json!({ "id": "demo-show_ep404_2026-01-01" }),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "{e}"
+    );
+
+    let big = "x".repeat(2 << 20);
+    let res = env
+        .http
+        .post(format!("{}/api/episode", env.base))
+        .bearer_auth(&env.admin)
+        .header("content-type", "application/json")
+        .body(format!("{{\"id\":\"{big}\"}}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+
+    let (s, list) = env
+        .call(
+            Some(&env.viewer),
+            "episodes",
+            json!({ "state": "idle", "limit": 10 }),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(list["total"], 1);
+}
+
+#[tokio::test]
+async fn roles_decide_who_may_do_what() {
+    let env = Env::start(|_| {}).await;
+    let (s, _) = env.call(None, "deep_clean", json!({})).await;
+    assert_eq!(s, 401, "unauthenticated");
+    let (s, _) = env.call(None, "episodes", json!({})).await;
+    assert_eq!(s, 401);
+    let (s, _) = env.call(Some(&env.viewer), "deep_clean", json!({})).await;
+    assert_eq!(s, 403, "viewer");
+    let (s, _) = env.call(Some(&env.viewer), "discover", json!({})).await;
+    assert_eq!(s, 403, "viewer cannot discover");
+    let (s, e) = env.call(Some(&env.operator), "deep_clean", json!({})).await;
+    assert_eq!(s, 403, "operator cannot deep clean: {e}");
+    let (s, r) = env
+        .call(Some(&env.admin), "deep_clean", json!({ "dry_run": true }))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(r["dry_run"], true);
+    assert_eq!(r["result"], "ok");
+    let (s, _) = env.call(Some("not-a-token"), "episodes", json!({})).await;
+    assert_eq!(s, 401);
+}
+
+#[tokio::test]
+async fn revoked_tokens_and_logged_out_sessions_stop_working() {
+    let env = Env::start(|_| {}).await;
+    let secret = ewg::auth::new_secret();
+    let id = env
+        .studio
+        .registry
+        .create_token(
+            "ci",
+            &ewg::auth::secret_hash(&secret),
+            app::api::Role::Operator,
+        )
+        .await
+        .unwrap();
+    assert_eq!(env.call(Some(&secret), "episodes", json!({})).await.0, 200);
+    assert!(env.studio.registry.revoke_token(id).await.unwrap());
+    assert_eq!(env.call(Some(&secret), "episodes", json!({})).await.0, 401);
+
+    add_user(&env, "ada", app::api::Role::Admin, "correct horse battery").await;
+    let (s, cookie) = login(&env, "ada", "correct horse battery").await;
+    assert_eq!(s, 200);
+    let cookie = cookie.expect("session cookie");
+    let with_cookie = |path: &str| {
+        env.http
+            .post(format!("{}/api/{path}", env.base))
+            .header("cookie", cookie.clone())
+            .json(&json!({}))
+    };
+    assert_eq!(with_cookie("episodes").send().await.unwrap().status(), 200);
+    assert_eq!(with_cookie("logout").send().await.unwrap().status(), 200);
+    assert_eq!(
+        with_cookie("episodes").send().await.unwrap().status(),
+        401,
+        "replayed cookie after logout"
+    );
+}
+
+#[tokio::test]
+async fn cross_origin_posts_with_a_valid_cookie_are_refused_and_change_nothing() {
+    let env = Env::start(|inbox| make_media(inbox, &["--episodes", "1", "--seconds", "2"])).await;
+    add_user(&env, "ada", app::api::Role::Admin, "correct horse battery").await;
+    let (_, cookie) = login(&env, "ada", "correct horse battery").await;
+    let cookie = cookie.unwrap();
+    let runs_before = env
+        .studio
+        .registry
+        .list_runs(None, 100)
+        .await
+        .unwrap()
+        .len();
+    let res = env
+        .http
+        .post(format!("{}/api/deep_clean", env.base))
+        .header("cookie", &cookie)
+        .header("origin", "http://evil.example")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = env
+        .http
+        .post(format!("{}/api/process", env.base))
+        .header("cookie", &cookie)
+        .header("origin", "http://evil.example")
+        .json(&json!({ "ids": ["demo-show_ep001_2026-01-01"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(
+        env.studio
+            .registry
+            .list_runs(None, 100)
+            .await
+            .unwrap()
+            .len(),
+        runs_before
+    );
+    assert_eq!(
+        env.episode("demo-show_ep001_2026-01-01").await["episode"]["state"],
+        "idle"
+    );
+    // Same origin is fine.
+    let host = env.base.trim_start_matches("http://").to_string();
+    let res = env
+        .http
+        .post(format!("{}/api/episodes", env.base))
+        .header("cookie", &cookie)
+        .header("origin", format!("http://{host}"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn a_burst_of_wrong_passwords_is_refused_without_locking_out_others() {
+    let env = Env::start(|_| {}).await;
+    add_user(&env, "ada", app::api::Role::Viewer, "correct horse battery").await;
+    add_user(&env, "bob", app::api::Role::Viewer, "another good password").await;
+    let mut refused = 0;
+    for _ in 0..20 {
+        let (s, _) = login(&env, "ada", "wrong password").await;
+        assert!(s == 401 || s == 429, "{s}");
+        if s == 429 {
+            refused += 1;
+        }
+    }
+    assert!(
+        refused >= 10,
+        "the burst must be refused, got {refused} refusals"
+    );
+    // ada's correct password is refused during the window too: that is the point of the limit.
+    assert_eq!(login(&env, "ada", "correct horse battery").await.0, 429);
+    assert_eq!(
+        login(&env, "bob", "another good password").await.0,
+        200,
+        "others are not locked out"
+    );
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text() {
+    let env = Env::start(|_| {}).await;
+    env.ok("deep_clean", json!({})).await;
+    let text = env
+        .http
+        .get(format!("{}/metrics", env.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("# TYPE ewg_cleanup_runs_total counter"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ewg_cleanup_runs_total{trigger=\"deep-clean\",result=\"ok\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ewg_cleanup_duration_seconds_count{trigger=\"deep-clean\"} 1"),
+        "{text}"
+    );
+}

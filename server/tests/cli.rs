@@ -1,0 +1,66 @@
+//! The `ewg` binary's configuration errors: one clear line, exit code 2, nothing half-created.
+
+use std::process::Command;
+
+fn ewg() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ewg"))
+}
+
+#[test]
+fn unknown_flags_exit_2() {
+    let out = ewg().args(["serve", "--no-such-flag"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--no-such-flag"));
+}
+
+#[test]
+fn an_unwritable_data_dir_is_a_one_line_error_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let out = ewg()
+        .args(["discover", "--data-dir"])
+        .arg(file.join("data"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("data dir") && err.contains("not-a-dir"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_invalid_database_url_is_named_and_nothing_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ewg()
+        .args(["discover", "--database-url", "mysql://nope"])
+        .arg("--data-dir")
+        .arg(dir.path().join("d"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("mysql://nope"), "{err}");
+    assert!(!dir.path().join("d").exists(), "nothing created half-way");
+}
+
+#[test]
+fn token_create_prints_the_token_alone_on_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ewg()
+        .args(["token", "create", "--role", "operator", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.trim().len(), 64);
+    assert_eq!(stdout.lines().count(), 1);
+}

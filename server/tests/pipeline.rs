@@ -1,0 +1,305 @@
+//! The pipeline end to end, with real ffmpeg on generated media, through the real HTTP API.
+
+mod common;
+use common::{Env, ffmpeg_processes, make_media};
+use serde_json::json;
+use std::time::Duration;
+
+const GOOD: &str = "demo-show_ep001_2026-01-01";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_good_episode_reaches_packaged_with_every_artifact_on_disk_and_in_the_registry() {
+    let env = Env::start(|inbox| make_media(inbox, &["--episodes", "1", "--seconds", "4"])).await;
+    let out = env.ok("process", json!({ "ids": [GOOD] })).await;
+    assert_eq!(out["jobs"].as_array().unwrap().len(), 1);
+    let d = env.wait_settled(GOOD, Duration::from_secs(120)).await;
+    assert_eq!(d["episode"]["state"], "done", "{d}");
+    assert_eq!(d["episode"]["stage"], "packaged");
+    assert!(d["episode"]["error"].is_null());
+
+    let artifacts = d["artifacts"].as_array().unwrap();
+    let paths: Vec<&str> = artifacts
+        .iter()
+        .map(|a| a["path"].as_str().unwrap())
+        .collect();
+    for expected in [
+        format!("audio/{GOOD}.wav"),
+        format!("transcripts/{GOOD}.vtt"),
+        format!("transcripts/{GOOD}.txt"),
+        format!("transcripts/{GOOD}.json"),
+        format!("enriched/{GOOD}.json"),
+        format!("public/shows/demo-show/{GOOD}/index.html"),
+        format!("outputs/demo-show/2026/{GOOD}/clips/1/16x9_clean.mp4"),
+        format!("outputs/demo-show/2026/{GOOD}/clips/1/16x9_subtitled.mp4"),
+        format!("outputs/demo-show/2026/{GOOD}/clips/1/9x16_clean.mp4"),
+        format!("outputs/demo-show/2026/{GOOD}/clips/1/9x16_subtitled.mp4"),
+        format!("outputs/demo-show/2026/{GOOD}/clips/1/thumb.jpg"),
+        format!("social/{GOOD}/x.json"),
+        format!("social/{GOOD}/youtube.json"),
+        format!("social/{GOOD}/instagram.json"),
+        format!("social/{GOOD}/tiktok.json"),
+        format!("social/{GOOD}/facebook.json"),
+    ] {
+        assert!(
+            paths.contains(&expected.as_str()),
+            "{expected} not registered: {paths:?}"
+        );
+    }
+    // Registry and disk agree, byte for byte, and nothing unregistered was left behind.
+    for a in artifacts {
+        let p = env.root().join(a["path"].as_str().unwrap());
+        let len = std::fs::metadata(&p)
+            .unwrap_or_else(|_| panic!("{} missing", p.display()))
+            .len();
+        assert_eq!(len as i64, a["bytes"].as_i64().unwrap(), "{}", p.display());
+        assert!(len > 0, "{} is empty", p.display());
+        assert_eq!(a["attempt"], 1);
+    }
+    let derived: Vec<String> = env
+        .files()
+        .into_iter()
+        .filter(|f| !f.starts_with("inbox/"))
+        .collect();
+    assert_eq!(
+        derived.len(),
+        artifacts.len(),
+        "unregistered files: {derived:?}"
+    );
+
+    // The clips are real videos of the right shape.
+    let probe = |file: &str| {
+        let out = std::process::Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "stream=width,height",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(
+                env.root()
+                    .join(format!("outputs/demo-show/2026/{GOOD}/clips/1/{file}")),
+            )
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(probe("16x9_subtitled.mp4"), "640,360");
+    assert_eq!(probe("9x16_clean.mp4"), "360,640");
+    let x: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(env.root().join(format!("social/{GOOD}/x.json"))).unwrap(),
+    )
+    .unwrap();
+    assert!(x["text"].as_str().unwrap().chars().count() <= 280);
+    assert_eq!(
+        d["stages"].as_array().unwrap().len(),
+        6,
+        "every stage after discovery has a time"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_and_unsubtitled_videos_fail_at_the_right_stage_with_the_reason_and_others_continue()
+{
+    let env = Env::start(|inbox| {
+        make_media(
+            inbox,
+            &[
+                "--shows",
+                "talk",
+                "--episodes",
+                "1",
+                "--seconds",
+                "3",
+                "--broken",
+            ],
+        );
+        make_media(
+            inbox,
+            &[
+                "--shows",
+                "nosubs",
+                "--episodes",
+                "1",
+                "--seconds",
+                "3",
+                "--no-subs",
+            ],
+        );
+    })
+    .await;
+    let broken = "talk_ep900_2026-01-01";
+    let nosubs = "nosubs_ep001_2026-01-01";
+    let good = "talk_ep001_2026-01-01";
+    env.ok("process", json!({ "ids": [broken, nosubs, good] }))
+        .await;
+
+    let b = env.wait_settled(broken, Duration::from_secs(120)).await;
+    assert_eq!(b["episode"]["state"], "failed");
+    assert_eq!(b["episode"]["failed_stage"], "prepped");
+    let reason = b["episode"]["error"].as_str().unwrap();
+    assert!(
+        reason.contains("ffmpeg failed"),
+        "ffmpeg's reason expected: {reason}"
+    );
+    assert!(
+        reason.contains("moov atom not found") || reason.contains("Invalid data"),
+        "{reason}"
+    );
+
+    let n = env.wait_settled(nosubs, Duration::from_secs(120)).await;
+    assert_eq!(n["episode"]["state"], "failed");
+    assert_eq!(n["episode"]["failed_stage"], "transcribed");
+    let reason = n["episode"]["error"].as_str().unwrap();
+    assert!(
+        reason.contains("no transcript") && reason.contains("EWG_TRANSCRIBE_CMD"),
+        "{reason}"
+    );
+    // Failure cleanup removed the failed attempt's files: the prepped audio is gone too.
+    assert!(n["artifacts"].as_array().unwrap().is_empty(), "{n}");
+    assert!(!env.root().join(format!("audio/{nosubs}.wav")).exists());
+    assert!(!env.root().join(format!("work/{nosubs}/a1")).exists());
+    let runs = n["cleanup_runs"].as_array().unwrap();
+    assert_eq!(
+        runs[0]["trigger"], "failure",
+        "the failure cleanup is attached: {n}"
+    );
+    assert!(runs[0]["files"].as_i64().unwrap() >= 1);
+
+    let g = env.wait_settled(good, Duration::from_secs(120)).await;
+    assert_eq!(
+        g["episode"]["state"], "done",
+        "other episodes keep processing: {g}"
+    );
+    assert!(
+        env.root().join("inbox/talk/ep900_2026-01-01.mp4").exists(),
+        "sources are never deleted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_injection_by_sidecar_fails_that_stage() {
+    let env = Env::start(|inbox| {
+        make_media(inbox, &["--episodes", "1", "--seconds", "3"]);
+        std::fs::write(inbox.join("demo-show/ep001_2026-01-01.fail-at"), "render\n").unwrap();
+    })
+    .await;
+    env.ok("process", json!({ "ids": [GOOD] })).await;
+    let d = env.wait_settled(GOOD, Duration::from_secs(120)).await;
+    assert_eq!(d["episode"]["state"], "failed");
+    assert_eq!(d["episode"]["failed_stage"], "rendered");
+    assert!(
+        d["episode"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("injected failure")
+    );
+    assert!(
+        d["artifacts"].as_array().unwrap().is_empty(),
+        "partial files of the attempt removed: {d}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_running_job_kills_ffmpeg_and_cleans_the_attempt() {
+    let env = Env::start(|inbox| {
+        make_media(inbox, &["--episodes", "1", "--seconds", "90", "--size", "640x360"]);
+        // Long cues make long clips, so ffmpeg is surely busy when we cancel.
+        std::fs::write(
+            inbox.join("demo-show/ep001_2026-01-01.vtt"),
+            "WEBVTT\n\n00:00:00.000 --> 00:00:30.000\nthe first long part about cleanup\n\n00:00:30.000 --> 00:01:00.000\nthe second long part about caches\n",
+        )
+        .unwrap();
+    })
+    .await;
+    let needle = env.root().to_string_lossy().into_owned();
+    env.ok("process", json!({ "ids": [GOOD] })).await;
+    let start = std::time::Instant::now();
+    while ffmpeg_processes(&needle).is_empty()
+        || env.episode(GOOD).await["episode"]["progress"]["stage"] != "clipped"
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "ffmpeg never started clipping"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, job) = env
+        .call(Some(&env.operator), "cancel", json!({ "id": GOOD }))
+        .await;
+    assert_eq!(status, 200, "{job}");
+    assert_eq!(job["state"], "cancelled");
+    // cancel returns only after the job has stopped: no ffmpeg of this test may be left.
+    assert_eq!(ffmpeg_processes(&needle), Vec::<u32>::new());
+    let d = env.episode(GOOD).await;
+    assert_eq!(d["episode"]["state"], "cancelled");
+    assert!(d["artifacts"].as_array().unwrap().is_empty(), "{d}");
+    let derived: Vec<String> = env
+        .files()
+        .into_iter()
+        .filter(|f| !f.starts_with("inbox/"))
+        .collect();
+    assert!(
+        derived.is_empty(),
+        "cancelled attempt left files: {derived:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processing_a_running_episode_is_a_conflict_naming_the_job() {
+    let env = Env::start(|inbox| {
+        make_media(
+            inbox,
+            &["--episodes", "1", "--seconds", "30", "--size", "640x360"],
+        )
+    })
+    .await;
+    let out = env.ok("process", json!({ "ids": [GOOD] })).await;
+    let job = out["jobs"][0]["id"].as_i64().unwrap();
+    let (status, err) = env
+        .call(Some(&env.operator), "process", json!({ "ids": [GOOD] }))
+        .await;
+    assert_eq!(status, 409, "{err}");
+    assert_eq!(err["error"]["code"], "conflict");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("job {job}")),
+        "{err}"
+    );
+    env.call(Some(&env.operator), "cancel", json!({ "id": GOOD }))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_reports_files_that_do_not_fit() {
+    let env = Env::start(|inbox| {
+        make_media(inbox, &["--episodes", "1", "--seconds", "2"]);
+        std::fs::write(inbox.join("demo-show/notes.txt"), "x").unwrap();
+        std::fs::write(inbox.join("demo-show/episode-two.mp4"), "x").unwrap();
+        std::fs::create_dir_all(inbox.join("Bad Show")).unwrap();
+        std::fs::write(inbox.join("Bad Show/ep001_2026-01-01.mp4"), "x").unwrap();
+    })
+    .await;
+    let r = env.ok("discover", json!({})).await;
+    let skipped = r["skipped"].as_array().unwrap();
+    let reason = |p: &str| {
+        skipped
+            .iter()
+            .find(|s| s["path"] == p)
+            .map(|s| s["reason"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("{p} not reported: {r}"))
+    };
+    assert!(reason("inbox/demo-show/notes.txt").contains(".mp4"));
+    assert!(reason("inbox/demo-show/episode-two.mp4").contains("ep001"));
+    assert!(reason("inbox/Bad Show/ep001_2026-01-01.mp4").contains("show folder"));
+    assert_eq!(
+        r["added"].as_array().unwrap().len(),
+        0,
+        "already discovered at start"
+    );
+}
