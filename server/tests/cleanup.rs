@@ -598,11 +598,18 @@ fn a_crash_between_rename_and_purge_is_finished_by_the_next_run() {
         0,
         "trash purged"
     );
-    let remaining = count("SELECT COUNT(*) FROM artifacts");
+    // A plain clean keeps the audio and the three transcript files; everything else's rows are gone.
     assert_eq!(
-        remaining,
-        2 + 3,
-        "audio and transcripts (kept by a plain clean) stay registered"
+        count("SELECT COUNT(*) FROM artifacts WHERE kind = 'audio'"),
+        1
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM artifacts WHERE kind = 'transcript'"),
+        3
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM artifacts WHERE kind NOT IN ('audio', 'transcript')"),
+        0
     );
     assert_eq!(
         count("SELECT COUNT(*) FROM cleanup_runs WHERE phase <> 'done'"),

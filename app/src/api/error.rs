@@ -86,6 +86,11 @@ impl FromServerFnError for ApiError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             ServerFnErrorErr::Args(m) => ApiError::bad_request(format!("invalid arguments: {m}")),
+            // On the server this variant only comes from decoding the caller's arguments.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(m) => {
+                ApiError::bad_request(format!("invalid arguments: {m}"))
+            }
             ServerFnErrorErr::MissingArg(m) => {
                 ApiError::bad_request(format!("missing argument `{m}`"))
             }
