@@ -48,7 +48,10 @@ pub fn ProcessPage() -> impl IntoView {
         }
     });
     Effect::new(move |_| {
-        if start.value().get().is_some() || retry.value().get().is_some() {
+        // Read both before deciding: a short-circuit would leave the effect deaf to the second one.
+        let started = start.value().get().is_some();
+        let retried = retry.value().get().is_some();
+        if started || retried {
             studio.refetch_all();
         }
     });
