@@ -207,10 +207,9 @@ fn is_cross_origin(parts: &Parts) -> bool {
         .headers
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
+        && (site == "cross-site" || site == "same-site")
     {
-        if site == "cross-site" || site == "same-site" {
-            return true;
-        }
+        return true;
     }
     let Some(origin) = parts
         .headers

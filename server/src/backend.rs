@@ -42,12 +42,12 @@ impl Backend for StudioBackend {
             )));
         }
         let show = q.show.as_deref().filter(|s| !s.is_empty());
-        if let Some(s) = show {
-            if !crate::ids::valid_show(s) {
-                return Err(ApiError::bad_request(format!(
-                    "`show` `{s}` is not a valid show name"
-                )));
-            }
+        if let Some(s) = show
+            && !crate::ids::valid_show(s)
+        {
+            return Err(ApiError::bad_request(format!(
+                "`show` `{s}` is not a valid show name"
+            )));
         }
         let (rows, total) = self
             .0

@@ -168,13 +168,13 @@ impl Pipeline {
         let mut with_ext = source.as_os_str().to_owned();
         with_ext.push(".fail-at");
         for sidecar in [PathBuf::from(with_ext), source.with_extension("fail-at")] {
-            if let Ok(s) = std::fs::read_to_string(&sidecar) {
-                if Stage::parse(&s) == Some(stage) {
-                    return Some(format!(
-                        "injected failure ({} names {stage})",
-                        sidecar.file_name()?.to_string_lossy()
-                    ));
-                }
+            if let Ok(s) = std::fs::read_to_string(&sidecar)
+                && Stage::parse(&s) == Some(stage)
+            {
+                return Some(format!(
+                    "injected failure ({} names {stage})",
+                    sidecar.file_name()?.to_string_lossy()
+                ));
             }
         }
         None
