@@ -27,9 +27,41 @@ pub enum ToolError {
     },
 }
 
+/// A command as it was run, for benchmarks that replay the pipeline's tools directly.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub program: std::ffi::OsString,
+    pub args: Vec<std::ffi::OsString>,
+    pub cwd: Option<std::path::PathBuf>,
+}
+
+static RECORDER: std::sync::Mutex<Option<Vec<Recorded>>> = std::sync::Mutex::new(None);
+
+/// Starts recording every command [`run`] executes (benchmarks only).
+pub fn start_recording() {
+    *RECORDER.lock().unwrap_or_else(|e| e.into_inner()) = Some(Vec::new());
+}
+
+/// Stops recording and returns what ran.
+pub fn take_recording() -> Vec<Recorded> {
+    RECORDER
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .unwrap_or_default()
+}
+
 /// Runs `cmd` to completion, or kills it when `cancel` fires. Returns stdout.
 pub async fn run(mut cmd: Command, cancel: &CancellationToken) -> Result<Vec<u8>, ToolError> {
     let program = cmd.as_std().get_program().to_string_lossy().into_owned();
+    if let Some(log) = RECORDER.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        let std = cmd.as_std();
+        log.push(Recorded {
+            program: std.get_program().to_owned(),
+            args: std.get_args().map(|a| a.to_owned()).collect(),
+            cwd: std.get_current_dir().map(|d| d.to_path_buf()),
+        });
+    }
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -37,6 +37,8 @@ pub struct PipelineConfig {
     pub transcribe_cmd: Option<String>,
     /// Most clips cut per episode.
     pub max_clips: usize,
+    /// Keep each attempt's scratch dir after success (benchmarks replay commands that read it).
+    pub keep_scratch: bool,
 }
 
 impl PipelineConfig {
@@ -52,6 +54,7 @@ impl PipelineConfig {
                 .ok()
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(3),
+            keep_scratch: false,
         }
     }
 }
@@ -150,7 +153,9 @@ impl Pipeline {
                 })?;
         }
         // Scratch is only for this attempt's in-flight files; everything kept was moved into place.
-        let _ = std::fs::remove_dir_all(&a.scratch);
+        if !self.config.keep_scratch {
+            let _ = std::fs::remove_dir_all(&a.scratch);
+        }
         Ok(())
     }
 

@@ -1,0 +1,168 @@
+//! Deep Clean and episode cleanup against `rm -rf` of the same tree, built the same way, on the same
+//! filesystem. Prints times and ratios; asserts nothing about speed (that would flake).
+//!
+//!   cargo run --release -p ewg --example bench_cleanup [DIR...]
+//!
+//! Default dirs: `target/bench-cleanup` (the data disk) and `/dev/shm/ewg-bench-cleanup` (tmpfs).
+
+use app::api::{EpisodeState, Stage};
+use ewg::cleanup::{Keep, Trigger};
+use ewg::config::{Common, ServeArgs};
+use ewg::ids::EpisodeId;
+use ewg::registry::NewEpisode;
+use ewg::studio::Studio;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const EPISODES: usize = 100;
+const FILES_PER_EPISODE: usize = 200;
+const DIRS_PER_EPISODE: usize = 10;
+const FILE_BYTES: usize = 1024;
+
+fn id(n: usize) -> EpisodeId {
+    EpisodeId::parse(&format!("talk_ep{n:03}_2026-01-{:02}", n % 28 + 1)).expect("valid id")
+}
+
+/// The relative paths of one episode's files, the shape the pipeline writes.
+fn episode_files(id: &EpisodeId) -> Vec<String> {
+    (0..FILES_PER_EPISODE)
+        .map(|k| {
+            format!(
+                "outputs/{}/{}/{id}/clips/{}/f{k:03}.mp4",
+                id.show(),
+                id.year(),
+                k % DIRS_PER_EPISODE
+            )
+        })
+        .collect()
+}
+
+fn write_files(root: &Path, rels: &[String]) {
+    let blob = vec![7u8; FILE_BYTES];
+    for rel in rels {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, &blob).expect("write");
+    }
+}
+
+fn rm_rf(path: &Path) -> Duration {
+    let t = Instant::now();
+    let ok = Command::new("rm").arg("-rf").arg(path).status().expect("rm").success();
+    assert!(ok, "rm -rf failed");
+    t.elapsed()
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+async fn open(data: &Path) -> std::sync::Arc<Studio> {
+    let common = Common {
+        data_dir: data.to_path_buf(),
+        database_url: None,
+    };
+    Studio::open(&common, &ServeArgs::default()).await.expect("open")
+}
+
+async fn register(studio: &Studio, id: &EpisodeId, rels: &[String], state: EpisodeState) {
+    let reg = &studio.registry;
+    reg.upsert_discovered(&NewEpisode {
+        id: id.to_string(),
+        show: id.show().into(),
+        source_path: format!("inbox/{}/ep{:03}_{}.mp4", id.show(), id.number(), id.date()),
+        title: id.to_string(),
+        duration_secs: Some(60.0),
+    })
+    .await
+    .expect("episode");
+    for rel in rels {
+        reg.record_artifact(id.as_str(), "clip", Stage::Clipped, rel, FILE_BYTES as i64, 1)
+            .await
+            .expect("artifact");
+    }
+    let failed = (state == EpisodeState::Failed).then_some((Stage::Clipped, "bench"));
+    reg.finish_episode(id.as_str(), state, failed).await.expect("state");
+}
+
+async fn bench_dir(base: &Path) {
+    let _ = std::fs::remove_dir_all(base);
+    let data = base.join("data");
+    let studio = open(&data).await;
+
+    // Deep Clean: 100 failed episodes × 200 registered files.
+    let mut all = Vec::new();
+    for n in 1..=EPISODES {
+        let id = id(n);
+        let rels = episode_files(&id);
+        write_files(&data, &rels);
+        register(&studio, &id, &rels, EpisodeState::Failed).await;
+        all.extend(rels);
+    }
+    let t = Instant::now();
+    let report = studio.cleanup.deep_clean("bench", false).await.expect("deep clean");
+    let deep = t.elapsed();
+    assert_eq!(report.files as usize, EPISODES * FILES_PER_EPISODE, "{report:?}");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+
+    let copy = base.join("rm-tree");
+    write_files(&copy, &all);
+    let rm = rm_rf(&copy.join("outputs"));
+
+    // Episode cleanup: one finished episode's 200 files.
+    let one = id(EPISODES + 1);
+    let rels = episode_files(&one);
+    write_files(&data, &rels);
+    register(&studio, &one, &rels, EpisodeState::Done).await;
+    let t = Instant::now();
+    let r = studio
+        .cleanup
+        .episode(&one, Keep::NOTHING, Trigger::Episode, "bench", false)
+        .await
+        .expect("episode cleanup");
+    let ep = t.elapsed();
+    assert_eq!(r.files as usize, FILES_PER_EPISODE);
+    write_files(&copy, &rels);
+    let rm_ep = rm_rf(&copy.join("outputs"));
+
+    println!("{}", base.display());
+    println!(
+        "  deep clean, {EPISODES} episodes x {FILES_PER_EPISODE} files: {:8.1} ms   rm -rf: {:8.1} ms   ratio {:.2} (goal <= 1.2)",
+        deep.as_secs_f64() * 1e3,
+        rm.as_secs_f64() * 1e3,
+        deep.as_secs_f64() / rm.as_secs_f64()
+    );
+    println!(
+        "  episode cleanup, {FILES_PER_EPISODE} files:           {:8.2} ms   rm -rf: {:8.2} ms   ratio {:.2} (goal <= 1.5)",
+        ep.as_secs_f64() * 1e3,
+        rm_ep.as_secs_f64() * 1e3,
+        ep.as_secs_f64() / rm_ep.as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(base);
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
+    let dirs = if args.is_empty() {
+        vec![
+            PathBuf::from("target/bench-cleanup"),
+            PathBuf::from("/dev/shm/ewg-bench-cleanup"),
+        ]
+    } else {
+        args
+    };
+    for d in dirs {
+        bench_dir(&d).await;
+    }
+    println!("peak RSS of the whole benchmark: {:.1} MB (goal < 150)", peak_rss_mb());
+}
