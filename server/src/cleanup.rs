@@ -217,27 +217,13 @@ impl Cleanup {
             plan.merge(self.episode_plan(&id, Keep::NOTHING).await?);
         }
         let covered: HashSet<String> = plan.targets.iter().map(|t| t.rel.clone()).collect();
-        let orphans = self.orphan_plan().await?;
-        plan.errors.extend(orphans.errors);
-        plan.targets.extend(
-            orphans
-                .targets
-                .into_iter()
-                .filter(|t| !covered.contains(&t.rel)),
-        );
+        plan.merge(self.orphan_plan(&covered).await?);
         plan.targets.extend(self.upload_targets(None));
         let run = self.record(actor, Trigger::DeepClean, "all".into(), None, dry_run);
         let mut report = self.execute(run, plan).await?;
         if !dry_run {
             // Leftovers of earlier runs that were interrupted, so the trash really ends empty.
-            let (files, bytes, errors) = self.root.purge_all_trash(&self.busy_runs());
-            report.files += files;
-            report.bytes += bytes;
-            report.errors.extend(
-                errors
-                    .into_iter()
-                    .map(|(path, message)| PathError { path, message }),
-            );
+            add_purged(&mut report, self.root.purge_all_trash(&self.busy_runs()));
         }
         Ok(report)
     }
@@ -265,8 +251,8 @@ impl Cleanup {
                 }
             }
         }
-        let (files, bytes, errors) = self.root.purge_all_trash(&self.busy_runs());
-        if plan.targets.is_empty() && files == 0 && errors.is_empty() {
+        let leftovers = self.root.purge_all_trash(&self.busy_runs());
+        if plan.targets.is_empty() && leftovers.files == 0 && leftovers.errors.is_empty() {
             return Ok(None);
         }
         let run = self.record(
@@ -277,13 +263,7 @@ impl Cleanup {
             false,
         );
         let mut report = self.execute(run, plan).await?;
-        report.files += files;
-        report.bytes += bytes;
-        report.errors.extend(
-            errors
-                .into_iter()
-                .map(|(path, message)| PathError { path, message }),
-        );
+        add_purged(&mut report, leftovers);
         Ok(Some(report))
     }
 
@@ -291,15 +271,12 @@ impl Cleanup {
     pub async fn recover(&self) -> Result<usize> {
         let unfinished = self.registry.unfinished_runs().await?;
         for run_id in &unfinished {
-            let trash = self.root.trash(run_id);
-            let purge_error = trash.purge().err();
+            let purged = self.root.trash(run_id).purge();
             let dropped = self.drop_rows_of_missing_files().await?;
-            let errors: Vec<PathError> = purge_error
-                .map(|e| PathError {
-                    path: format!(".trash/{run_id}"),
-                    message: e.to_string(),
-                })
+            let errors: Vec<PathError> = purged
+                .errors
                 .into_iter()
+                .map(|(path, message)| PathError { path, message })
                 .collect();
             tracing::warn!(run = %run_id, dropped_rows = dropped, "completed a cleanup run interrupted by a crash");
             let result = if errors.is_empty() {
@@ -424,7 +401,8 @@ impl Cleanup {
     }
 
     /// Files in derived roots that no artifact row owns and no live job may be writing.
-    async fn orphan_plan(&self) -> Result<Plan> {
+    /// `covered`: paths this run already removes; the sweep does not descend into them.
+    async fn orphan_plan(&self, covered: &HashSet<String>) -> Result<Plan> {
         let owned = self.registry.all_artifact_paths().await?;
         if let Some(reason) = self.looks_unmounted(&owned) {
             return Ok(Plan {
@@ -447,7 +425,12 @@ impl Cleanup {
         }
         let mut out = Vec::new();
         for top in DERIVED_ROOTS.iter().filter(|r| **r != "uploads") {
-            sweep_dir(&self.root, top, &owned, &protected, &mut out, true);
+            let keep = SweepRules {
+                owned: &owned,
+                protected: &protected,
+                covered,
+            };
+            sweep_dir(&self.root, top, &keep, &mut out, true);
         }
         Ok(Plan {
             targets: out
@@ -572,15 +555,17 @@ impl Cleanup {
                 continue;
             }
             let res = if run.dry_run {
-                trash.measure(&t.rel)
+                trash.measure(&t.rel).map(|m| {
+                    report.files += m.files;
+                    report.bytes += m.bytes;
+                    m.existed
+                })
             } else {
                 trash.take(&t.rel)
             };
             match res {
-                Ok(taken) => {
-                    report.files += taken.files;
-                    report.bytes += taken.bytes;
-                    if taken.existed {
+                Ok(existed) => {
+                    if existed {
                         report.paths.push(t.rel);
                     }
                     drop_ids.extend(t.artifact_ids);
@@ -606,12 +591,7 @@ impl Cleanup {
                 });
             }
             self.registry.set_run_phase(&run.id, "trashed").await?;
-            if let Err(e) = trash.purge() {
-                report.errors.push(PathError {
-                    path: format!(".trash/{}", run.id),
-                    message: e.to_string(),
-                });
-            }
+            add_purged(&mut report, trash.purge());
         }
         self.active_runs
             .lock()
@@ -645,6 +625,17 @@ impl Cleanup {
     }
 }
 
+fn add_purged(report: &mut CleanupReport, purged: crate::storage::Purged) {
+    report.files += purged.files;
+    report.bytes += purged.bytes;
+    report.errors.extend(
+        purged
+            .errors
+            .into_iter()
+            .map(|(path, message)| PathError { path, message }),
+    );
+}
+
 /// `path` is `dir` or inside it (component-wise, not a substring: `talk-1` is not within `talk`).
 fn is_within(path: &str, dir: &str) -> bool {
     path == dir
@@ -655,11 +646,20 @@ fn is_within(path: &str, dir: &str) -> bool {
 
 /// Collects orphans under `rel`. Returns true when something under it must stay; a directory holding
 /// nothing to keep is reported as one target instead of file by file.
+/// What the orphan sweep must leave alone.
+struct SweepRules<'a> {
+    /// Paths registered in `artifacts`.
+    owned: &'a HashSet<String>,
+    /// Directories and files a live job may be writing.
+    protected: &'a [String],
+    /// Paths this run removes anyway.
+    covered: &'a HashSet<String>,
+}
+
 fn sweep_dir(
     root: &DataRoot,
     rel: &str,
-    owned: &HashSet<String>,
-    protected: &[String],
+    k: &SweepRules,
     out: &mut Vec<String>,
     is_top: bool,
 ) -> bool {
@@ -670,20 +670,21 @@ fn sweep_dir(
     let mut local = Vec::new();
     for e in entries.flatten() {
         let child = format!("{rel}/{}", e.file_name().to_string_lossy());
-        if protected.iter().any(|p| is_within(&child, p)) {
+        // A covered path counts as kept so its parents are not swept as empty "orphans".
+        if k.covered.contains(&child) || k.protected.iter().any(|p| is_within(&child, p)) {
             keep = true;
             continue;
         }
         let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
         if is_dir {
             let mut sub = Vec::new();
-            if sweep_dir(root, &child, owned, protected, &mut sub, false) {
+            if sweep_dir(root, &child, k, &mut sub, false) {
                 keep = true;
                 local.extend(sub);
             } else {
                 local.push(child);
             }
-        } else if owned.contains(&child) {
+        } else if k.owned.contains(&child) {
             keep = true;
         } else {
             local.push(child);

@@ -151,29 +151,17 @@ impl DataRoot {
     }
 
     /// Purges what earlier runs left in `.trash/`, except the trash of runs still in progress (`busy`).
-    /// Returns (files, bytes, errors by path).
-    pub fn purge_all_trash(
-        &self,
-        busy: &std::collections::HashSet<String>,
-    ) -> (i64, i64, Vec<(String, String)>) {
-        let mut totals = (0, 0, Vec::new());
+    pub fn purge_all_trash(&self, busy: &std::collections::HashSet<String>) -> Purged {
+        let mut totals = Purged::default();
         let Ok(entries) = fs::read_dir(self.root.join(TRASH)) else {
             return totals;
         };
         for entry in entries.flatten() {
-            if busy.contains(entry.file_name().to_string_lossy().as_ref()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if busy.contains(&name) {
                 continue;
             }
-            let (f, b) = count_tree(&entry.path());
-            match remove_tree(&entry.path()) {
-                Ok(()) => {
-                    totals.0 += f;
-                    totals.1 += b;
-                }
-                Err(e) => totals
-                    .2
-                    .push((self.rel(&entry.path()).unwrap_or_default(), e.to_string())),
-            }
+            totals.merge(self.trash(&name).purge());
         }
         totals
     }
@@ -185,22 +173,42 @@ pub struct Trash {
     dir: PathBuf,
 }
 
-/// What [`Trash::take`] moved: regular files (or links) counted and their bytes.
+/// What a dry run would remove under one path.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Taken {
+pub struct Measured {
     pub existed: bool,
     pub files: i64,
     pub bytes: i64,
 }
 
+/// What [`Trash::purge`] unlinked, and what it could not (paths relative to the data root).
+#[derive(Debug, Default)]
+pub struct Purged {
+    pub files: i64,
+    pub bytes: i64,
+    pub errors: Vec<(String, String)>,
+}
+
+impl Purged {
+    fn merge(&mut self, other: Purged) {
+        self.files += other.files;
+        self.bytes += other.bytes;
+        self.errors.extend(other.errors);
+    }
+}
+
+/// Purging splits the trash into this many independent subtrees and removes them on two threads.
+const PURGE_THREADS: usize = 2;
+const PURGE_FANOUT: usize = 16;
+
 impl Trash {
     /// Measures what `rel` holds without moving it (dry runs).
-    pub fn measure(&self, rel: &str) -> Result<Taken, String> {
+    pub fn measure(&self, rel: &str) -> Result<Measured, String> {
         Ok(match self.root.resolve_for_delete(rel)? {
-            None => Taken::default(),
+            None => Measured::default(),
             Some(abs) => {
                 let (files, bytes) = count_tree(&abs);
-                Taken {
+                Measured {
                     existed: true,
                     files,
                     bytes,
@@ -209,42 +217,143 @@ impl Trash {
         })
     }
 
-    /// Phase one: renames `rel` (file, link or directory) into this run's trash.
-    pub fn take(&self, rel: &str) -> Result<Taken, String> {
+    /// Phase one: renames `rel` (file, link or directory) into this run's trash. Returns whether it
+    /// existed; a missing path counts as removed.
+    pub fn take(&self, rel: &str) -> Result<bool, String> {
         let Some(abs) = self.root.resolve_for_delete(rel)? else {
-            return Ok(Taken::default());
+            return Ok(false);
         };
-        let (files, bytes) = count_tree(&abs);
         let dest = self.dir.join(rel);
         if let Some(parent) = dest.parent() {
             fs::create_dir_all(parent).map_err(|e| e.to_string())?;
         }
         match fs::rename(&abs, &dest) {
-            Ok(()) => Ok(Taken {
-                existed: true,
-                files,
-                bytes,
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Taken::default()),
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(e.to_string()),
         }
     }
 
-    /// Phase two: unlinks everything taken. Symlinks inside are removed, never followed.
-    pub fn purge(&self) -> io::Result<()> {
-        match remove_tree(&self.dir) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            other => other,
+    /// Phase two: unlinks everything taken, counting files and bytes as it goes (one pass, like
+    /// `rm -rf`), on two threads. Symlinks are removed, never followed. Errors name the original path.
+    pub fn purge(&self) -> Purged {
+        let mut done = Purged::default();
+        if fs::symlink_metadata(&self.dir).is_err() {
+            return done;
         }
+        // Expand breadth-first until there is enough independent work to share between threads.
+        let mut dirs = std::collections::VecDeque::from([self.dir.clone()]);
+        let mut leaves: Vec<(PathBuf, bool, u64)> = Vec::new();
+        let mut skeleton = Vec::new();
+        while let Some(dir) = dirs.pop_front() {
+            if dirs.len() + leaves.len() >= PURGE_FANOUT {
+                dirs.push_front(dir);
+                break;
+            }
+            match fs::read_dir(&dir) {
+                Ok(rd) => {
+                    for e in rd.flatten() {
+                        let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
+                        if is_dir {
+                            dirs.push_back(e.path());
+                        } else {
+                            let len = e.metadata().map(|m| m.len()).unwrap_or(0);
+                            leaves.push((e.path(), false, len));
+                        }
+                    }
+                    skeleton.push(dir);
+                }
+                Err(e) => done.errors.push((self.original(&dir), e.to_string())),
+            }
+        }
+        leaves.extend(dirs.into_iter().map(|d| (d, true, 0)));
+        let mut shares: Vec<Vec<(PathBuf, bool, u64)>> = vec![Vec::new(); PURGE_THREADS];
+        for (i, item) in leaves.into_iter().enumerate() {
+            shares[i % PURGE_THREADS].push(item);
+        }
+        let results: Vec<Purged> = std::thread::scope(|s| {
+            let handles: Vec<_> = shares
+                .into_iter()
+                .map(|share| {
+                    s.spawn(move || {
+                        let mut p = Purged::default();
+                        for (path, is_dir, len) in share {
+                            remove_counting(&path, is_dir, len, &mut p);
+                        }
+                        p
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        for r in results {
+            done.merge(r);
+        }
+        for dir in skeleton.iter().rev() {
+            if let Err(e) = fs::remove_dir(dir) {
+                if done.errors.is_empty() {
+                    done.errors.push((self.original(dir), e.to_string()));
+                }
+            }
+        }
+        done.errors = done
+            .errors
+            .into_iter()
+            .map(|(p, m)| (self.original(Path::new(&p)), m))
+            .collect();
+        done
+    }
+
+    /// A path inside this trash as the data-root path it was moved from.
+    fn original(&self, p: &Path) -> String {
+        p.strip_prefix(&self.dir)
+            .map(|r| r.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| p.to_string_lossy().into_owned())
     }
 }
 
-fn remove_tree(path: &Path) -> io::Result<()> {
-    let meta = fs::symlink_metadata(path)?;
-    if meta.is_dir() {
-        fs::remove_dir_all(path)
-    } else {
-        fs::remove_file(path)
+/// Removes `path` (a directory recursively), adding what it unlinked to `acc`. Never follows links.
+fn remove_counting(path: &Path, is_dir: bool, len: u64, acc: &mut Purged) {
+    if !is_dir {
+        match fs::remove_file(path) {
+            Ok(()) => {
+                acc.files += 1;
+                acc.bytes += len as i64;
+            }
+            Err(e) => acc
+                .errors
+                .push((path.to_string_lossy().into_owned(), e.to_string())),
+        }
+        return;
+    }
+    let before = acc.errors.len();
+    match fs::read_dir(path) {
+        Ok(rd) => {
+            for e in rd.flatten() {
+                let child_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
+                let child_len = if child_dir {
+                    0
+                } else {
+                    e.metadata().map(|m| m.len()).unwrap_or(0)
+                };
+                remove_counting(&e.path(), child_dir, child_len, acc);
+            }
+        }
+        Err(e) => {
+            acc.errors
+                .push((path.to_string_lossy().into_owned(), e.to_string()));
+            return;
+        }
+    }
+    if let Err(e) = fs::remove_dir(path) {
+        // A failed child already explains why its parent cannot go.
+        if acc.errors.len() == before {
+            acc.errors
+                .push((path.to_string_lossy().into_owned(), e.to_string()));
+        }
     }
 }
 
