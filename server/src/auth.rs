@@ -145,6 +145,34 @@ impl Auth {
         ))
     }
 
+    /// Checks the current password, stores the new one and ends every session of the user (other
+    /// browsers are signed out). Returns the Set-Cookie value of a fresh session for this browser.
+    pub async fn change_password(
+        &self,
+        username: &str,
+        current: &str,
+        new: &str,
+    ) -> Result<String> {
+        if new.chars().count() < 8 {
+            return Err(Error::BadRequest(
+                "the new password must be at least 8 characters".into(),
+            ));
+        }
+        let (actor, _) = self.login(username, current).await.map_err(|e| match e {
+            Error::Unauthorized(_) => Error::Forbidden("the current password is wrong".into()),
+            other => other,
+        })?;
+        let user = self
+            .registry
+            .user_by_name(&actor.name)
+            .await?
+            .ok_or_else(|| Error::Unauthorized("no such user".into()))?;
+        let hash = hash_password(new.to_string()).await?;
+        self.registry.set_password(user.id, &hash).await?;
+        tracing::info!(user = %username, "password changed; all sessions ended");
+        Ok(self.login(username, new).await?.1)
+    }
+
     /// Ends the session on the server (a replayed cookie is then worthless) and clears the cookie.
     pub async fn logout(&self, parts: &Parts) -> Result<String> {
         if let Some(secret) = cookie(parts, COOKIE) {

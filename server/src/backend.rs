@@ -168,6 +168,19 @@ impl Backend for StudioBackend {
         ))
     }
 
+    async fn change_password(
+        &self,
+        actor: &Actor,
+        current: &str,
+        new: &str,
+    ) -> Result<String, ApiError> {
+        Ok(self
+            .0
+            .auth
+            .change_password(&actor.name, current, new)
+            .await?)
+    }
+
     async fn logout(&self, parts: &Parts) -> Result<String, ApiError> {
         Ok(self.0.auth.logout(parts).await?)
     }

@@ -159,6 +159,22 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::User(UserCommand::Passwd { name }) => {
+            let studio = open(&common, &defaults).await?;
+            let user = studio
+                .registry
+                .user_by_name(&name)
+                .await?
+                .ok_or_else(|| Failure::Runtime(format!("no user `{name}`")))?;
+            let (password, generated) = read_or_generate_password()?;
+            let hash = crate::auth::hash_password(password.clone()).await?;
+            studio.registry.set_password(user.id, &hash).await?;
+            if generated {
+                println!("{password}");
+            }
+            eprintln!("password of {name} changed; all of their sessions ended");
+            Ok(())
+        }
         Command::Token(cmd) => {
             let studio = open(&common, &defaults).await?;
             match cmd {

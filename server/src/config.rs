@@ -47,7 +47,7 @@ pub struct ServeArgs {
     #[arg(long, env = "EWG_STALE_AFTER_SECS", default_value_t = 3600)]
     pub stale_after_secs: u64,
     /// Largest upload accepted, in megabytes.
-    #[arg(long, env = "EWG_MAX_UPLOAD_MB", default_value_t = 2048)]
+    #[arg(long, env = "EWG_MAX_UPLOAD_MB", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_upload_mb: u64,
 }
 
@@ -122,6 +122,8 @@ pub enum UserCommand {
         #[arg(long, value_parser = ["viewer", "operator", "admin"], default_value = "viewer")]
         role: String,
     },
+    /// Set a new password (stdin, or generated and printed once); ends all of the user's sessions.
+    Passwd { name: String },
 }
 
 #[derive(Debug, Subcommand)]

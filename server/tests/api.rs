@@ -318,3 +318,81 @@ async fn metrics_are_prometheus_text() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_password_change_ends_every_other_session() {
+    let env = Env::start(|_| {}).await;
+    add_user(
+        &env,
+        "ada",
+        app::api::Role::Operator,
+        "correct horse battery",
+    )
+    .await;
+    let (_, old_cookie) = login(&env, "ada", "correct horse battery").await;
+    let (_, this_cookie) = login(&env, "ada", "correct horse battery").await;
+    let (old_cookie, this_cookie) = (old_cookie.unwrap(), this_cookie.unwrap());
+    let post = |cookie: &str, name: &str, body: serde_json::Value| {
+        env.http
+            .post(format!("{}/api/{name}", env.base))
+            .header("cookie", cookie.to_string())
+            .json(&body)
+            .send()
+    };
+    let res = post(
+        &this_cookie,
+        "change_password",
+        json!({ "current": "wrong one", "new": "a brand new secret" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = post(
+        &this_cookie,
+        "change_password",
+        json!({ "current": "correct horse battery", "new": "short" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 400);
+    let res = post(
+        &this_cookie,
+        "change_password",
+        json!({ "current": "correct horse battery", "new": "a brand new secret" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    let fresh = res
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        post(&old_cookie, "episodes", json!({}))
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "old sessions ended"
+    );
+    assert_eq!(
+        post(&this_cookie, "episodes", json!({}))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        post(&fresh, "episodes", json!({})).await.unwrap().status(),
+        200,
+        "this browser stays signed in"
+    );
+    assert_eq!(login(&env, "ada", "correct horse battery").await.0, 401);
+    assert_eq!(login(&env, "ada", "a brand new secret").await.0, 200);
+}

@@ -72,6 +72,14 @@ pub trait Backend: Send + Sync + 'static {
         username: &str,
         password: &str,
     ) -> Result<(SessionUser, String), ApiError>;
+    /// Changes the caller's password; every session of theirs ends, and a fresh one is returned as the
+    /// Set-Cookie value so this browser stays signed in.
+    async fn change_password(
+        &self,
+        actor: &Actor,
+        current: &str,
+        new: &str,
+    ) -> Result<String, ApiError>;
     /// Ends the caller's session on the server and returns the Set-Cookie value that clears it.
     async fn logout(&self, parts: &http::request::Parts) -> Result<String, ApiError>;
 }

@@ -85,6 +85,14 @@ pub async fn logout() -> Result<(), ApiError> {
     Ok(())
 }
 
+#[server(endpoint = "change_password", input = Json)]
+pub async fn change_password(current: String, new: String) -> Result<(), ApiError> {
+    let (backend, actor) = ssr::authorize(Role::Viewer).await?;
+    let cookie = backend.change_password(&actor, &current, &new).await?;
+    ssr::set_cookie(&cookie);
+    Ok(())
+}
+
 #[server(endpoint = "episodes", input = Json)]
 pub async fn episodes(
     state: Option<EpisodeState>,

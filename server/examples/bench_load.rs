@@ -1,0 +1,150 @@
+//! Load: 50 concurrent token clients call `/api/episodes` on a registry of 1,000 episodes while a Deep
+//! Clean runs. Loopback only, bounded in time. Prints requests/s, p50/p99 latency and errors.
+//!
+//!   cargo run --release -p ewg --example bench_load [SECONDS] [CLIENTS]
+
+use app::api::{EpisodeState, Role, Stage};
+use ewg::config::{Common, ServeArgs};
+use ewg::registry::NewEpisode;
+use ewg::studio::Studio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let seconds: u64 = args
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60)
+        .min(300);
+    let clients: usize = args
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50)
+        .min(500);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let common = Common {
+        data_dir: dir.path().to_path_buf(),
+        database_url: None,
+    };
+    let studio = Studio::open(&common, &ServeArgs::default())
+        .await
+        .expect("open");
+    for n in 0..1000 {
+        let id = format!(
+            "show-{}_ep{:03}_2026-01-{:02}",
+            n / 1000 + n % 10,
+            n % 1000,
+            n % 28 + 1
+        );
+        studio
+            .registry
+            .upsert_discovered(&NewEpisode {
+                id: id.clone(),
+                show: id.split('_').next().unwrap_or("show").into(),
+                source_path: format!("inbox/x/{id}.mp4"),
+                title: id.clone(),
+                duration_secs: Some(60.0),
+            })
+            .await
+            .expect("episode");
+        // A tenth failed with files, so the concurrent Deep Clean has real work.
+        if n % 10 == 0 {
+            for k in 0..50 {
+                let rel = format!("social/{id}/f{k}.json");
+                let p = dir.path().join(&rel);
+                std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+                std::fs::write(&p, b"{}").expect("write");
+                studio
+                    .registry
+                    .record_artifact(&id, "social", Stage::Packaged, &rel, 2, 1)
+                    .await
+                    .expect("artifact");
+            }
+            studio
+                .registry
+                .finish_episode(&id, EpisodeState::Failed, Some((Stage::Packaged, "bench")))
+                .await
+                .expect("fail");
+        }
+    }
+    let secret = ewg::auth::new_secret();
+    studio
+        .registry
+        .create_token("bench", &ewg::auth::secret_hash(&secret), Role::Admin)
+        .await
+        .expect("token");
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let router = ewg::http::router(Arc::clone(&studio), ewg::cli::leptos_options(addr));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let url = format!("http://{addr}/api/episodes");
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (url, secret) = (url.clone(), secret.clone());
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let (mut lat, mut errors) = (Vec::new(), 0u64);
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let ok = match http
+                    .post(&url)
+                    .bearer_auth(&secret)
+                    .json(&serde_json::json!({ "limit": 50 }))
+                    .send()
+                    .await
+                {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                lat.push(t.elapsed());
+                if !ok {
+                    errors += 1;
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    // The Deep Clean runs while the load is on.
+    tokio::time::sleep(Duration::from_secs(seconds.min(5))).await;
+    let t = Instant::now();
+    let report = studio
+        .cleanup
+        .deep_clean("bench", false)
+        .await
+        .expect("deep clean");
+    let deep = t.elapsed();
+
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (lat, e) = t.await.expect("client");
+        all.extend(lat);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort();
+    let pct =
+        |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1e3;
+    println!(
+        "load: {clients} clients x {seconds} s on 1000 episodes: {} requests, {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, errors {errors} (goal: 0 errors, p99 < 20 ms)",
+        all.len(),
+        all.len() as f64 / elapsed,
+        pct(0.50),
+        pct(0.99),
+        all.last().map(|d| d.as_secs_f64() * 1e3).unwrap_or(0.0),
+    );
+    println!(
+        "concurrent deep clean: {} files, {} ms, result {}",
+        report.files,
+        deep.as_millis(),
+        report.result.as_str()
+    );
+}
