@@ -49,7 +49,12 @@ fn write_files(root: &Path, rels: &[String]) {
 
 fn rm_rf(path: &Path) -> Duration {
     let t = Instant::now();
-    let ok = Command::new("rm").arg("-rf").arg(path).status().expect("rm").success();
+    let ok = Command::new("rm")
+        .arg("-rf")
+        .arg(path)
+        .status()
+        .expect("rm")
+        .success();
     assert!(ok, "rm -rf failed");
     t.elapsed()
 }
@@ -58,9 +63,11 @@ fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
         })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
@@ -71,7 +78,9 @@ async fn open(data: &Path) -> std::sync::Arc<Studio> {
         data_dir: data.to_path_buf(),
         database_url: None,
     };
-    Studio::open(&common, &ServeArgs::default()).await.expect("open")
+    Studio::open(&common, &ServeArgs::default())
+        .await
+        .expect("open")
 }
 
 async fn register(studio: &Studio, id: &EpisodeId, rels: &[String], state: EpisodeState) {
@@ -86,12 +95,21 @@ async fn register(studio: &Studio, id: &EpisodeId, rels: &[String], state: Episo
     .await
     .expect("episode");
     for rel in rels {
-        reg.record_artifact(id.as_str(), "clip", Stage::Clipped, rel, FILE_BYTES as i64, 1)
-            .await
-            .expect("artifact");
+        reg.record_artifact(
+            id.as_str(),
+            "clip",
+            Stage::Clipped,
+            rel,
+            FILE_BYTES as i64,
+            1,
+        )
+        .await
+        .expect("artifact");
     }
     let failed = (state == EpisodeState::Failed).then_some((Stage::Clipped, "bench"));
-    reg.finish_episode(id.as_str(), state, failed).await.expect("state");
+    reg.finish_episode(id.as_str(), state, failed)
+        .await
+        .expect("state");
 }
 
 async fn bench_dir(base: &Path) {
@@ -109,9 +127,17 @@ async fn bench_dir(base: &Path) {
         all.extend(rels);
     }
     let t = Instant::now();
-    let report = studio.cleanup.deep_clean("bench", false).await.expect("deep clean");
+    let report = studio
+        .cleanup
+        .deep_clean("bench", false)
+        .await
+        .expect("deep clean");
     let deep = t.elapsed();
-    assert_eq!(report.files as usize, EPISODES * FILES_PER_EPISODE, "{report:?}");
+    assert_eq!(
+        report.files as usize,
+        EPISODES * FILES_PER_EPISODE,
+        "{report:?}"
+    );
     assert!(report.errors.is_empty(), "{:?}", report.errors);
 
     let copy = base.join("rm-tree");
@@ -164,5 +190,8 @@ async fn main() {
     for d in dirs {
         bench_dir(&d).await;
     }
-    println!("peak RSS of the whole benchmark: {:.1} MB (goal < 150)", peak_rss_mb());
+    println!(
+        "peak RSS of the whole benchmark: {:.1} MB (goal < 150)",
+        peak_rss_mb()
+    );
 }

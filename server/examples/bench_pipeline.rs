@@ -19,12 +19,22 @@ async fn main() {
     let seconds: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(6);
     let dir = tempfile::tempdir().expect("tempdir");
     let inbox = dir.path().join("inbox");
-    let status = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/make-sample-media"))
-        .arg(&inbox)
-        .args(["--shows", "bench", "--episodes", &episodes.to_string(), "--seconds", &seconds.to_string()])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("make-sample-media");
+    let status = Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scripts/make-sample-media"
+    ))
+    .arg(&inbox)
+    .args([
+        "--shows",
+        "bench",
+        "--episodes",
+        &episodes.to_string(),
+        "--seconds",
+        &seconds.to_string(),
+    ])
+    .stdout(std::process::Stdio::null())
+    .status()
+    .expect("make-sample-media");
     assert!(status.success());
 
     let common = Common {
@@ -50,7 +60,11 @@ async fn main() {
     let stop = CancellationToken::new();
     let t = Instant::now();
     for id in &ids {
-        studio.registry.enqueue(id, 1, false).await.expect("enqueue");
+        studio
+            .registry
+            .enqueue(id, 1, false)
+            .await
+            .expect("enqueue");
     }
     jobs.start(1, stop.clone());
     loop {
@@ -64,7 +78,12 @@ async fn main() {
     stop.cancel();
     let commands = ffmpeg::take_recording();
     for id in &ids {
-        let ep = studio.registry.episode(id).await.expect("episode").expect("row");
+        let ep = studio
+            .registry
+            .episode(id)
+            .await
+            .expect("episode")
+            .expect("row");
         assert_eq!(ep.state, "done", "{id}: {:?}", ep.error);
     }
 
@@ -76,7 +95,11 @@ async fn main() {
             cmd.current_dir(d);
         }
         let out = cmd.output().expect("replay");
-        assert!(out.status.success(), "replay failed: {:?}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "replay failed: {:?}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let direct = t.elapsed();
     println!(
