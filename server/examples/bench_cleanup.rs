@@ -178,6 +178,12 @@ async fn bench_dir(base: &Path) {
 
 #[tokio::main]
 async fn main() {
+    // EWG_LOG=ewg=debug shows where the time goes, phase by phase.
+    if let Ok(filter) = std::env::var("EWG_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .init();
+    }
     let args: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
     let dirs = if args.is_empty() {
         vec![

@@ -66,7 +66,7 @@ CREATE TABLE cleanup_runs (
     scope       TEXT NOT NULL,
     episode     TEXT,
     dry_run     INTEGER NOT NULL,
-    phase       TEXT NOT NULL,                -- planned, trashed, done
+    phase       TEXT NOT NULL,                -- planned (until finished; a crash leaves it), done
     result      TEXT,
     files       INTEGER NOT NULL DEFAULT 0,
     bytes       INTEGER NOT NULL DEFAULT 0,

@@ -69,12 +69,24 @@ struct Plan {
     targets: Vec<Target>,
     /// Errors found while planning (e.g. a refused orphan sweep); they make the run partial.
     errors: Vec<PathError>,
+    /// Episodes cleaned as a whole: their rows (but the kept kinds) are deleted with one statement
+    /// when every one of their paths went, so Deep Clean need not load thousands of rows.
+    whole: Vec<WholeEpisode>,
+}
+
+#[derive(Debug)]
+struct WholeEpisode {
+    id: String,
+    keep: Keep,
+    /// The paths planned for this episode.
+    rels: Vec<String>,
 }
 
 impl Plan {
     fn merge(&mut self, other: Plan) {
         self.targets.extend(other.targets);
         self.errors.extend(other.errors);
+        self.whole.extend(other.whole);
     }
 }
 
@@ -202,9 +214,11 @@ impl Cleanup {
     }
 
     async fn deep_clean_once(&self, actor: &str, dry_run: bool) -> Result<CleanupReport> {
+        let started = Instant::now();
         if !dry_run {
             self.repair_registry().await?;
         }
+        let repaired = started.elapsed();
         let mut plan = Plan::default();
         for ep in self
             .registry
@@ -214,11 +228,39 @@ impl Cleanup {
             let Ok(id) = EpisodeId::parse(&ep.id) else {
                 continue;
             };
-            plan.merge(self.episode_plan(&id, Keep::NOTHING).await?);
+            plan.merge(self.whole_episode_plan(&id, Keep::NOTHING));
         }
+        // Only episodes that stay own files: whatever a cleaned episode registered elsewhere in the
+        // derived roots is swept as an orphan, and its rows go with the episode's.
+        let owned = self.registry.paths_owned_by_kept_episodes().await?;
         let covered: HashSet<String> = plan.targets.iter().map(|t| t.rel.clone()).collect();
-        plan.merge(self.orphan_plan(&covered).await?);
+        plan.merge(self.orphan_plan(&owned, &covered).await?);
         plan.targets.extend(self.upload_targets(None));
+        // An episode retried since planning began belongs to its new job now: leave it alone.
+        let live: HashSet<String> = self
+            .registry
+            .live_jobs()
+            .await?
+            .into_iter()
+            .map(|j| j.episode)
+            .collect();
+        let busy: HashSet<&String> = plan
+            .whole
+            .iter()
+            .filter(|w| live.contains(&w.id))
+            .flat_map(|w| &w.rels)
+            .collect();
+        if !busy.is_empty() {
+            let busy: HashSet<String> = busy.into_iter().cloned().collect();
+            plan.targets.retain(|t| !busy.contains(&t.rel));
+            plan.whole.retain(|w| !live.contains(&w.id));
+        }
+        tracing::debug!(
+            repair_ms = repaired.as_millis() as u64,
+            plan_ms = (started.elapsed() - repaired).as_millis() as u64,
+            targets = plan.targets.len(),
+            "deep clean planned"
+        );
         let run = self.record(actor, Trigger::DeepClean, "all".into(), None, dry_run);
         let mut report = self.execute(run, plan).await?;
         if !dry_run {
@@ -359,32 +401,58 @@ impl Cleanup {
         Ok(plan)
     }
 
+    /// Every per-episode directory and fixed file of `id`, with its rows deleted by episode.
+    fn whole_episode_plan(&self, id: &EpisodeId, keep: Keep) -> Plan {
+        let rels = self.episode_paths(id, keep);
+        Plan {
+            targets: rels
+                .iter()
+                .map(|rel| Target {
+                    rel: rel.clone(),
+                    artifact_ids: vec![],
+                })
+                .collect(),
+            errors: vec![],
+            whole: vec![WholeEpisode {
+                id: id.to_string(),
+                keep,
+                rels,
+            }],
+        }
+    }
+
+    /// The fixed places an episode's derived files live (DESIGN §2), minus what `keep` keeps.
+    fn episode_paths(&self, id: &EpisodeId, keep: Keep) -> Vec<String> {
+        let mut rels: Vec<String> = self.root.episode_dirs(id).into_iter().collect();
+        rels.push(self.root.enriched(id));
+        if !keep.transcripts {
+            rels.extend(["vtt", "srt", "txt", "json"].map(|e| self.root.transcript(id, e)));
+        }
+        if !keep.audio {
+            rels.push(self.root.audio(id));
+        }
+        rels
+    }
+
     async fn episode_plan(&self, id: &EpisodeId, keep: Keep) -> Result<Plan> {
         let rows = self.registry.artifacts_of(id.as_str()).await?;
+        Ok(self.episode_plan_from(id, keep, rows))
+    }
+
+    /// The plan for one episode from its artifact rows (loaded by the caller, possibly in bulk).
+    fn episode_plan_from(&self, id: &EpisodeId, keep: Keep, rows: Vec<ArtifactRow>) -> Plan {
         let kept = |r: &ArtifactRow| {
             (keep.transcripts && r.kind == "transcript") || (keep.audio && r.kind == "audio")
         };
         // Whole per-episode directories first: one rename each, and unregistered leftovers go too.
         let mut targets: Vec<Target> = self
-            .root
-            .episode_dirs(id)
+            .episode_paths(id, keep)
             .into_iter()
             .map(|rel| Target {
                 rel,
                 artifact_ids: vec![],
             })
             .collect();
-        let mut fixed = vec![self.root.enriched(id)];
-        if !keep.transcripts {
-            fixed.extend(["vtt", "srt", "txt", "json"].map(|e| self.root.transcript(id, e)));
-        }
-        if !keep.audio {
-            fixed.push(self.root.audio(id));
-        }
-        targets.extend(fixed.into_iter().map(|rel| Target {
-            rel,
-            artifact_ids: vec![],
-        }));
         for row in rows.into_iter().filter(|r| !kept(r)) {
             match targets.iter_mut().find(|t| is_within(&row.path, &t.rel)) {
                 Some(t) => t.artifact_ids.push(row.id),
@@ -394,23 +462,28 @@ impl Cleanup {
                 }),
             }
         }
-        Ok(Plan {
+        Plan {
             targets,
             errors: vec![],
-        })
+            whole: vec![],
+        }
     }
 
     /// Files in derived roots that no artifact row owns and no live job may be writing.
     /// `covered`: paths this run already removes; the sweep does not descend into them.
-    async fn orphan_plan(&self, covered: &HashSet<String>) -> Result<Plan> {
-        let owned = self.registry.all_artifact_paths().await?;
-        if let Some(reason) = self.looks_unmounted(&owned) {
+    async fn orphan_plan(
+        &self,
+        owned: &HashSet<String>,
+        covered: &HashSet<String>,
+    ) -> Result<Plan> {
+        if let Some(reason) = self.looks_unmounted(owned) {
             return Ok(Plan {
                 targets: vec![],
                 errors: vec![PathError {
                     path: self.root.path().display().to_string(),
                     message: reason,
                 }],
+                whole: vec![],
             });
         }
         let mut protected = Vec::new();
@@ -426,7 +499,7 @@ impl Cleanup {
         let mut out = Vec::new();
         for top in DERIVED_ROOTS.iter().filter(|r| **r != "uploads") {
             let keep = SweepRules {
-                owned: &owned,
+                owned,
                 protected: &protected,
                 covered,
             };
@@ -441,6 +514,7 @@ impl Cleanup {
                 })
                 .collect(),
             errors: vec![],
+            whole: vec![],
         })
     }
 
@@ -521,6 +595,35 @@ impl Cleanup {
         }
     }
 
+    /// Deletes a wholly cleaned episode's rows: in one statement when all its paths went, else all but
+    /// the rows of files under a path that could not be removed.
+    async fn drop_episode_rows(&self, w: &WholeEpisode, failed: &[String]) -> Result<()> {
+        let stuck: Vec<&String> = failed
+            .iter()
+            .filter(|f| w.rels.iter().any(|r| is_within(f, r)))
+            .collect();
+        let kept_kinds: Vec<&str> = [(w.keep.transcripts, "transcript"), (w.keep.audio, "audio")]
+            .into_iter()
+            .filter_map(|(k, kind)| k.then_some(kind))
+            .collect();
+        if stuck.is_empty() {
+            return self
+                .registry
+                .delete_episode_artifacts(&w.id, &kept_kinds)
+                .await;
+        }
+        let ids: Vec<i64> = self
+            .registry
+            .artifacts_of(&w.id)
+            .await?
+            .into_iter()
+            .filter(|r| !kept_kinds.contains(&r.kind.as_str()))
+            .filter(|r| !stuck.iter().any(|f| is_within(&r.path, f)))
+            .map(|r| r.id)
+            .collect();
+        self.registry.delete_artifacts(&ids).await
+    }
+
     fn busy_runs(&self) -> HashSet<String> {
         self.active_runs
             .lock()
@@ -579,19 +682,43 @@ impl Cleanup {
                 }
             }
         }
+        let moved = started.elapsed();
         if !run.dry_run {
             // Failpoint for the crash-recovery test: die between phase one (rename) and the registry commit.
             if std::env::var_os("EWG_FAILPOINT_CRASH_AFTER_TRASH").is_some() {
                 std::process::abort();
             }
-            if let Err(e) = self.registry.delete_artifacts(&drop_ids).await {
+            // Once everything is in the trash, the registry commit and the purge are independent: a
+            // crash during either leaves trash and rows that `recover` reconciles. So they overlap.
+            let failed: Vec<String> = report.errors.iter().map(|e| e.path.clone()).collect();
+            let purge = tokio::task::spawn_blocking(move || trash.purge());
+            let rows = async {
+                self.registry.delete_artifacts(&drop_ids).await?;
+                for w in &plan.whole {
+                    self.drop_episode_rows(w, &failed).await?;
+                }
+                Ok::<_, Error>(())
+            };
+            let (db, purged) = tokio::join!(rows, purge);
+            if let Err(e) = db {
                 report.errors.push(PathError {
                     path: "registry".into(),
                     message: e.to_string(),
                 });
             }
-            self.registry.set_run_phase(&run.id, "trashed").await?;
-            add_purged(&mut report, trash.purge());
+            match purged {
+                Ok(p) => add_purged(&mut report, p),
+                Err(e) => report.errors.push(PathError {
+                    path: format!(".trash/{}", run.id),
+                    message: format!("purge stopped: {e}"),
+                }),
+            }
+            tracing::debug!(
+                run = %run.id,
+                move_ms = moved.as_millis() as u64,
+                commit_and_purge_ms = (started.elapsed() - moved).as_millis() as u64,
+                "cleanup phases"
+            );
         }
         self.active_runs
             .lock()

@@ -68,12 +68,28 @@ impl Registry {
         )
     }
 
-    /// Every path the registry owns, for the orphan sweep.
-    pub async fn all_artifact_paths(&self) -> Result<HashSet<String>> {
-        let rows: Vec<String> = sqlx::query_scalar("SELECT path FROM artifacts")
-            .fetch_all(&self.pool)
-            .await?;
+    /// Paths registered by episodes that Deep Clean keeps (not failed or cancelled): what the orphan
+    /// sweep must leave alone.
+    pub async fn paths_owned_by_kept_episodes(&self) -> Result<HashSet<String>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT a.path FROM artifacts a JOIN episodes e ON e.id = a.episode
+             WHERE e.state NOT IN ('failed', 'cancelled')",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.into_iter().collect())
+    }
+
+    /// Deletes every row of an episode except those of the given kinds.
+    pub async fn delete_episode_artifacts(&self, episode: &str, keep_kinds: &[&str]) -> Result<()> {
+        let keep = |i: usize| keep_kinds.get(i).copied().unwrap_or("");
+        sqlx::query("DELETE FROM artifacts WHERE episode = ? AND kind NOT IN (?, ?)")
+            .bind(episode)
+            .bind(keep(0))
+            .bind(keep(1))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn artifact_count(&self) -> Result<i64> {
@@ -85,7 +101,7 @@ impl Registry {
     /// Deletes the rows of removed files, in one transaction, in chunks the database accepts.
     pub async fn delete_artifacts(&self, ids: &[i64]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        for chunk in ids.chunks(500) {
+        for chunk in ids.chunks(5000) {
             let marks = vec!["?"; chunk.len()].join(",");
             let sql = format!("DELETE FROM artifacts WHERE id IN ({marks})");
             let mut q = sqlx::query(&sql);

@@ -55,15 +55,6 @@ impl Registry {
         Ok(())
     }
 
-    pub async fn set_run_phase(&self, id: &str, phase: &str) -> Result<()> {
-        sqlx::query("UPDATE cleanup_runs SET phase = ? WHERE id = ?")
-            .bind(phase)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     pub async fn finish_run(
         &self,
         id: &str,
