@@ -50,6 +50,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=pages::dashboard::Dashboard/>
                         <Route path=path!("/episodes/:id") view=pages::episode::EpisodePage/>
                         <Route path=path!("/process") view=pages::process::ProcessPage/>
+                        <Route path=path!("/upload") view=pages::upload::UploadPage/>
                         <Route path=path!("/maintenance") view=pages::maintenance::MaintenancePage/>
                         <Route path=path!("/login") view=pages::login::LoginPage/>
                     </Routes>

@@ -14,7 +14,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -50,6 +50,8 @@ pub fn router(studio: Arc<Studio>, leptos_options: LeptosOptions) -> Router {
         .route("/api/{*rest}", any(api_not_found))
         .route("/metrics", get(metrics))
         .route("/files/{*path}", get(crate::http_files::serve))
+        // Streams its body to disk, so the JSON middleware below lets it through untouched.
+        .route("/api/upload", post(crate::upload::upload))
         .leptos_routes_with_context(&state, routes, context, {
             let o = leptos_options.clone();
             move || shell(o.clone())

@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod registry;
 pub mod storage;
 pub mod studio;
+pub mod upload;
 
 /// Unix time in milliseconds: the registry's one time unit (portable across SQLite and Postgres).
 pub fn now_ms() -> i64 {

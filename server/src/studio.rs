@@ -20,6 +20,8 @@ pub struct Studio {
     pub jobs: Arc<Jobs>,
     pub cleanup: Arc<Cleanup>,
     pub auth: Auth,
+    /// Largest browser upload accepted (`--max-upload-mb`).
+    pub max_upload_bytes: u64,
 }
 
 impl Studio {
@@ -55,6 +57,7 @@ impl Studio {
             registry,
             jobs,
             cleanup,
+            max_upload_bytes: serve.max_upload_mb.saturating_mul(1024 * 1024),
         }))
     }
 

@@ -217,6 +217,15 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// The answer of `POST /api/upload`: where the file landed, its size and the episode it belongs to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UploadDone {
+    /// Relative to the data root: `inbox/<show>/<name>`.
+    pub path: String,
+    pub bytes: u64,
+    pub episode: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DiscoverReport {
     pub added: Vec<String>,

@@ -3,4 +3,5 @@ pub mod episode;
 pub mod login;
 pub mod maintenance;
 pub mod process;
+pub mod upload;
 mod widgets;

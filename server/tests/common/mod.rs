@@ -46,6 +46,8 @@ pub fn make_media(inbox: &Path, args: &[&str]) {
 pub struct Options {
     pub workers: u16,
     pub lease_secs: u64,
+    /// Largest upload accepted (`--max-upload-mb`).
+    pub max_upload_mb: u64,
 }
 
 impl Default for Options {
@@ -53,6 +55,7 @@ impl Default for Options {
         Options {
             workers: 2,
             lease_secs: 5,
+            max_upload_mb: ServeArgs::default().max_upload_mb,
         }
     }
 }
@@ -73,6 +76,7 @@ impl Env {
         let serve = ServeArgs {
             workers: opts.workers,
             lease_secs: opts.lease_secs,
+            max_upload_mb: opts.max_upload_mb,
             ..ServeArgs::default()
         };
         let studio = Studio::open(&common, &serve).await.expect("open studio");
