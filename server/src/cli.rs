@@ -76,7 +76,17 @@ fn print_json<T: serde::Serialize>(v: &T) {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     let common = cli.common;
-    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    // Plain `ewg` is `ewg serve`, with the same flags' environment variables honoured.
+    let command = match cli.command {
+        Some(c) => c,
+        None => match Cli::try_parse_from(["ewg", "serve"]) {
+            Ok(Cli {
+                command: Some(c), ..
+            }) => c,
+            Ok(_) => Command::Serve(ServeArgs::default()),
+            Err(e) => return Err(Failure::Usage(e.to_string().trim().to_string())),
+        },
+    };
     let defaults = ServeArgs::default();
     match command {
         Command::Serve(args) => serve(common, args).await,

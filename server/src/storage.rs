@@ -293,10 +293,11 @@ impl Trash {
             done.merge(r);
         }
         for dir in skeleton.iter().rev() {
-            if let Err(e) = fs::remove_dir(dir) {
-                if done.errors.is_empty() {
-                    done.errors.push((self.original(dir), e.to_string()));
-                }
+            // A failed child already explains why its parents cannot go.
+            if let Err(e) = fs::remove_dir(dir)
+                && done.errors.is_empty()
+            {
+                done.errors.push((self.original(dir), e.to_string()));
             }
         }
         done.errors = done

@@ -2,12 +2,21 @@
 //! half-written attempt is cleaned. Uses the real `ewg` binary and SIGKILL.
 
 mod common;
-use common::{ffmpeg_processes, make_media};
-use std::os::unix::process::CommandExt;
+use common::make_media;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ID: &str = "demo-show_ep001_2026-01-01";
+
+/// Kills the server when the test ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -17,31 +26,35 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn serve(dir: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_ewg"))
-        .args([
-            "serve",
-            "--lease-secs",
-            "2",
-            "--workers",
-            "1",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(dir)
-        .env("EWG_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("start ewg")
+/// `transcriber`: a slow EWG_TRANSCRIBE_CMD keeps the job busy at a known stage until we kill it.
+fn serve(dir: &std::path::Path, port: u16, transcriber: Option<&str>) -> Server {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ewg"));
+    c.args([
+        "serve",
+        "--lease-secs",
+        "2",
+        "--workers",
+        "1",
+        "--addr",
+        &format!("127.0.0.1:{port}"),
+        "--data-dir",
+    ])
+    .arg(dir)
+    .env("EWG_LOG", "warn")
+    .env_remove("EWG_TRANSCRIBE_CMD")
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    if let Some(cmd) = transcriber {
+        c.env("EWG_TRANSCRIBE_CMD", cmd);
+    }
+    Server(c.spawn().expect("start ewg"))
 }
 
 async fn call(port: u16, token: &str, name: &str, body: serde_json::Value) -> serde_json::Value {
     reqwest::Client::new()
         .post(format!("http://127.0.0.1:{port}/api/{name}"))
         .bearer_auth(token)
+        .timeout(Duration::from_secs(10))
         .json(&body)
         .send()
         .await
@@ -70,58 +83,48 @@ async fn a_restart_after_a_kill_marks_the_interrupted_episode_failed_and_cleans_
     let dir = tempfile::tempdir().unwrap();
     make_media(
         &dir.path().join("inbox"),
-        &["--episodes", "1", "--seconds", "60", "--size", "640x360"],
+        &["--episodes", "1", "--seconds", "3", "--no-subs"],
     );
-    std::fs::write(
-        dir.path().join("inbox/demo-show/ep001_2026-01-01.vtt"),
-        "WEBVTT\n\n00:00:00.000 --> 00:00:25.000\nthe first long part\n\n00:00:25.000 --> 00:00:50.000\nthe second long part\n",
-    )
-    .unwrap();
     let token = Command::new(env!("CARGO_BIN_EXE_ewg"))
         .args(["token", "create", "--role", "operator", "--data-dir"])
         .arg(dir.path())
         .output()
         .unwrap();
     let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
-    let needle = dir.path().to_string_lossy().into_owned();
+    let marker = dir.path().join("transcriber-started");
+    let transcriber = format!("touch '{}' && sleep 60", marker.display());
 
     let port = free_port();
-    let mut first = serve(dir.path(), port);
+    let mut first = serve(dir.path(), port, Some(&transcriber));
     wait_up(port).await;
     call(port, &token, "discover", serde_json::json!({})).await;
     let out = call(port, &token, "process", serde_json::json!({ "ids": [ID] })).await;
     assert_eq!(out["jobs"][0]["attempt"], 1, "{out}");
     let start = Instant::now();
-    while ffmpeg_processes(&needle).is_empty()
-        || call(port, &token, "episode", serde_json::json!({ "id": ID })).await["episode"]["progress"]
-            ["stage"]
-            != "clipped"
-    {
+    while !marker.exists() {
         assert!(
             start.elapsed() < Duration::from_secs(60),
-            "never started clipping"
+            "the job never reached transcription"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // A crash: the server and its ffmpeg die at once, nothing gets to clean up.
-    let pgid = first.id() as i32;
-    Command::new("kill")
-        .args(["-9", &format!("-{pgid}")])
-        .status()
-        .unwrap();
-    first.wait().unwrap();
-    let start = Instant::now();
-    while !ffmpeg_processes(&needle).is_empty() {
-        assert!(start.elapsed() < Duration::from_secs(5));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert!(
+        dir.path().join(format!("audio/{ID}.wav")).exists(),
+        "prep wrote its audio"
+    );
+    // A crash: SIGKILL, nothing gets to clean up or record anything.
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
+    let _ = Command::new("pkill")
+        .args(["-f", &marker.display().to_string()])
+        .status();
     assert!(
         dir.path().join(format!("work/{ID}/a1")).exists(),
         "the crash left scratch behind"
     );
 
     let port = free_port();
-    let mut second = serve(dir.path(), port);
+    let _second = serve(dir.path(), port, None);
     wait_up(port).await;
     let start = Instant::now();
     let detail = loop {
@@ -135,10 +138,8 @@ async fn a_restart_after_a_kill_marks_the_interrupted_episode_failed_and_cleans_
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let _ = second.kill();
-    let _ = second.wait();
     assert_eq!(detail["episode"]["error"], "interrupted", "{detail}");
-    assert_eq!(detail["episode"]["failed_stage"], "clipped");
+    assert_eq!(detail["episode"]["failed_stage"], "transcribed");
     assert!(
         detail["artifacts"].as_array().unwrap().is_empty(),
         "{detail}"
@@ -148,7 +149,8 @@ async fn a_restart_after_a_kill_marks_the_interrupted_episode_failed_and_cleans_
         "the attempt was cleaned"
     );
     assert!(
-        detail["cleanup_runs"][0]["trigger"] == "recovery",
-        "{detail}"
+        !dir.path().join(format!("audio/{ID}.wav")).exists(),
+        "its audio too"
     );
+    assert_eq!(detail["cleanup_runs"][0]["trigger"], "recovery", "{detail}");
 }
