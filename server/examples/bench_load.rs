@@ -7,7 +7,6 @@ use app::api::{EpisodeState, Role, Stage};
 use ewg::config::{Common, ServeArgs};
 use ewg::registry::NewEpisode;
 use ewg::studio::Studio;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[tokio::main]
@@ -143,8 +142,10 @@ async fn main() {
     );
     println!(
         "concurrent deep clean: {} files, {} ms, result {}",
-        report.files,
+        report["files"],
         deep.as_millis(),
-        report.result.as_str()
+        report["result"]
     );
+    let _ = server.kill();
+    let _ = server.wait();
 }

@@ -625,3 +625,48 @@ fn a_crash_between_rename_and_purge_is_finished_by_the_next_run() {
         assert!(dir.path().join(p).exists(), "{p} registered but missing");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_cleanup_sweeps_only_what_is_stale() {
+    let env = Env::start(|inbox| {
+        make_media(
+            inbox,
+            &["--shows", "talk", "--episodes", "1", "--seconds", "2"],
+        )
+    })
+    .await;
+    let age = |p: &Path, secs: u64| {
+        let t = std::time::SystemTime::now() - Duration::from_secs(secs);
+        std::fs::File::open(p).unwrap().set_modified(t).unwrap();
+    };
+    let old_upload = env.root().join("uploads/old.part");
+    let new_upload = env.root().join("uploads/new.part");
+    std::fs::write(&old_upload, "abandoned").unwrap();
+    std::fs::write(&new_upload, "still arriving").unwrap();
+    age(&old_upload, 7200);
+    let old_work = env.root().join(format!("work/{TALK}"));
+    std::fs::create_dir_all(old_work.join("a3")).unwrap();
+    std::fs::write(old_work.join("a3/partial.wav"), "x").unwrap();
+    age(&old_work, 7200);
+    let fresh_work = env.root().join("work/talk_ep002_2026-01-02");
+    std::fs::create_dir_all(&fresh_work).unwrap();
+
+    let report = env
+        .studio
+        .cleanup
+        .scheduled()
+        .await
+        .unwrap()
+        .expect("something was stale");
+    assert_eq!(report.trigger, "schedule");
+    assert_eq!(report.result, app::api::CleanupResult::Ok, "{report:?}");
+    assert!(!old_upload.exists() && !old_work.exists(), "{report:?}");
+    assert!(
+        new_upload.exists() && fresh_work.exists(),
+        "fresh things stay: {report:?}"
+    );
+    assert!(
+        env.studio.cleanup.scheduled().await.unwrap().is_none(),
+        "nothing stale left, no empty run recorded"
+    );
+}

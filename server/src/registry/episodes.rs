@@ -54,6 +54,13 @@ impl EpisodeRow {
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct PagedRow {
+    #[sqlx(flatten)]
+    row: EpisodeRow,
+    total: i64,
+}
+
 pub struct NewEpisode {
     pub id: String,
     pub show: String,
@@ -104,8 +111,9 @@ impl Registry {
         limit: u32,
     ) -> Result<(Vec<EpisodeRow>, i64)> {
         let state = state.map(|s| s.as_str());
-        let rows = sqlx::query_as(
-            "SELECT * FROM episodes
+        // One statement gives the page and the total (window function: SQLite ≥ 3.25 and Postgres).
+        let rows: Vec<(i64, EpisodeRow)> = sqlx::query_as::<_, PagedRow>(
+            "SELECT *, COUNT(*) OVER () AS total FROM episodes
              WHERE (? IS NULL OR state = ?) AND (? IS NULL OR show = ?)
              ORDER BY show, id LIMIT ? OFFSET ?",
         )
@@ -116,16 +124,24 @@ impl Registry {
         .bind(i64::from(limit))
         .bind(i64::from(offset))
         .fetch_all(&self.pool)
-        .await?;
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM episodes WHERE (? IS NULL OR state = ?) AND (? IS NULL OR show = ?)",
-        )
-        .bind(state)
-        .bind(state)
-        .bind(show)
-        .bind(show)
-        .fetch_one(&self.pool)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|r| (r.total, r.row))
+        .collect();
+        let total = match rows.first() {
+            Some((t, _)) => *t,
+            // An empty page says nothing about the total (the offset may be past the end).
+            None => sqlx::query_scalar(
+                "SELECT COUNT(*) FROM episodes WHERE (? IS NULL OR state = ?) AND (? IS NULL OR show = ?)",
+            )
+            .bind(state)
+            .bind(state)
+            .bind(show)
+            .bind(show)
+            .fetch_one(&self.pool)
+            .await?,
+        };
+        let rows = rows.into_iter().map(|(_, r)| r).collect();
         Ok((rows, total))
     }
 
