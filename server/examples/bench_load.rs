@@ -68,19 +68,52 @@ async fn main() {
                 .expect("fail");
         }
     }
-    let secret = ewg::auth::new_secret();
+    let secret = ewg::auth::new_secret().expect("secret");
     studio
         .registry
         .create_token("bench", &ewg::auth::secret_hash(&secret), Role::Admin)
         .await
         .expect("token");
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    drop(studio);
+    // The server runs as its own process (the release `ewg` beside this example), as in production;
+    // the clients here share the machine's two cores with it.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port");
+    let exe = std::env::current_exe().expect("exe");
+    let ewg = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .map(|d| d.join("ewg"))
+        .expect("target dir");
+    let mut server = std::process::Command::new(&ewg)
+        .args([
+            "serve",
+            "--workers",
+            "1",
+            "--addr",
+            &addr.to_string(),
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env("EWG_LOG", "warn")
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "start {}: {e} (cargo build --release -p ewg first)",
+                ewg.display()
+            )
+        });
+    let http = reqwest::Client::new();
+    while http
+        .get(format!("http://{addr}/api/health"))
+        .send()
         .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let router = ewg::http::router(Arc::clone(&studio), ewg::cli::leptos_options(addr));
-    tokio::spawn(async move { axum::serve(listener, router).await });
+        .is_err()
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let url = format!("http://{addr}/api/episodes");
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -114,11 +147,16 @@ async fn main() {
     // The Deep Clean runs while the load is on.
     tokio::time::sleep(Duration::from_secs(seconds.min(5))).await;
     let t = Instant::now();
-    let report = studio
-        .cleanup
-        .deep_clean("bench", false)
+    let report: serde_json::Value = http
+        .post(format!("http://{addr}/api/deep_clean"))
+        .bearer_auth(&secret)
+        .json(&serde_json::json!({}))
+        .send()
         .await
-        .expect("deep clean");
+        .expect("deep clean")
+        .json()
+        .await
+        .expect("report");
     let deep = t.elapsed();
 
     let mut all = Vec::new();

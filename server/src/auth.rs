@@ -26,11 +26,11 @@ pub struct Auth {
     failures: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
-pub fn new_secret() -> String {
+/// A new random secret (session, token, generated password) as 64 hex characters.
+pub fn new_secret() -> Result<String> {
     let mut b = [0u8; 32];
-    // getrandom only fails when the OS has no entropy source at all; nothing sensible can continue then.
-    getrandom::fill(&mut b).expect("OS random source unavailable");
-    hex::encode(b)
+    getrandom::fill(&mut b).map_err(|e| Error::Internal(format!("no OS randomness: {e}")))?;
+    Ok(hex::encode(b))
 }
 
 pub fn secret_hash(secret: &str) -> String {
@@ -123,7 +123,7 @@ impl Auth {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(username);
-        let secret = new_secret();
+        let secret = new_secret()?;
         self.registry
             .create_session(
                 &secret_hash(&secret),

@@ -190,7 +190,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             match cmd {
                 TokenCommand::Create { role, name } => {
                     let role = Role::parse(&role).unwrap_or(Role::Viewer);
-                    let secret = crate::auth::new_secret();
+                    let secret = crate::auth::new_secret()?;
                     let id = studio
                         .registry
                         .create_token(&name, &crate::auth::secret_hash(&secret), role)
@@ -238,7 +238,8 @@ fn read_or_generate_password() -> Result<(String, bool), Failure> {
             return Ok((pw, false));
         }
     }
-    Ok((crate::auth::new_secret()[..20].to_string(), true))
+    let secret = crate::auth::new_secret().map_err(|e| Failure::Runtime(e.to_string()))?;
+    Ok((secret[..20].to_string(), true))
 }
 
 async fn serve(common: Common, args: ServeArgs) -> Result<(), Failure> {

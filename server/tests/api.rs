@@ -172,7 +172,7 @@ async fn roles_decide_who_may_do_what() {
 #[tokio::test]
 async fn revoked_tokens_and_logged_out_sessions_stop_working() {
     let env = Env::start(|_| {}).await;
-    let secret = ewg::auth::new_secret();
+    let secret = ewg::auth::new_secret().unwrap();
     let id = env
         .studio
         .registry

@@ -94,7 +94,7 @@ impl Env {
         let token = |role| {
             let studio = Arc::clone(&studio);
             async move {
-                let secret = ewg::auth::new_secret();
+                let secret = ewg::auth::new_secret().unwrap();
                 studio
                     .registry
                     .create_token("test", &ewg::auth::secret_hash(&secret), role)
