@@ -133,7 +133,14 @@ impl Cleanup {
             many => (format!("{} episodes", many.len()), None),
         };
         let run = self.record(actor, trigger, scope, episode, dry_run);
-        self.execute(run, plan).await
+        let report = self.execute(run, plan).await?;
+        if !dry_run && report.errors.is_empty() {
+            // Nothing of those attempts is left, so no stage's output exists any more.
+            for (id, _) in attempts {
+                self.registry.reset_stage(id.as_str()).await?;
+            }
+        }
+        Ok(report)
     }
 
     /// Automatic cleanup after a failed or cancelled attempt: that attempt's files and scratch go.
@@ -237,13 +244,7 @@ impl Cleanup {
         plan.merge(self.orphan_plan(&owned, &covered).await?);
         plan.targets.extend(self.upload_targets(None));
         // An episode retried since planning began belongs to its new job now: leave it alone.
-        let live: HashSet<String> = self
-            .registry
-            .live_jobs()
-            .await?
-            .into_iter()
-            .map(|j| j.episode)
-            .collect();
+        let live = self.live_episodes().await?;
         let busy: HashSet<&String> = plan
             .whole
             .iter()
@@ -275,13 +276,7 @@ impl Cleanup {
         let mut plan = Plan::default();
         plan.targets
             .extend(self.upload_targets(Some(self.stale_after)));
-        let live: HashSet<String> = self
-            .registry
-            .live_jobs()
-            .await?
-            .into_iter()
-            .map(|j| j.episode)
-            .collect();
+        let live = self.live_episodes().await?;
         if let Ok(entries) = std::fs::read_dir(self.root.abs("work")) {
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
@@ -622,6 +617,17 @@ impl Cleanup {
             .map(|r| r.id)
             .collect();
         self.registry.delete_artifacts(&ids).await
+    }
+
+    /// Episodes a queued or running job owns right now.
+    async fn live_episodes(&self) -> Result<HashSet<String>> {
+        Ok(self
+            .registry
+            .live_jobs()
+            .await?
+            .into_iter()
+            .map(|j| j.episode)
+            .collect())
     }
 
     fn busy_runs(&self) -> HashSet<String> {

@@ -167,6 +167,8 @@ impl Jobs {
         Ok(())
     }
 
+    /// Cleans the attempt; when nothing of it is left, the episode's stage goes back to `discovered`
+    /// (the stage is what exists on disk, not what once ran).
     async fn clean_attempt(&self, id: &EpisodeId, attempt: i64, trigger: Trigger) {
         match self
             .cleanup

@@ -2,7 +2,7 @@
 //! races with running jobs, undeletable files, concurrent Deep Cleans.
 
 mod common;
-use common::{Env, ffmpeg_processes, make_media};
+use common::{Env, make_media};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -482,18 +482,8 @@ async fn force_reprocess_stops_the_writing_job_first_and_leaves_nothing_of_the_o
         .unwrap();
     })
     .await;
-    let needle = env.root().to_string_lossy().into_owned();
     env.ok("process", json!({ "ids": [TALK] })).await;
-    let start = std::time::Instant::now();
-    while ffmpeg_processes(&needle).is_empty()
-        || env.episode(TALK).await["episode"]["progress"]["stage"] != "clipped"
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "never reached clipping"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    env.wait_until_clipping(TALK).await;
     let (s, dry) = env
         .call(
             Some(&env.operator),

@@ -217,16 +217,7 @@ async fn cancelling_a_running_job_kills_ffmpeg_and_cleans_the_attempt() {
     .await;
     let needle = env.root().to_string_lossy().into_owned();
     env.ok("process", json!({ "ids": [GOOD] })).await;
-    let start = std::time::Instant::now();
-    while ffmpeg_processes(&needle).is_empty()
-        || env.episode(GOOD).await["episode"]["progress"]["stage"] != "clipped"
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "ffmpeg never started clipping"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    env.wait_until_clipping(GOOD).await;
     let (status, job) = env
         .call(Some(&env.operator), "cancel", json!({ "id": GOOD }))
         .await;

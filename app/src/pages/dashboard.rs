@@ -1,6 +1,6 @@
 //! The episode list: renders from the local cache at once, refreshes from the server, polls while work runs.
 
-use super::widgets::{ErrorLine, ProgressBar, StateBadge};
+use super::widgets::{ErrorLine, ProgressBar, StateBadge, poll_while_active};
 use crate::api::{EpisodeList, EpisodeState, discover, episodes};
 use crate::cache::{self, Group};
 use crate::components::session::use_studio;
@@ -36,7 +36,7 @@ pub fn Dashboard() -> impl IntoView {
             cached.set(Some(list));
         }
     });
-    poll_while_active(list);
+    poll_while_active(list, 1500);
 
     let scan = Action::new(|_: &()| discover());
     Effect::new(move |_| {
@@ -78,25 +78,6 @@ pub fn Dashboard() -> impl IntoView {
             })}
         </Transition>
     }
-}
-
-/// Refetches every 1.5 s while any listed episode is queued or running, unless Deep Clean paused polling.
-fn poll_while_active(list: Resource<Result<EpisodeList, crate::api::ApiError>>) {
-    let studio = use_studio();
-    let tick = move || {
-        let busy = list
-            .get_untracked()
-            .and_then(|r| r.ok())
-            .is_some_and(|l| l.episodes.iter().any(|e| e.state.is_active()));
-        if busy && studio.polling.get_untracked() {
-            list.refetch();
-        }
-    };
-    Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(tick, std::time::Duration::from_millis(1500)) {
-            on_cleanup(move || handle.clear());
-        }
-    });
 }
 
 #[component]

@@ -67,8 +67,12 @@ pub fn EpisodePage() -> impl IntoView {
                             <li>{s.stage.as_str()} " — " {format::time(s.finished_at)}</li>
                         }).collect_view()}</ul>
                         <h3>"Clips"</h3>
-                        <div class="clips">{d.artifacts.iter().filter(|a| a.kind == "clip").take(4).map(|a| view! {
-                            <video controls preload="none" src=format!("/files/{}", a.path) title=a.path.clone()></video>
+                        <div class="clips">{d.artifacts.iter().filter(|a| a.path.ends_with("/16x9_subtitled.mp4")).map(|a| {
+                            let poster = a.path.replace("16x9_subtitled.mp4", "thumb.jpg");
+                            view! {
+                                <video controls preload="none" src=format!("/files/{}", a.path)
+                                    poster=format!("/files/{poster}") title=a.path.clone()></video>
+                            }
                         }).collect_view()}</div>
                         <h3>"Artifacts"</h3>
                         <table class="artifacts" data-testid="artifacts">

@@ -57,10 +57,11 @@ fn Chart(runs: Vec<CleanupRunSummary>) -> impl IntoView {
     real.reverse();
     let max = real.iter().map(|r| r.bytes).max().unwrap_or(0).max(1) as f64;
     let width = 600.0;
+    // Thin bars for many runs, never wider than 40 px for a few.
     let bar = if real.is_empty() {
         0.0
     } else {
-        width / real.len() as f64
+        (width / real.len() as f64).min(40.0)
     };
     view! {
         <figure class="chart">

@@ -1,7 +1,7 @@
 //! Start processing: pick episodes, optionally force (with a dry-run preview of what will be deleted),
 //! watch progress, retry failures with cleanup.
 
-use super::widgets::{ErrorLine, ProgressBar, StateBadge};
+use super::widgets::{ErrorLine, ProgressBar, StateBadge, poll_while_active};
 use crate::api::{EpisodeState, episodes, force_reprocess, process, retry_failed};
 use crate::cache::{self, Group};
 use crate::components::deep_clean::DeepCleanButton;
@@ -55,20 +55,7 @@ pub fn ProcessPage() -> impl IntoView {
             studio.refetch_all();
         }
     });
-    let tick = move || {
-        let busy = list
-            .get_untracked()
-            .and_then(|r| r.ok())
-            .is_some_and(|l| l.episodes.iter().any(|e| e.state.is_active()));
-        if busy && studio.polling.get_untracked() {
-            list.refetch();
-        }
-    };
-    Effect::new(move |_| {
-        if let Ok(h) = set_interval_with_handle(tick, std::time::Duration::from_millis(1000)) {
-            on_cleanup(move || h.clear());
-        }
-    });
+    poll_while_active(list, 1000);
 
     let on_start = move |_| {
         let ids: Vec<String> = selected.get_untracked().into_iter().collect();

@@ -1,6 +1,7 @@
 //! Pieces several pages share.
 
-use crate::api::{ApiError, EpisodeSummary};
+use crate::api::{ApiError, EpisodeList, EpisodeSummary};
+use crate::components::session::use_studio;
 use leptos::prelude::*;
 
 /// A server error, readable, next to the action that caused it.
@@ -33,4 +34,24 @@ pub fn ProgressBar(ep: EpisodeSummary) -> impl IntoView {
             <span>{label}</span>
         </div>
     }
+}
+
+/// Refetches `list` every `period_ms` while any listed episode is queued or running, unless Deep Clean
+/// has paused polling. The interval stops when the page goes away.
+pub fn poll_while_active(list: Resource<Result<EpisodeList, ApiError>>, period_ms: u64) {
+    let studio = use_studio();
+    let tick = move || {
+        let busy = list
+            .get_untracked()
+            .and_then(|r| r.ok())
+            .is_some_and(|l| l.episodes.iter().any(|e| e.state.is_active()));
+        if busy && studio.polling.get_untracked() {
+            list.refetch();
+        }
+    };
+    Effect::new(move |_| {
+        if let Ok(h) = set_interval_with_handle(tick, std::time::Duration::from_millis(period_ms)) {
+            on_cleanup(move || h.clear());
+        }
+    });
 }

@@ -232,6 +232,17 @@ impl Registry {
         Ok(())
     }
 
+    /// The stage is what exists on disk: after an attempt's files are gone it is `discovered` again.
+    /// State, failed stage and error stay, so a failure remains visible.
+    pub async fn reset_stage(&self, id: &str) -> Result<()> {
+        sqlx::query("UPDATE episodes SET stage = 'discovered', updated_at = ? WHERE id = ?")
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Back to a clean slate after a cleanup: nothing derived is left, so the stage is `discovered`.
     pub async fn reset_episode(&self, id: &str) -> Result<()> {
         sqlx::query(
@@ -253,7 +264,7 @@ impl Registry {
         .bind(attempt)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
+        let mut times: Vec<StageTime> = rows
             .into_iter()
             .filter_map(|(s, t)| {
                 Stage::parse(&s).map(|stage| StageTime {
@@ -261,6 +272,9 @@ impl Registry {
                     finished_at: t,
                 })
             })
-            .collect())
+            .collect();
+        // Pipeline order: stages finishing within the same millisecond must not look reordered.
+        times.sort_by_key(|t| t.stage);
+        Ok(times)
     }
 }

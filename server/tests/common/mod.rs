@@ -172,6 +172,21 @@ impl Env {
         }
     }
 
+    /// Waits until the episode's job is cutting clips with an ffmpeg of this test's data dir running.
+    pub async fn wait_until_clipping(&self, id: &str) {
+        let needle = self.root().to_string_lossy().into_owned();
+        let start = Instant::now();
+        while ffmpeg_processes(&needle).is_empty()
+            || self.episode(id).await["episode"]["progress"]["stage"] != "clipped"
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{id} never reached clipping"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Every regular file under the data root's derived dirs and inbox, relative, sorted.
     pub fn files(&self) -> Vec<String> {
         let mut out = Vec::new();
