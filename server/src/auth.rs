@@ -92,9 +92,7 @@ impl Auth {
         let Some(secret) = cookie(parts, COOKIE) else {
             return Ok(None);
         };
-        if is_cross_origin(parts) {
-            return Err(Error::Forbidden("cross-origin request refused".into()));
-        }
+        refuse_cross_origin(parts)?;
         Ok(self
             .registry
             .session_user(&secret_hash(secret))
@@ -227,6 +225,14 @@ pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
             let (k, v) = kv.trim().split_once('=')?;
             (k == name && !v.is_empty()).then_some(v)
         })
+}
+
+/// Login and logout from another site are refused too (no login CSRF, no forced logout).
+pub fn refuse_cross_origin(parts: &Parts) -> Result<()> {
+    if is_cross_origin(parts) {
+        return Err(Error::Forbidden("cross-origin request refused".into()));
+    }
+    Ok(())
 }
 
 /// A browser sends `Origin` (and `Sec-Fetch-Site`) on POSTs; a mismatch with `Host` means another site.

@@ -154,10 +154,11 @@ impl Backend for StudioBackend {
 
     async fn login(
         &self,
-        _parts: &Parts,
+        parts: &Parts,
         username: &str,
         password: &str,
     ) -> Result<(SessionUser, String), ApiError> {
+        crate::auth::refuse_cross_origin(parts)?;
         let (actor, cookie) = self.0.auth.login(username, password).await?;
         Ok((
             SessionUser {
@@ -182,6 +183,7 @@ impl Backend for StudioBackend {
     }
 
     async fn logout(&self, parts: &Parts) -> Result<String, ApiError> {
+        crate::auth::refuse_cross_origin(parts)?;
         Ok(self.0.auth.logout(parts).await?)
     }
 }

@@ -252,6 +252,17 @@ async fn cross_origin_posts_with_a_valid_cookie_are_refused_and_change_nothing()
         env.episode("demo-show_ep001_2026-01-01").await["episode"]["state"],
         "idle"
     );
+    // No login or logout from another site either.
+    let res = env
+        .http
+        .post(format!("{}/api/login", env.base))
+        .header("origin", "http://evil.example")
+        .json(&json!({ "username": "ada", "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.headers().get("set-cookie").is_none());
     // Same origin is fine.
     let host = env.base.trim_start_matches("http://").to_string();
     let res = env
