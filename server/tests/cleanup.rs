@@ -12,6 +12,17 @@ use std::time::Duration;
 const TALK: &str = "talk_ep001_2026-01-01";
 const TALK1: &str = "talk-1_ep001_2026-01-01";
 
+/// A server with one short generated episode, `talk_ep001_2026-01-01`.
+async fn one_talk_episode() -> Env {
+    Env::start(|inbox| {
+        make_media(
+            inbox,
+            &["--shows", "talk", "--episodes", "1", "--seconds", "2"],
+        )
+    })
+    .await
+}
+
 async fn process_all(env: &Env, ids: &[&str]) {
     env.ok("process", json!({ "ids": ids })).await;
     for id in ids {
@@ -97,13 +108,7 @@ async fn cleaning_one_episode_never_touches_a_neighbour_or_a_source_video() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transcripts_and_audio_stay_unless_asked_for() {
-    let env = Env::start(|inbox| {
-        make_media(
-            inbox,
-            &["--shows", "talk", "--episodes", "1", "--seconds", "2"],
-        )
-    })
-    .await;
+    let env = one_talk_episode().await;
     process_all(&env, &[TALK]).await;
     env.ok("cleanup_episode", json!({ "id": TALK })).await;
     let kinds: BTreeSet<String> = env.episode(TALK).await["artifacts"]
@@ -125,13 +130,7 @@ async fn paths_that_try_to_escape_remove_nothing_outside() {
     let outside = tempfile::tempdir().unwrap();
     let victim = outside.path().join("precious.txt");
     std::fs::write(&victim, "keep me").unwrap();
-    let env = Env::start(|inbox| {
-        make_media(
-            inbox,
-            &["--shows", "talk", "--episodes", "1", "--seconds", "2"],
-        )
-    })
-    .await;
+    let env = one_talk_episode().await;
     let reg = &env.studio.registry;
     let stage = app::api::Stage::Clipped;
     for bad in [
@@ -199,13 +198,7 @@ async fn paths_that_try_to_escape_remove_nothing_outside() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_path_that_cannot_be_removed_is_reported_and_the_rest_is_removed() {
-    let env = Env::start(|inbox| {
-        make_media(
-            inbox,
-            &["--shows", "talk", "--episodes", "1", "--seconds", "2"],
-        )
-    })
-    .await;
+    let env = one_talk_episode().await;
     process_all(&env, &[TALK]).await;
     let stuck = env.root().join(format!("social/{TALK}"));
     let locked = lock(&stuck);
@@ -281,13 +274,7 @@ fn unlock(dir: &Path, was_root: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_concurrent_deep_cleans_make_one_run() {
-    let env = Env::start(|inbox| {
-        make_media(
-            inbox,
-            &["--shows", "talk", "--episodes", "1", "--seconds", "2"],
-        )
-    })
-    .await;
+    let env = one_talk_episode().await;
     // Enough orphans that the run takes a moment.
     for i in 0..2000 {
         let d = env.root().join(format!("outputs/stray/{}", i % 20));
@@ -382,13 +369,7 @@ async fn deep_clean_cleans_failures_orphans_uploads_and_keeps_finished_work() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_orphan_sweep_refuses_when_the_data_root_looks_unmounted() {
-    let env = Env::start(|inbox| {
-        make_media(
-            inbox,
-            &["--shows", "talk", "--episodes", "1", "--seconds", "2"],
-        )
-    })
-    .await;
+    let env = one_talk_episode().await;
     process_all(&env, &[TALK]).await;
     // Simulate an unmounted volume: every derived file vanishes while the registry still lists them.
     for dir in [
@@ -618,13 +599,7 @@ fn a_crash_between_rename_and_purge_is_finished_by_the_next_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_cleanup_sweeps_only_what_is_stale() {
-    let env = Env::start(|inbox| {
-        make_media(
-            inbox,
-            &["--shows", "talk", "--episodes", "1", "--seconds", "2"],
-        )
-    })
-    .await;
+    let env = one_talk_episode().await;
     let age = |p: &Path, secs: u64| {
         let t = std::time::SystemTime::now() - Duration::from_secs(secs);
         std::fs::File::open(p).unwrap().set_modified(t).unwrap();

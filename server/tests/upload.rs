@@ -40,11 +40,7 @@ async fn upload(
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
-    let res = req.send().await.expect("request");
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap_or_default();
-    let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
-    (status, json)
+    common::status_and_json(req.send().await.expect("request")).await
 }
 
 /// Entries of a directory (empty when it does not exist).

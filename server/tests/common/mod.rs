@@ -137,11 +137,7 @@ impl Env {
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
-        let res = req.send().await.expect("request");
-        let status = res.status().as_u16();
-        let text = res.text().await.unwrap_or_default();
-        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
-        (status, json)
+        status_and_json(req.send().await.expect("request")).await
     }
 
     /// Calls as admin and insists on success.
@@ -212,6 +208,14 @@ impl Env {
         out.sort();
         out
     }
+}
+
+/// The status and the body as JSON (a non-JSON body becomes a JSON string, so asserts can print it).
+pub async fn status_and_json(res: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap_or_default();
+    let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    (status, json)
 }
 
 /// ffmpeg processes whose command line mentions `needle` (e.g. a test's data dir).
