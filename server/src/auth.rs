@@ -23,6 +23,8 @@ const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
 pub struct Auth {
     registry: Registry,
+    /// Adds `Secure` to the cookie (HTTPS deployments).
+    secure: bool,
     failures: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
@@ -68,9 +70,10 @@ async fn verify_password(hash: String, password: String) -> bool {
 }
 
 impl Auth {
-    pub fn new(registry: Registry) -> Self {
+    pub fn new(registry: Registry, secure: bool) -> Self {
         Auth {
             registry,
+            secure,
             failures: Mutex::new(HashMap::new()),
         }
     }
@@ -130,10 +133,7 @@ impl Auth {
             )
             .await?;
         tracing::info!(user = %username, "signed in");
-        let cookie = format!(
-            "{COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-            SESSION_TTL.as_secs()
-        );
+        let cookie = self.cookie(&secret, SESSION_TTL.as_secs());
         Ok((
             Actor {
                 role: user.role(),
@@ -176,9 +176,13 @@ impl Auth {
         if let Some(secret) = cookie(parts, COOKIE) {
             self.registry.delete_session(&secret_hash(secret)).await?;
         }
-        Ok(format!(
-            "{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"
-        ))
+        Ok(self.cookie("", 0))
+    }
+
+    /// The Set-Cookie value for a session secret (empty with max-age 0 clears it).
+    fn cookie(&self, secret: &str, max_age: u64) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!("{COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}")
     }
 
     fn check_rate(&self, username: &str) -> Result<()> {

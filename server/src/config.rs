@@ -49,6 +49,9 @@ pub struct ServeArgs {
     /// Largest upload accepted, in megabytes.
     #[arg(long, env = "EWG_MAX_UPLOAD_MB", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_upload_mb: u64,
+    /// Mark the session cookie `Secure` (set this when browsers reach the server over HTTPS).
+    #[arg(long, env = "EWG_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 impl Default for ServeArgs {
@@ -60,6 +63,7 @@ impl Default for ServeArgs {
             cleanup_interval_secs: 600,
             stale_after_secs: 3600,
             max_upload_mb: 2048,
+            secure_cookies: false,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The HTTP API contract: JSON errors with the right status, auth, roles, sessions, CSRF, limits.
 
 mod common;
-use common::{Env, make_media};
+use common::{Env, Options, make_media};
 use serde_json::json;
 
 async fn login(env: &Env, user: &str, password: &str) -> (u16, Option<String>) {
@@ -406,4 +406,33 @@ async fn a_password_change_ends_every_other_session() {
     );
     assert_eq!(login(&env, "ada", "correct horse battery").await.0, 401);
     assert_eq!(login(&env, "ada", "a brand new secret").await.0, 200);
+}
+
+async fn session_cookie_header(env: &Env) -> String {
+    add_user(env, "ada", app::api::Role::Viewer, "correct horse battery").await;
+    let res = env
+        .http
+        .post(format!("{}/api/login", env.base))
+        .json(&json!({ "username": "ada", "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.headers()["set-cookie"].to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_httponly_strict_and_secure_when_asked() {
+    let plain = session_cookie_header(&Env::start(|_| {}).await).await;
+    assert!(
+        plain.contains("HttpOnly") && plain.contains("SameSite=Strict"),
+        "{plain}"
+    );
+    assert!(!plain.contains("Secure"), "plain http by default: {plain}");
+    let opts = Options {
+        secure_cookies: true,
+        ..Options::default()
+    };
+    let secure = session_cookie_header(&Env::start_with(opts, |_| {}).await).await;
+    assert!(secure.contains("; Secure"), "{secure}");
 }

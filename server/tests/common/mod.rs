@@ -48,6 +48,8 @@ pub struct Options {
     pub lease_secs: u64,
     /// Largest upload accepted (`--max-upload-mb`).
     pub max_upload_mb: u64,
+    /// `--secure-cookies`.
+    pub secure_cookies: bool,
 }
 
 impl Default for Options {
@@ -56,6 +58,7 @@ impl Default for Options {
             workers: 2,
             lease_secs: 5,
             max_upload_mb: ServeArgs::default().max_upload_mb,
+            secure_cookies: false,
         }
     }
 }
@@ -77,6 +80,7 @@ impl Env {
             workers: opts.workers,
             lease_secs: opts.lease_secs,
             max_upload_mb: opts.max_upload_mb,
+            secure_cookies: opts.secure_cookies,
             ..ServeArgs::default()
         };
         let studio = Studio::open(&common, &serve).await.expect("open studio");
