@@ -94,14 +94,7 @@ impl fmt::Display for EpisodeId {
     }
 }
 
-pub fn valid_show(show: &str) -> bool {
-    !show.is_empty()
-        && show.len() <= 64
-        && show.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && show
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
+pub use app::api::valid_show;
 
 fn valid_date(date: &str) -> bool {
     let b = date.as_bytes();

@@ -1,33 +1,8 @@
 //! The HTTP API contract: JSON errors with the right status, auth, roles, sessions, CSRF, limits.
 
 mod common;
-use common::{Env, Options, make_media};
+use common::{Env, Options, add_user, login, login_response, make_media};
 use serde_json::json;
-
-async fn login(env: &Env, user: &str, password: &str) -> (u16, Option<String>) {
-    let res = env
-        .http
-        .post(format!("{}/api/login", env.base))
-        .json(&json!({ "username": user, "password": password }))
-        .send()
-        .await
-        .unwrap();
-    let cookie = res
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .map(|c| c.split(';').next().unwrap().to_string());
-    (res.status().as_u16(), cookie)
-}
-
-async fn add_user(env: &Env, name: &str, role: app::api::Role, password: &str) {
-    let hash = ewg::auth::hash_password(password.into()).await.unwrap();
-    env.studio
-        .registry
-        .add_user(name, &hash, role)
-        .await
-        .unwrap();
-}
 
 #[tokio::test]
 async fn health_answers_get_and_bare_post_with_json() {
@@ -410,13 +385,7 @@ async fn a_password_change_ends_every_other_session() {
 
 async fn session_cookie_header(env: &Env) -> String {
     add_user(env, "ada", app::api::Role::Viewer, "correct horse battery").await;
-    let res = env
-        .http
-        .post(format!("{}/api/login", env.base))
-        .json(&json!({ "username": "ada", "password": "correct horse battery" }))
-        .send()
-        .await
-        .unwrap();
+    let res = login_response(env, "ada", "correct horse battery").await;
     assert_eq!(res.status(), 200);
     res.headers()["set-cookie"].to_str().unwrap().to_string()
 }

@@ -299,29 +299,10 @@ async fn viewers_and_strangers_cannot_upload() {
     assert_error(s, &body, 403, "forbidden", "operator");
 
     // A browser session works from the app's own origin and is refused from another site.
-    let hash = ewg::auth::hash_password("operator-pass".into())
-        .await
-        .unwrap();
-    env.studio
-        .registry
-        .add_user("op", &hash, app::api::Role::Operator)
-        .await
-        .unwrap();
-    let res = env
-        .http
-        .post(format!("{}/api/login", env.base))
-        .json(&json!({ "username": "op", "password": "operator-pass" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let cookie = res.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    common::add_user(&env, "op", app::api::Role::Operator, "operator-pass").await;
+    let (status, cookie) = common::login(&env, "op", "operator-pass").await;
+    assert_eq!(status, 200);
+    let cookie = cookie.expect("session cookie");
     let res = env
         .http
         .post(format!("{}/api/upload?{q}", env.base))

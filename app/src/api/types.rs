@@ -4,6 +4,17 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// A show name: the folder under `inbox/` and the first part of every episode id. One rule, shared by
+/// the server (ids, uploads, filters) and the browser (the upload form's early check).
+pub fn valid_show(show: &str) -> bool {
+    !show.is_empty()
+        && show.len() <= 64
+        && show.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && show
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// Who may do what. Ordered: every role can do what the roles before it can.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -5,6 +5,7 @@
 //! role, existing file, size) is known before any byte is sent. Browser-only code runs in event handlers
 //! only, never during server rendering.
 
+use crate::api::valid_show;
 use crate::api::{ApiError, UploadDone};
 use crate::components::session::use_studio;
 use leptos::html;
@@ -24,15 +25,6 @@ enum Outcome {
 struct Plan {
     video: String,
     subs: Option<String>,
-}
-
-fn valid_show(show: &str) -> bool {
-    !show.is_empty()
-        && show.len() <= 64
-        && show.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && show
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// `ep<NNN>_<YYYY-MM-DD>` with digits where digits belong (the server checks the date is real).

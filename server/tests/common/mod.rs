@@ -214,6 +214,38 @@ impl Env {
     }
 }
 
+/// Adds a user with an argon2-hashed password straight into the registry.
+pub async fn add_user(env: &Env, name: &str, role: Role, password: &str) {
+    let hash = ewg::auth::hash_password(password.into()).await.unwrap();
+    env.studio
+        .registry
+        .add_user(name, &hash, role)
+        .await
+        .unwrap();
+}
+
+/// `POST /api/login` as a browser on the same origin would send it.
+pub async fn login_response(env: &Env, user: &str, password: &str) -> reqwest::Response {
+    env.http
+        .post(format!("{}/api/login", env.base))
+        .json(&serde_json::json!({ "username": user, "password": password }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Signs in; returns the status and the session cookie as `name=value`, ready for a `cookie` header.
+pub async fn login(env: &Env, user: &str, password: &str) -> (u16, Option<String>) {
+    let res = login_response(env, user, password).await;
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .map(str::to_string);
+    (res.status().as_u16(), cookie)
+}
+
 /// The status and the body as JSON (a non-JSON body becomes a JSON string, so asserts can print it).
 pub async fn status_and_json(res: reqwest::Response) -> (u16, serde_json::Value) {
     let status = res.status().as_u16();
