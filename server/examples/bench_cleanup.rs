@@ -169,7 +169,14 @@ async fn bench_dir(base: &Path) {
     let t = Instant::now();
     let r = studio
         .cleanup
-        .episode(&one, Keep::NOTHING, Trigger::Episode, "bench", false, Then::Reset)
+        .episode(
+            &one,
+            Keep::NOTHING,
+            Trigger::Episode,
+            "bench",
+            false,
+            Then::Reset,
+        )
         .await
         .expect("episode cleanup")
         .report;

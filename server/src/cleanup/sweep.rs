@@ -29,6 +29,9 @@ pub(crate) struct Orphans {
     pub bytes: i64,
     /// Orphan files inside the fixed places of episodes the registry knows.
     pub under_known: i64,
+    /// Orphan files at places shaped like some episode's output (`outputs/<show>/<year>/<id>/…`,
+    /// `audio/<id>.wav`, …): what a lost or replaced registry leaves looking orphaned.
+    pub episode_shaped: i64,
 }
 
 /// A sweep refused by the guard: why, and the counts a confirmation must repeat.
@@ -95,10 +98,10 @@ pub(crate) fn guard(found: &Orphans, reg: &Registered<'_>) -> Option<SweepGuard>
     if found.files < MASS_FILES && found.bytes < MASS_BYTES {
         return None;
     }
-    if reg.owned.is_empty() {
+    if reg.owned.is_empty() && found.episode_shaped >= MASS_FILES {
         return at(format!(
-            "the registry owns none of the derived files, yet the sweep would remove {} files ({} bytes): is this a fresh or restored registry?",
-            found.files, found.bytes
+            "the registry owns none of the derived files, yet the sweep would remove {} files ({} bytes), {} of them where episodes keep their outputs: is this a fresh or restored registry?",
+            found.files, found.bytes, found.episode_shaped
         ));
     }
     if found.under_known >= MASS_FILES {
@@ -199,6 +202,9 @@ impl Walk<'_> {
     fn count(&mut self, rel: &str, bytes: i64) {
         self.found.files += 1;
         self.found.bytes += bytes;
+        if episode_shaped(rel) {
+            self.found.episode_shaped += 1;
+        }
         let mut prefix = String::new();
         for part in rel.split('/') {
             if !prefix.is_empty() {
@@ -211,6 +217,18 @@ impl Walk<'_> {
             }
         }
     }
+}
+
+/// `rel` sits where the pipeline puts an episode's files (README "Data on disk"), for some valid id.
+fn episode_shaped(rel: &str) -> bool {
+    let parts: Vec<&str> = rel.split('/').collect();
+    let candidate = match parts.as_slice() {
+        ["outputs", _, _, id, ..] | ["public", "shows", _, id, ..] => *id,
+        ["social" | "work", id, _, ..] => *id,
+        ["audio" | "transcripts" | "enriched", file] => file.split('.').next().unwrap_or(""),
+        _ => return false,
+    };
+    EpisodeId::parse(candidate).is_ok()
 }
 
 #[cfg(test)]
@@ -317,6 +335,21 @@ mod tests {
         assert_eq!((g.files, g.bytes), (30, 300));
         assert!(g.reason.contains("owns none"), "{}", g.reason);
         assert_eq!(found.files, 30);
+    }
+
+    #[test]
+    fn strays_outside_episode_places_are_not_a_lost_registry() {
+        let files: Vec<String> = (0..50).map(|i| format!("outputs/stray/{i}.tmp")).collect();
+        let refs: Vec<&str> = files.iter().map(String::as_str).collect();
+        let f = fixture(&refs);
+        let (found, verdict) = sweep(&f, &[], &[], &[]);
+        assert_eq!((found.files, found.episode_shaped), (50, 0));
+        assert_eq!(verdict, None);
+        assert!(episode_shaped("audio/talk_ep001_2026-01-01.wav"));
+        assert!(episode_shaped(
+            "public/shows/talk/talk_ep001_2026-01-01/index.html"
+        ));
+        assert!(!episode_shaped("audio/notes.wav"));
     }
 
     #[test]

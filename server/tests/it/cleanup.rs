@@ -132,6 +132,9 @@ async fn paths_that_try_to_escape_remove_nothing_outside() {
     let env = one_talk_episode().await;
     let reg = &env.studio.registry;
     let stage = app::api::Stage::Clipped;
+    // Rows are written by a job that owns the episode (writes are fenced), so register them as one.
+    reg.enqueue(TALK, 1, false).await.unwrap();
+    let job = reg.claim_job("test", 60_000).await.unwrap().unwrap();
     for bad in [
         "../precious.txt".to_string(),
         victim.display().to_string(),
@@ -143,6 +146,19 @@ async fn paths_that_try_to_escape_remove_nothing_outside() {
             .await
             .unwrap();
     }
+    let end = ewg::registry::AttemptEnd {
+        episode_state: app::api::EpisodeState::Failed,
+        failed: Some((stage, "test")),
+    };
+    reg.end_job(
+        &job,
+        ewg::registry::JobState::Failed,
+        None,
+        Some(&end),
+        false,
+    )
+    .await
+    .unwrap();
     // A symlinked directory inside the episode's own output dir, and one in place of a sibling dir.
     let out_dir = env.root().join(format!("outputs/talk/2026/{TALK}"));
     std::fs::create_dir_all(&out_dir).unwrap();

@@ -94,19 +94,29 @@ async fn read_response(mut s: impl AsyncReadExt + Unpin) -> (u16, serde_json::Va
     (status, serde_json::from_str(body).unwrap_or(json!(body)))
 }
 
+/// Upload parts the registry holds as in flight (the rows every sweep in every process respects).
+fn in_flight(env: &Env) -> Vec<String> {
+    let out = std::process::Command::new("sqlite3")
+        .arg(env.root().join("ewg.db"))
+        .arg("SELECT part FROM uploads ORDER BY part")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 /// Waits until the server has a temp file in flight; returns its path relative to the data root.
 async fn wait_in_flight(env: &Env) -> String {
     let start = Instant::now();
     loop {
-        let busy: Vec<String> = env
-            .studio
-            .cleanup
-            .uploads_in_flight
-            .lock()
-            .unwrap()
-            .iter()
-            .cloned()
-            .collect();
+        let busy: Vec<String> = in_flight(env);
         if let [rel] = busy.as_slice()
             && env.root().join(rel).exists()
         {
@@ -168,14 +178,7 @@ async fn a_real_video_and_its_subtitles_land_in_the_inbox_are_discovered_and_pro
     assert_eq!(std::fs::read(inbox.join(SUBS)).unwrap(), subs);
     assert_eq!(entries(&inbox), vec![VIDEO.to_string(), SUBS.to_string()]);
     assert!(uploads(&env).is_empty(), "{:?}", uploads(&env));
-    assert!(
-        env.studio
-            .cleanup
-            .uploads_in_flight
-            .lock()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(in_flight(&env).is_empty());
 
     // Discovered by the upload itself: no scan needed.
     let id = "uploaded_ep001_2026-01-01";
@@ -369,14 +372,7 @@ async fn uploads_over_the_limit_get_413_and_leave_nothing() {
     let _ = writer.await;
     assert_error(status, &body, 413, "payload_too_large", "EWG_MAX_UPLOAD_MB");
     wait_until("the temp file is removed", || uploads(&env).is_empty()).await;
-    assert!(
-        env.studio
-            .cleanup
-            .uploads_in_flight
-            .lock()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(in_flight(&env).is_empty());
     assert!(entries(&env.root().join("inbox")).is_empty());
 
     // A dry run announcing the size is refused the same way, and accepted under the limit, storing nothing.
@@ -469,12 +465,7 @@ async fn an_aborted_upload_leaves_nothing_and_deep_clean_spares_uploads_in_fligh
     let part = wait_in_flight(&env).await;
     drop(s);
     wait_until("the aborted upload is unregistered", || {
-        env.studio
-            .cleanup
-            .uploads_in_flight
-            .lock()
-            .unwrap()
-            .is_empty()
+        in_flight(&env).is_empty()
     })
     .await;
     assert!(!env.root().join(&part).exists(), "{part} left behind");
