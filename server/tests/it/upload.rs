@@ -3,6 +3,7 @@
 //! the client aborts, the limit is passed, or a Deep Clean runs while the upload is in flight.
 
 use crate::support::{Env, Options, make_media};
+use app::api::{CleanupReport, EpisodeState, ProcessOutcome, UploadDone};
 use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -169,8 +170,9 @@ async fn a_real_video_and_its_subtitles_land_in_the_inbox_are_discovered_and_pro
     )
     .await;
     assert_eq!(s, 200, "{body}");
-    assert_eq!(body["path"], format!("inbox/uploaded/{SUBS}"));
-    assert_eq!(body["episode"], "uploaded_ep001_2026-01-01");
+    let done: UploadDone = serde_json::from_value(body).unwrap();
+    assert_eq!(done.path, format!("inbox/uploaded/{SUBS}"));
+    assert_eq!(done.episode, "uploaded_ep001_2026-01-01");
 
     // Byte for byte what was sent, nothing left in uploads/, nothing registered as in flight.
     let inbox = env.root().join("inbox/uploaded");
@@ -183,13 +185,14 @@ async fn a_real_video_and_its_subtitles_land_in_the_inbox_are_discovered_and_pro
     // Discovered by the upload itself: no scan needed.
     let id = "uploaded_ep001_2026-01-01";
     let d = env.episode(id).await;
-    assert_eq!(d["source_path"], format!("inbox/uploaded/{VIDEO}"));
-    assert_eq!(d["episode"]["state"], "idle");
+    assert_eq!(d.source_path, format!("inbox/uploaded/{VIDEO}"));
+    assert_eq!(d.episode.state, EpisodeState::Idle);
 
     // And it is a usable episode: the pipeline takes it to the end with the uploaded subtitles.
-    env.ok("process", json!({ "ids": [id] })).await;
+    env.ok::<ProcessOutcome>("process", json!({ "ids": [id] }))
+        .await;
     let d = env.wait_settled(id, Duration::from_secs(120)).await;
-    assert_eq!(d["episode"]["state"], "done", "{d}");
+    assert_eq!(d.episode.state, EpisodeState::Done, "{d:?}");
 }
 
 #[tokio::test]
@@ -410,7 +413,8 @@ async fn uploads_over_the_limit_get_413_and_leave_nothing() {
     // Exactly at the limit is fine.
     let (s, body) = upload(&env, Some(&env.operator), &q, vec![7u8; 1024 * 1024]).await;
     assert_eq!(s, 200, "{body}");
-    assert_eq!(body["bytes"], 1024 * 1024);
+    let done: UploadDone = serde_json::from_value(body).unwrap();
+    assert_eq!(done.bytes, 1024 * 1024);
 }
 
 #[tokio::test]
@@ -434,11 +438,8 @@ async fn an_aborted_upload_leaves_nothing_and_deep_clean_spares_uploads_in_fligh
         part.starts_with("uploads/") && part.ends_with(".part"),
         "{part}"
     );
-    let report = env.ok("deep_clean", json!({ "dry_run": false })).await;
-    assert!(
-        !report["paths"].as_array().unwrap().contains(&json!(part)),
-        "{report}"
-    );
+    let report: CleanupReport = env.ok("deep_clean", json!({ "dry_run": false })).await;
+    assert!(!report.paths.contains(&part), "{report:?}");
     assert!(
         env.root().join(&part).exists(),
         "an upload in flight was swept"
@@ -477,13 +478,10 @@ async fn an_aborted_upload_leaves_nothing_and_deep_clean_spares_uploads_in_fligh
 
     // 3. What a crash leaves (a temp file nobody writes) is swept by Deep Clean and reported.
     std::fs::write(env.root().join("uploads/crashed.part"), &video[..half]).unwrap();
-    let report = env.ok("deep_clean", json!({ "dry_run": false })).await;
+    let report: CleanupReport = env.ok("deep_clean", json!({ "dry_run": false })).await;
     assert!(
-        report["paths"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("uploads/crashed.part")),
-        "{report}"
+        report.paths.iter().any(|p| p == "uploads/crashed.part"),
+        "{report:?}"
     );
     assert!(uploads(&env).is_empty(), "{:?}", uploads(&env));
     assert_eq!(
