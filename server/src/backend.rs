@@ -138,10 +138,15 @@ impl Backend for StudioBackend {
         })
     }
 
-    async fn deep_clean(&self, actor: &Actor, dry_run: bool) -> Result<CleanupReport, ApiError> {
+    async fn deep_clean(
+        &self,
+        actor: &Actor,
+        dry_run: bool,
+        confirm_orphans: Option<i64>,
+    ) -> Result<CleanupReport, ApiError> {
         let req = DeepCleanRequest {
             dry_run,
-            confirm_orphans: None,
+            confirm_orphans,
         };
         Ok(self.0.deep_clean(&actor.name, req).await?)
     }

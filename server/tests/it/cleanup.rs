@@ -12,11 +12,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-const TALK: &str = "talk_ep001_2026-01-01";
+pub(crate) const TALK: &str = "talk_ep001_2026-01-01";
 const TALK1: &str = "talk-1_ep001_2026-01-01";
 
 /// A server with one short generated episode, `talk_ep001_2026-01-01`.
-async fn one_talk_episode() -> Env {
+pub(crate) async fn one_talk_episode() -> Env {
     Env::start(|inbox| {
         make_media(
             inbox,
@@ -26,7 +26,7 @@ async fn one_talk_episode() -> Env {
     .await
 }
 
-async fn process_all(env: &Env, ids: &[&str]) {
+pub(crate) async fn process_all(env: &Env, ids: &[&str]) {
     env.ok::<ProcessOutcome>("process", json!({ "ids": ids }))
         .await;
     for id in ids {

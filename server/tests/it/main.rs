@@ -10,6 +10,8 @@
 //! - [`cli`]: the `ewg` binary's configuration errors (exit code 2, one line, nothing half-created).
 //! - [`pipeline`]: the pipeline end to end with real ffmpeg: artifacts, failures, cancel, conflicts.
 //! - [`restart`]: a server killed mid-job is repaired by the next start.
+//! - [`trust`]: disconnecting clients, a CLI beside the server, a lost registry, races, crashes between
+//!   a job's writes, reaped jobs, mounts in the derived tree.
 //! - [`upload`]: browser uploads into the inbox: names, roles, sizes, overwrites, aborted and in-flight.
 //!
 //! Run one area with a filter: `cargo test -p ewg --test it cleanup::`.
@@ -20,4 +22,5 @@ mod cli;
 mod pipeline;
 mod restart;
 mod support;
+mod trust;
 mod upload;

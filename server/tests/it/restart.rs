@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 const ID: &str = "demo-show_ep001_2026-01-01";
 
 /// Kills the server when the test ends, however it ends.
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -19,7 +19,7 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -27,8 +27,21 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// `ewg serve` with extra environment variables (failpoints).
+pub(crate) fn serve_with(dir: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Server {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ewg"));
+    c.args(["serve", "--lease-secs", "2", "--workers", "1", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir)
+        .env("EWG_LOG", "warn")
+        .env_remove("EWG_TRANSCRIBE_CMD")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    Server(c.spawn().expect("start ewg"))
+}
+
 /// `transcriber`: a slow EWG_TRANSCRIBE_CMD keeps the job busy at a known stage until we kill it.
-fn serve(dir: &std::path::Path, port: u16, transcriber: Option<&str>) -> Server {
+pub(crate) fn serve(dir: &std::path::Path, port: u16, transcriber: Option<&str>) -> Server {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ewg"));
     c.args([
         "serve",
@@ -52,7 +65,7 @@ fn serve(dir: &std::path::Path, port: u16, transcriber: Option<&str>) -> Server 
 }
 
 /// The typed client for the server on `port`; every request gives up after 10 s.
-fn client(port: u16) -> Client {
+pub(crate) fn client(port: u16) -> Client {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -60,7 +73,7 @@ fn client(port: u16) -> Client {
     Client::new(format!("http://127.0.0.1:{port}"), http)
 }
 
-async fn wait_up(port: u16) {
+pub(crate) async fn wait_up(port: u16) {
     let start = Instant::now();
     while reqwest::get(format!("http://127.0.0.1:{port}/api/health"))
         .await
