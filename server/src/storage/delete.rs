@@ -26,6 +26,19 @@ pub enum DeleteError {
 }
 
 impl DeleteError {
+    /// Why a directory on the way could not be opened as one of ours.
+    pub(crate) fn opening(path: impl Into<String>, e: Errno) -> Self {
+        let path = path.into();
+        match e {
+            Errno::LOOP | Errno::NOTDIR => DeleteError::Refused {
+                path,
+                reason: "a parent is a symlink or not a directory",
+            },
+            Errno::XDEV => DeleteError::OtherMount { path },
+            e => DeleteError::io(path, e),
+        }
+    }
+
     pub(crate) fn io(path: impl Into<String>, e: Errno) -> Self {
         DeleteError::Io {
             path: path.into(),
@@ -87,14 +100,7 @@ impl DataRoot {
             let next = match fd::open_dir_on(at, part, &self.fs) {
                 Ok(f) => f,
                 Err(Errno::NOENT) => return Ok(None),
-                Err(e) if fd::not_a_dir(e) => {
-                    return Err(DeleteError::Refused {
-                        path: shown,
-                        reason: "a parent is a symlink or not a directory",
-                    });
-                }
-                Err(Errno::XDEV) => return Err(DeleteError::OtherMount { path: shown }),
-                Err(e) => return Err(DeleteError::io(shown, e)),
+                Err(e) => return Err(DeleteError::opening(shown, e)),
             };
             parent = Some(next);
         }
@@ -107,7 +113,7 @@ impl DataRoot {
             Err(Errno::NOENT) => return Ok(None),
             Err(e) => return Err(DeleteError::io(rel, e)),
         };
-        if !meta.fs.same(&self.fs) {
+        if !meta.on(&self.fs) {
             return Err(DeleteError::OtherMount {
                 path: rel.to_string(),
             });

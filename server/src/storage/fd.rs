@@ -40,6 +40,15 @@ impl Meta {
     pub fn is_dir(&self) -> bool {
         self.kind == FileType::Directory
     }
+
+    /// Whether this entry is on the mount `fs`. A directory must match in mount AND device; a file only in
+    /// mount (when known): overlayfs reports a file's underlying device, yet the file is no mount of its own.
+    pub fn on(&self, fs: &FsId) -> bool {
+        match (self.is_dir(), self.fs.mnt, fs.mnt) {
+            (false, Some(a), Some(b)) => a == b,
+            _ => self.fs.same(fs),
+        }
+    }
 }
 
 const MASK: StatxFlags = StatxFlags::TYPE

@@ -294,6 +294,25 @@ fn g5_a_mount_point_in_the_trash_is_reported_and_left() {
 }
 
 #[test]
+fn g5_a_symlinked_trash_is_never_followed() {
+    let f = fixture();
+    assert_eq!(trash::TRASH_NAME.to_str(), Ok(TRASH));
+    put(&f.data.join("outputs/x/a.mp4"), b"a");
+    fs::create_dir_all(f.outside.join("r1")).expect("mkdir");
+    fs::remove_dir(f.data.join(TRASH)).expect("rmdir");
+    symlink(&f.outside, f.data.join(TRASH)).expect("symlink");
+    let trash = f.root.trash("r1");
+    let err = trash.take("outputs/x/a.mp4").expect_err("refused");
+    assert!(err.contains("`.trash`"), "{err}");
+    assert_bytes(&f.data.join("outputs/x/a.mp4"), b"a");
+    for purged in [trash.purge(), f.root.purge_all_trash(&HashSet::new())] {
+        assert_eq!(purged.errors.first().map(|e| e.0.as_str()), Some(TRASH));
+    }
+    assert_bytes(&f.outside.join("precious.mp4"), b"outside bytes");
+    assert!(f.outside.join("r1").is_dir());
+}
+
+#[test]
 fn g6_missing_paths_count_as_removed() {
     let f = fixture();
     let trash = f.root.trash("r1");

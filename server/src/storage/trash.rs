@@ -15,6 +15,9 @@ use std::sync::Arc;
 const PURGE_THREADS: usize = 2;
 const PURGE_FANOUT: usize = 16;
 
+/// [`TRASH`] as the one name the handle calls take; a test keeps the two equal.
+pub(super) const TRASH_NAME: &CStr = c".trash";
+
 /// One cleanup run's trash directory.
 pub struct Trash {
     pub(super) root: DataRoot,
@@ -96,20 +99,20 @@ impl Trash {
 
     /// Opens (creating) `.trash/<run>/<dirs...>`, each a real directory on the data root's mount.
     fn dest_dir(&self, dirs: &[CString]) -> Result<OwnedFd, DeleteError> {
-        let run = self
-            .run
-            .as_ref()
-            .ok_or_else(|| DeleteError::io(&self.label, Errno::INVAL))?;
+        let run = self.run.as_ref().ok_or_else(|| DeleteError::Refused {
+            path: self.label.clone(),
+            reason: "a run id is one plain name",
+        })?;
         let fs = &self.root.fs;
-        let mut cur = fd::open_dir_on(self.root.fd.as_fd(), c".trash", fs)
-            .map_err(|e| DeleteError::io(TRASH, e))?;
+        let mut cur = fd::open_dir_on(self.root.fd.as_fd(), TRASH_NAME, fs)
+            .map_err(|e| DeleteError::opening(TRASH, e))?;
         for part in std::iter::once(run).chain(dirs) {
             match rustix::fs::mkdirat(cur.as_fd(), part.as_c_str(), Mode::from_raw_mode(0o755)) {
                 Ok(()) | Err(Errno::EXIST) => {}
                 Err(e) => return Err(DeleteError::io(&self.label, e)),
             }
             cur = fd::open_dir_on(cur.as_fd(), part, fs)
-                .map_err(|e| DeleteError::io(&self.label, e))?;
+                .map_err(|e| DeleteError::opening(&self.label, e))?;
         }
         Ok(cur)
     }
@@ -123,7 +126,7 @@ impl Trash {
                 .push((self.label.clone(), "not a valid run id".into()));
             return done;
         };
-        match fd::open_dir_on(self.root.fd.as_fd(), c".trash", &self.root.fs) {
+        match fd::open_dir_on(self.root.fd.as_fd(), TRASH_NAME, &self.root.fs) {
             Ok(trash) => purge_run(Arc::new(trash), run, &self.root.fs, &mut done),
             Err(Errno::NOENT) => {}
             Err(e) => walk::report(&mut done, TRASH, e),
@@ -135,7 +138,7 @@ impl Trash {
 /// Purges every entry of `.trash/` except the runs in `busy`.
 pub(super) fn purge_all(root: &DataRoot, busy: &HashSet<String>) -> Purged {
     let mut totals = Purged::default();
-    let trash = match fd::open_dir_on(root.fd.as_fd(), c".trash", &root.fs) {
+    let trash = match fd::open_dir_on(root.fd.as_fd(), TRASH_NAME, &root.fs) {
         Ok(t) => Arc::new(t),
         Err(Errno::NOENT) => return totals,
         Err(e) => {
@@ -178,7 +181,7 @@ fn purge_run(trash: Arc<OwnedFd>, run: &CStr, fs: &FsId, done: &mut Purged) {
             let what = "not a real directory (a symlink or a file); not followed, left in place";
             return done.errors.push((label, what.into()));
         }
-        Ok(m) if !m.fs.same(fs) => return walk::report(done, &label, Errno::XDEV),
+        Ok(m) if !m.on(fs) => return walk::report(done, &label, Errno::XDEV),
         Ok(_) => {}
     }
     let top = Item {

@@ -125,10 +125,13 @@ pub fn rmdir(
 }
 
 pub fn report(acc: &mut Purged, path: &str, e: Errno) {
-    let message = if e == Errno::XDEV {
-        "on another mount or filesystem; not entered, left in place".to_string()
-    } else {
-        std::io::Error::from(e).to_string()
+    let message = match e {
+        Errno::XDEV => "on another mount or filesystem; not entered, left in place".to_string(),
+        // Only `O_NOFOLLOW` opens of directories produce this.
+        Errno::LOOP => {
+            "a symlink where a directory was expected; not followed, left in place".into()
+        }
+        e => std::io::Error::from(e).to_string(),
     };
     acc.errors.push((path.to_string(), message));
 }
