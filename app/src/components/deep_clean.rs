@@ -78,5 +78,8 @@ fn guarded_count(e: &ApiError) -> Option<i64> {
     }
     let msg = e.to_string();
     let rest = msg.split("\"confirm_orphans\": ").nth(1)?;
-    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }

@@ -45,10 +45,11 @@ impl Cleanup {
         Ok(self.execute(run, plan, &[]).await?.report)
     }
 
-    /// A successful attempt's scratch directory, through the primitive and the audit like any cleanup.
+    /// A successful attempt's scratch, through the primitive and the audit like any cleanup. The whole
+    /// `work/<episode>` goes: one job per episode at a time, so no other attempt's scratch is in use.
     pub async fn scratch(&self, id: &EpisodeId, attempt: i64) -> Result<CleanupReport> {
         let plan = Plan {
-            targets: vec![Target::path(self.root.attempt_dir(id, attempt))],
+            targets: vec![Target::path(self.root.work_dir(id))],
             errors: vec![],
         };
         let spec = Spec {

@@ -30,13 +30,22 @@ pub(crate) fn free_port() -> u16 {
 /// `ewg serve` with extra environment variables (failpoints).
 pub(crate) fn serve_with(dir: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Server {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ewg"));
-    c.args(["serve", "--lease-secs", "2", "--workers", "1", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(dir)
-        .env("EWG_LOG", "warn")
-        .env_remove("EWG_TRANSCRIBE_CMD")
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    c.args([
+        "serve",
+        "--lease-secs",
+        "2",
+        "--workers",
+        "1",
+        "--addr",
+        &format!("127.0.0.1:{port}"),
+        "--data-dir",
+    ])
+    .arg(dir)
+    .env("EWG_LOG", "warn")
+    .env_remove("EWG_TRANSCRIBE_CMD")
+    .envs(env.iter().copied())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
     Server(c.spawn().expect("start ewg"))
 }
 

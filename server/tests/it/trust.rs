@@ -31,14 +31,25 @@ fn strays(root: &Path, n: usize) {
 async fn runs_settle(env: &Env) {
     let start = Instant::now();
     while !env.studio.registry.live_runs().await.unwrap().is_empty() {
-        assert!(start.elapsed() < Duration::from_secs(60), "a run never finished");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "a run never finished"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 fn sql(root: &Path, q: &str) -> String {
-    let out = Command::new("sqlite3").arg(root.join("ewg.db")).arg(q).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("sqlite3")
+        .arg(root.join("ewg.db"))
+        .arg(q)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -59,13 +70,22 @@ async fn a_client_that_disconnects_mid_deep_clean_neither_stops_nor_parks_the_ru
         .json(&json!({}))
         .send()
         .await;
-    assert!(gone.is_err(), "the client was meant to give up before the answer");
+    assert!(
+        gone.is_err(),
+        "the client was meant to give up before the answer"
+    );
     runs_settle(&env).await;
     let runs = env.studio.registry.list_runs(None, 10).await.unwrap();
-    let first = runs.iter().find(|r| r.trigger == "deep-clean").expect("the run was recorded");
+    let first = runs
+        .iter()
+        .find(|r| r.trigger == "deep-clean")
+        .expect("the run was recorded");
     assert_eq!(wire(&first.result), "ok", "{first:?}");
     assert_eq!(first.files, 3000);
-    assert!(!env.root().join("outputs/stray").exists(), "its work was done");
+    assert!(
+        !env.root().join("outputs/stray").exists(),
+        "its work was done"
+    );
     // The next click is a new run with a new plan, not the old report.
     let next: CleanupReport = env.ok("deep_clean", json!({})).await;
     assert_ne!(next.run_id, first.run_id);
@@ -84,11 +104,22 @@ async fn a_client_that_disconnects_mid_episode_cleanup_still_gets_the_registry_c
         .await;
     runs_settle(&env).await;
     let d = env.episode(TALK).await;
-    assert_eq!(d.episode.state, EpisodeState::Idle, "the episode was reset: {d:?}");
+    assert_eq!(
+        d.episode.state,
+        EpisodeState::Idle,
+        "the episode was reset: {d:?}"
+    );
     assert_eq!(d.episode.stage, Stage::Discovered);
     let kinds: Vec<&str> = d.artifacts.iter().map(|a| a.kind.as_str()).collect();
-    assert!(kinds.iter().all(|k| *k == "audio" || *k == "transcript"), "{kinds:?}");
-    assert!(!env.root().join(format!("outputs/talk/2026/{TALK}")).exists());
+    assert!(
+        kinds.iter().all(|k| *k == "audio" || *k == "transcript"),
+        "{kinds:?}"
+    );
+    assert!(
+        !env.root()
+            .join(format!("outputs/talk/2026/{TALK}"))
+            .exists()
+    );
     registry_matches_disk(env.root());
 }
 
@@ -109,11 +140,21 @@ async fn a_cli_command_beside_a_live_deep_clean_leaves_it_alone() {
             .unwrap()
     };
     let (report, out) = tokio::join!(call, cli);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report = report.expect("deep clean");
     assert_eq!(wire(&report.result), "ok", "{report:?}");
     assert_eq!(report.files, 6000, "the run was not taken over: {report:?}");
-    let actor = sql(env.root(), &format!("SELECT actor FROM cleanup_runs WHERE id = '{}'", report.run_id));
+    let actor = sql(
+        env.root(),
+        &format!(
+            "SELECT actor FROM cleanup_runs WHERE id = '{}'",
+            report.run_id
+        ),
+    );
     assert_eq!(actor, "token:test#1", "the server's run kept its record");
 }
 
@@ -122,7 +163,10 @@ async fn a_reset_registry_makes_deep_clean_stop_and_ask_before_touching_finished
     let env = one_talk_episode().await;
     process_all(&env, &[TALK]).await;
     let derived = || -> Vec<String> {
-        env.files().into_iter().filter(|f| !f.contains(".db")).collect()
+        env.files()
+            .into_iter()
+            .filter(|f| !f.contains(".db"))
+            .collect()
     };
     let before = derived();
     let ewg = |args: &[&str]| {
@@ -131,7 +175,10 @@ async fn a_reset_registry_makes_deep_clean_stop_and_ask_before_touching_finished
             .arg("--data-dir")
             .arg(env.root())
             .arg("--database-url")
-            .arg(format!("sqlite://{}", env.root().join("restored.db").display()))
+            .arg(format!(
+                "sqlite://{}",
+                env.root().join("restored.db").display()
+            ))
             .output()
             .unwrap()
     };
@@ -150,70 +197,119 @@ async fn a_reset_registry_makes_deep_clean_stop_and_ask_before_touching_finished
     assert_eq!(derived(), before, "nothing deleted");
     // A confirmation that does not match is refused (400: exit 2), and deletes nothing either.
     let wrong = ewg(&["deep-clean", "--confirm-orphans", &(count + 1).to_string()]);
-    assert_eq!(wrong.status.code(), Some(2), "{}", String::from_utf8_lossy(&wrong.stderr));
+    assert_eq!(
+        wrong.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("confirm_orphans"));
     assert_eq!(derived(), before, "nothing deleted");
     // The same through the server: 409 with the counts, nothing deleted.
-    let (status, e) = env.fail(&env.admin, "deep_clean", json!({ "confirm_orphans": -1 })).await;
+    let (status, e) = env
+        .fail(&env.admin, "deep_clean", json!({ "confirm_orphans": -1 }))
+        .await;
     assert_eq!(status, 400, "{e:?}");
     assert!(e.to_string().contains("confirm_orphans"), "{e:?}");
     // Confirmed with the right count, it goes ahead.
     let ok = ewg(&["deep-clean", "--confirm-orphans", &count.to_string()]);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    assert!(!env.root().join(format!("outputs/talk/2026/{TALK}")).exists());
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(
+        !env.root()
+            .join(format!("outputs/talk/2026/{TALK}"))
+            .exists()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_rounds_of_clean_racing_process_on_one_episode_end_consistent() {
     let env = one_talk_episode().await;
     for round in 0..50 {
-        let clean = env.call::<CleanupReport>(&env.operator, "cleanup_episode", json!({ "id": TALK }));
+        let clean =
+            env.call::<CleanupReport>(&env.operator, "cleanup_episode", json!({ "id": TALK }));
         let process = env.call::<ProcessOutcome>(
             &env.operator,
             "process",
             json!({ "ids": [TALK], "clear_cache": round % 2 == 0 }),
         );
         let (c, p) = tokio::join!(clean, process);
-        for status in [c.err().map(|e| e.0), p.err().map(|e| e.0)].into_iter().flatten() {
+        for status in [c.err().map(|e| e.0), p.err().map(|e| e.0)]
+            .into_iter()
+            .flatten()
+        {
             assert_eq!(status, 409, "round {round}: only a conflict may refuse");
         }
         if env.studio.registry.live_job(TALK).await.unwrap().is_some() {
-            let _ = env.call::<serde_json::Value>(&env.operator, "cancel", json!({ "id": TALK })).await;
+            let _ = env
+                .call::<serde_json::Value>(&env.operator, "cancel", json!({ "id": TALK }))
+                .await;
         }
         runs_settle(&env).await;
         let d = env.episode(TALK).await;
         assert!(
-            !matches!(d.episode.state, EpisodeState::Queued | EpisodeState::Running) || d.job.is_some(),
+            !matches!(
+                d.episode.state,
+                EpisodeState::Queued | EpisodeState::Running
+            ) || d.job.is_some(),
             "round {round}: {d:?}"
         );
-        assert_eq!(sql(env.root(), "SELECT COUNT(*) FROM episodes WHERE cleanup_run IS NOT NULL"), "0");
+        assert_eq!(
+            sql(
+                env.root(),
+                "SELECT COUNT(*) FROM episodes WHERE cleanup_run IS NOT NULL"
+            ),
+            "0"
+        );
         registry_matches_disk(env.root());
     }
     // It can still be processed to the end, and Deep Clean then finds nothing of it to sweep.
-    let _ = env.call::<CleanupReport>(&env.operator, "cleanup_episode", json!({ "id": TALK })).await;
+    let _ = env
+        .call::<CleanupReport>(&env.operator, "cleanup_episode", json!({ "id": TALK }))
+        .await;
     process_all(&env, &[TALK]).await;
     let preview: CleanupReport = env.ok("deep_clean", json!({ "dry_run": true })).await;
-    assert!(preview.paths.iter().all(|p| !p.contains(TALK)), "{preview:?}");
+    assert!(
+        preview.paths.iter().all(|p| !p.contains(TALK)),
+        "{preview:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_reaped_while_it_runs_cannot_overwrite_the_episode() {
     let env = Env::start(|inbox| {
-        make_media(inbox, &["--shows", "talk", "--episodes", "1", "--seconds", "6"])
+        make_media(
+            inbox,
+            &["--shows", "talk", "--episodes", "1", "--seconds", "6"],
+        )
     })
     .await;
-    env.ok::<ProcessOutcome>("process", json!({ "ids": [TALK] })).await;
+    env.ok::<ProcessOutcome>("process", json!({ "ids": [TALK] }))
+        .await;
     env.wait_until_clipping(TALK).await;
     // The reaper's view after a clock jump or a stall: the lease is over. (Retried until the reaper wins
     // the race with the job's own heartbeat.)
     let start = Instant::now();
     loop {
-        sql(env.root(), "UPDATE jobs SET lease_until = 0 WHERE state = 'running'");
+        sql(
+            env.root(),
+            "UPDATE jobs SET lease_until = 0 WHERE state = 'running'",
+        );
         env.studio.cleanup.repair_registry().await.unwrap();
-        if sql(env.root(), "SELECT COUNT(*) FROM jobs WHERE state = 'interrupted'") == "1" {
+        if sql(
+            env.root(),
+            "SELECT COUNT(*) FROM jobs WHERE state = 'interrupted'",
+        ) == "1"
+        {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "the reaper never took the job");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the reaper never took the job"
+        );
     }
     // Give the reaped job time to notice (heartbeat) and stop; it must not write done or any file row.
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -222,16 +318,26 @@ async fn a_job_reaped_while_it_runs_cannot_overwrite_the_episode() {
     assert_eq!(d.episode.error.as_deref(), Some("interrupted"));
     assert!(d.artifacts.is_empty(), "{:?}", d.artifacts);
     let needle = env.root().to_string_lossy().into_owned();
-    assert!(crate::support::ffmpeg_processes(&needle).is_empty(), "its ffmpeg was stopped");
+    assert!(
+        crate::support::ffmpeg_processes(&needle).is_empty(),
+        "its ffmpeg was stopped"
+    );
     registry_matches_disk(env.root());
 }
 
 #[tokio::test]
 async fn a_crash_between_a_failed_jobs_two_end_writes_keeps_its_reason_and_cleans_it() {
     let dir = tempfile::tempdir().unwrap();
-    make_media(&dir.path().join("inbox"), &["--episodes", "1", "--seconds", "2"]);
+    make_media(
+        &dir.path().join("inbox"),
+        &["--episodes", "1", "--seconds", "2"],
+    );
     let id = "demo-show_ep001_2026-01-01";
-    std::fs::write(dir.path().join("inbox/demo-show/ep001_2026-01-01.fail-at"), "enriched").unwrap();
+    std::fs::write(
+        dir.path().join("inbox/demo-show/ep001_2026-01-01.fail-at"),
+        "enriched",
+    )
+    .unwrap();
     let token = Command::new(env!("CARGO_BIN_EXE_ewg"))
         .args(["token", "create", "--role", "operator", "--data-dir"])
         .arg(dir.path())
@@ -246,17 +352,32 @@ async fn a_crash_between_a_failed_jobs_two_end_writes_keeps_its_reason_and_clean
     assert!(discovered.status.success());
     // A server with the failpoint: it dies right after recording the failure.
     let port = free_port();
-    let crashing = serve_with(dir.path(), port, &[("EWG_FAILPOINT_CRASH_AFTER_OUTCOME", "1")]);
+    let crashing = serve_with(
+        dir.path(),
+        port,
+        &[("EWG_FAILPOINT_CRASH_AFTER_OUTCOME", "1")],
+    );
     wait_up(port).await;
     let api = client(port);
-    let _ = api.call::<ProcessOutcome>(&token, "process", json!({ "ids": [id] })).await;
+    let _ = api
+        .call::<ProcessOutcome>(&token, "process", json!({ "ids": [id] }))
+        .await;
     let mut crashing = crashing;
     let start = Instant::now();
     while crashing.0.try_wait().unwrap().is_none() {
-        assert!(start.elapsed() < Duration::from_secs(60), "the failpoint never fired");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the failpoint never fired"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(sql(dir.path(), &format!("SELECT state FROM episodes WHERE id = '{id}'")), "failed");
+    assert_eq!(
+        sql(
+            dir.path(),
+            &format!("SELECT state FROM episodes WHERE id = '{id}'")
+        ),
+        "failed"
+    );
     // The next start finishes it: the reason stays, the attempt is cleaned, the job is closed.
     let port = free_port();
     let _second = serve(dir.path(), port, None);
@@ -264,15 +385,24 @@ async fn a_crash_between_a_failed_jobs_two_end_writes_keeps_its_reason_and_clean
     let api = client(port);
     let start = Instant::now();
     loop {
-        let d: app::api::EpisodeDetail = api.call(&token, "episode", json!({ "id": id })).await.unwrap();
+        let d: app::api::EpisodeDetail = api
+            .call(&token, "episode", json!({ "id": id }))
+            .await
+            .unwrap();
         if d.job.is_none() && d.artifacts.is_empty() {
             assert_eq!(d.episode.state, EpisodeState::Failed);
             assert_eq!(d.episode.failed_stage, Some(Stage::Enriched), "{d:?}");
             let reason = d.episode.error.unwrap_or_default();
-            assert!(reason.contains("injected"), "the original reason stays: {reason}");
+            assert!(
+                reason.contains("injected"),
+                "the original reason stays: {reason}"
+            );
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "never repaired: {d:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "never repaired: {d:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(!dir.path().join(format!("work/{id}/a1")).exists());
@@ -296,7 +426,12 @@ async fn a_bind_mount_inside_the_derived_tree_never_loses_the_source_videos() {
     // A mirror of the inbox mounted inside outputs/, where the orphan sweep looks.
     let mirror = env.root().join("outputs/mirror/talk");
     std::fs::create_dir_all(&mirror).unwrap();
-    let mounted = Command::new("mount").arg("--bind").arg(&inbox).arg(&mirror).output().unwrap();
+    let mounted = Command::new("mount")
+        .arg("--bind")
+        .arg(&inbox)
+        .arg(&mirror)
+        .output()
+        .unwrap();
     if !mounted.status.success() {
         eprintln!(
             "SKIPPED: mount --bind is not allowed here: {}",
@@ -306,11 +441,46 @@ async fn a_bind_mount_inside_the_derived_tree_never_loses_the_source_videos() {
     }
     let _guard = Mounted(mirror.clone());
     let report: CleanupReport = env.ok("deep_clean", json!({})).await;
-    assert_ne!(wire(&report.result), "ok", "the mount is reported, not silently skipped: {report:?}");
+    assert_ne!(
+        wire(&report.result),
+        "ok",
+        "the mount is reported, not silently skipped: {report:?}"
+    );
     assert!(
-        report.errors.iter().any(|e| e.path.starts_with("outputs/mirror")),
+        report
+            .errors
+            .iter()
+            .any(|e| e.path.starts_with("outputs/mirror")),
         "{report:?}"
     );
-    assert_eq!(crate::support::count_files(&inbox), videos_before, "source videos are all there");
+    assert_eq!(
+        crate::support::count_files(&inbox),
+        videos_before,
+        "source videos are all there"
+    );
     assert!(inbox.join("ep001_2026-01-01.mp4").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_symlink_in_the_trash_is_reported_and_never_followed() {
+    let env = one_talk_episode().await;
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("precious.txt"), "keep me").unwrap();
+    std::os::unix::fs::symlink(outside.path(), env.root().join(".trash/evil")).unwrap();
+    let report: CleanupReport = env.ok("deep_clean", json!({})).await;
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.path.contains(".trash/evil") || e.path == "evil"),
+        "the odd trash entry is reported: {report:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(outside.path().join("precious.txt")).unwrap(),
+        "keep me",
+        "what it points to is untouched"
+    );
+    // And a scheduled cleanup does not follow it either.
+    env.studio.cleanup.scheduled().await.unwrap();
+    assert!(outside.path().join("precious.txt").exists());
 }
