@@ -8,6 +8,7 @@
 //! - [`api`]: the HTTP contract: JSON errors with the right status, auth, roles, sessions, CSRF, limits.
 //! - [`cleanup`]: the cleanup engine: neighbours, escapes, crashes, races with jobs, concurrent Deep Cleans.
 //! - [`cli`]: the `ewg` binary's configuration errors (exit code 2, one line, nothing half-created).
+//! - [`config`]: flag parsing: defaults, ranges, global flags (pure, nothing started).
 //! - [`pipeline`]: the pipeline end to end with real ffmpeg: artifacts, failures, cancel, conflicts.
 //! - [`restart`]: a server killed mid-job is repaired by the next start.
 //! - [`trust`]: disconnecting clients, a CLI beside the server, a lost registry, races, crashes between
@@ -19,6 +20,7 @@
 mod api;
 mod cleanup;
 mod cli;
+mod config;
 mod pipeline;
 mod restart;
 mod support;
