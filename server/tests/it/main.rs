@@ -8,6 +8,7 @@
 //! - [`api`]: the HTTP contract: JSON errors with the right status, auth, roles, sessions, CSRF, limits.
 //! - [`cleanup`]: the cleanup engine: neighbours, escapes, crashes, races with jobs, concurrent Deep Cleans.
 //! - [`cli`]: the `ewg` binary's configuration errors (exit code 2, one line, nothing half-created).
+//! - [`media`]: untrusted media (a playlist named `.mp4`) and children that die with a SIGKILLed server.
 //! - [`pipeline`]: the pipeline end to end with real ffmpeg: artifacts, failures, cancel, conflicts.
 //! - [`restart`]: a server killed mid-job is repaired by the next start.
 //! - [`upload`]: browser uploads into the inbox: names, roles, sizes, overwrites, aborted and in-flight.
@@ -17,6 +18,7 @@
 mod api;
 mod cleanup;
 mod cli;
+mod media;
 mod pipeline;
 mod restart;
 mod support;
