@@ -151,3 +151,61 @@ fn scan(root: &DataRoot) -> Result<(Vec<Candidate>, Vec<Skipped>)> {
     }
     Ok((candidates, skipped))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_video(path: &std::path::Path) {
+        let ok = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi"])
+            .args(["-i", "testsrc2=size=64x36:rate=10:duration=1"])
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-pix_fmt",
+                "yuv420p",
+            ])
+            .arg(path)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "ffmpeg could not make the test video");
+    }
+
+    /// A probe that outlives its timeout is reported with the reason and blocks neither discovery nor
+    /// the other files; a refused playlist is still an episode (prep fails it with the reason).
+    #[tokio::test]
+    async fn slow_probes_are_skipped_with_a_reason_and_playlists_stay_episodes() {
+        let dir = tempfile::tempdir().unwrap();
+        let show = dir.path().join("inbox/talk");
+        std::fs::create_dir_all(&show).unwrap();
+        write_video(&show.join("ep001_2026-01-01.mp4"));
+        std::fs::write(show.join("ep002_2026-01-02.mp4"), "#EXTM3U\nx.ts\n").unwrap();
+        let root = DataRoot::open(dir.path()).unwrap();
+        let registry = Registry::open(None, dir.path()).await.unwrap();
+
+        let report = discover_with(&root, &registry, Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(
+            report.added,
+            ["talk_ep001_2026-01-01", "talk_ep002_2026-01-02"]
+        );
+        assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+
+        // No ffprobe can start, read and answer in a millisecond: the real timeout path, not a race.
+        let report = discover_with(&root, &registry, Duration::from_millis(1))
+            .await
+            .unwrap();
+        let skipped: Vec<_> = report.skipped.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(skipped, ["inbox/talk/ep001_2026-01-01.mp4"]);
+        assert!(
+            report.skipped[0].reason.contains("did not finish within"),
+            "{:?}",
+            report.skipped
+        );
+    }
+}
