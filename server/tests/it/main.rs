@@ -9,6 +9,7 @@
 //! - [`cleanup`]: the cleanup engine: neighbours, escapes, crashes, races with jobs, concurrent Deep Cleans.
 //! - [`cli`]: the `ewg` binary's configuration errors (exit code 2, one line, nothing half-created).
 //! - [`config`]: flag parsing: defaults, ranges, global flags (pure, nothing started).
+//! - [`media`]: untrusted media (a playlist named `.mp4`) and children that die with a SIGKILLed server.
 //! - [`pipeline`]: the pipeline end to end with real ffmpeg: artifacts, failures, cancel, conflicts.
 //! - [`restart`]: a server killed mid-job is repaired by the next start.
 //! - [`trust`]: disconnecting clients, a CLI beside the server, a lost registry, races, crashes between
@@ -21,6 +22,7 @@ mod api;
 mod cleanup;
 mod cli;
 mod config;
+mod media;
 mod pipeline;
 mod restart;
 mod support;
