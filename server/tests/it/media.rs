@@ -42,14 +42,15 @@ async fn a_playlist_named_mp4_fails_its_episode_and_reads_nothing_else() {
         .unwrap();
     })
     .await;
-    env.ok("process", json!({ "ids": [PLAYLIST, GOOD] })).await;
+    env.ok::<app::api::ProcessOutcome>("process", json!({ "ids": [PLAYLIST, GOOD] }))
+        .await;
     let bad = env.wait_settled(PLAYLIST, Duration::from_secs(60)).await;
-    assert_eq!(bad["episode"]["state"], "failed", "{bad}");
-    assert_eq!(bad["episode"]["failed_stage"], "prepped", "{bad}");
-    let reason = bad["episode"]["error"].as_str().unwrap_or_default();
+    assert_eq!(bad.episode.state, app::api::EpisodeState::Failed, "{bad:?}");
+    assert_eq!(bad.episode.failed_stage, Some(app::api::Stage::Prepped), "{bad:?}");
+    let reason = bad.episode.error.clone().unwrap_or_default();
     assert!(reason.contains("HLS playlist"), "{reason}");
     let good = env.wait_settled(GOOD, Duration::from_secs(120)).await;
-    assert_eq!(good["episode"]["state"], "done", "{good}");
+    assert_eq!(good.episode.state, app::api::EpisodeState::Done, "{good:?}");
     assert!(
         listener.accept().is_err(),
         "something connected to the URL in the playlist"
