@@ -81,6 +81,7 @@ async fn metrics(State(s): State<AppState>) -> Response {
 }
 
 pub fn error_response(e: ApiError) -> Response {
+    let e = crate::error::redact(e);
     let status =
         StatusCode::from_u16(e.code().status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, Json(e)).into_response()
@@ -138,6 +139,7 @@ async fn with_error_status(res: Response) -> Response {
         .unwrap_or_default();
     let err: ApiError = serde_json::from_slice(&bytes)
         .unwrap_or_else(|_| ApiError::internal(String::from_utf8_lossy(&bytes).into_owned()));
+    let err = crate::error::redact(err);
     parts.status =
         StatusCode::from_u16(err.code().status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     parts.headers.insert(
