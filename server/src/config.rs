@@ -119,6 +119,9 @@ pub enum Command {
     DeepClean {
         #[arg(long)]
         dry_run: bool,
+        /// When the orphan guard stopped a sweep: the orphan file count from the preview, to go ahead.
+        #[arg(long, value_parser = clap::value_parser!(i64).range(0..))]
+        confirm_orphans: Option<i64>,
     },
     /// Manage users.
     #[command(subcommand)]

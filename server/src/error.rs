@@ -21,6 +21,8 @@ pub enum Error {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
+    TooLarge(String),
     #[error("too many attempts; try again in {0} s")]
     RateLimited(u64),
     #[error("registry error: {0}")]
@@ -57,6 +59,7 @@ impl From<Error> for ApiError {
             Error::Unauthorized(_) => ErrorCode::Unauthorized,
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::RateLimited(_) => ErrorCode::TooManyRequests,
+            Error::TooLarge(_) => ErrorCode::PayloadTooLarge,
             Error::Db(_) | Error::Migrate(_) | Error::Io { .. } | Error::Internal(_) => {
                 ErrorCode::Internal
             }

@@ -152,10 +152,8 @@ impl Pipeline {
                     reason: e.to_string(),
                 })?;
         }
-        // Scratch is only for this attempt's in-flight files; everything kept was moved into place.
-        if !self.config.keep_scratch {
-            let _ = std::fs::remove_dir_all(&a.scratch);
-        }
+        // Scratch is only for this attempt's in-flight files; everything kept was moved into place. The
+        // job removes it through the deletion primitive, audited (`Trigger::Scratch`).
         Ok(())
     }
 

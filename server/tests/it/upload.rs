@@ -2,8 +2,7 @@
 //! names, roles, sizes and overwrites before anything lands, and never leaves a temp file behind — whether
 //! the client aborts, the limit is passed, or a Deep Clean runs while the upload is in flight.
 
-mod common;
-use common::{Env, Options, make_media};
+use crate::support::{Env, Options, make_media};
 use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -40,7 +39,7 @@ async fn upload(
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
-    common::status_and_json(req.send().await.expect("request")).await
+    crate::support::status_and_json(req.send().await.expect("request")).await
 }
 
 /// Entries of a directory (empty when it does not exist).
@@ -299,8 +298,8 @@ async fn viewers_and_strangers_cannot_upload() {
     assert_error(s, &body, 403, "forbidden", "operator");
 
     // A browser session works from the app's own origin and is refused from another site.
-    common::add_user(&env, "op", app::api::Role::Operator, "operator-pass").await;
-    let (status, cookie) = common::login(&env, "op", "operator-pass").await;
+    crate::support::add_user(&env, "op", app::api::Role::Operator, "operator-pass").await;
+    let (status, cookie) = crate::support::login(&env, "op", "operator-pass").await;
     assert_eq!(status, 200);
     let cookie = cookie.expect("session cookie");
     let res = env

@@ -1,7 +1,6 @@
 //! The pipeline end to end, with real ffmpeg on generated media, through the real HTTP API.
 
-mod common;
-use common::{Env, ffmpeg_processes, make_media};
+use crate::support::{Env, ffmpeg_processes, make_media};
 use serde_json::json;
 use std::time::Duration;
 

@@ -1,8 +1,7 @@
 //! The cleanup engine, tested for every defect of the system it replaces: neighbours, escapes, crashes,
 //! races with running jobs, undeletable files, concurrent Deep Cleans.
 
-mod common;
-use common::{Env, make_media};
+use crate::support::{Env, make_media};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -546,7 +545,7 @@ fn a_crash_between_rename_and_purge_is_finished_by_the_next_run() {
         !crashed.status.success(),
         "the failpoint must kill the process"
     );
-    let trash_files = common::count_files(&dir.path().join(".trash"));
+    let trash_files = crate::support::count_files(&dir.path().join(".trash"));
     assert!(
         trash_files > 0,
         "files were moved to the trash before the crash"
@@ -565,7 +564,7 @@ fn a_crash_between_rename_and_purge_is_finished_by_the_next_run() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(
-        common::count_files(&dir.path().join(".trash")),
+        crate::support::count_files(&dir.path().join(".trash")),
         0,
         "trash purged"
     );

@@ -1,7 +1,6 @@
 //! The HTTP API contract: JSON errors with the right status, auth, roles, sessions, CSRF, limits.
 
-mod common;
-use common::{Env, Options, add_user, login, login_response, make_media};
+use crate::support::{Env, Options, add_user, login, login_response, make_media};
 use serde_json::json;
 
 #[tokio::test]

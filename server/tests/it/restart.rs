@@ -1,8 +1,7 @@
 //! A server killed mid-job: after a restart, the interrupted episode is failed ("interrupted") and the
 //! half-written attempt is cleaned. Uses the real `ewg` binary and SIGKILL.
 
-mod common;
-use common::make_media;
+use crate::support::make_media;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
