@@ -5,6 +5,7 @@
 //! twice: a few hashes run at once (the rest wait briefly, then get 429), and each (client address, name)
 //! gets a few attempts before growing lockouts (see `limiter`).
 
+mod hashing;
 mod limiter;
 mod origin;
 
@@ -13,15 +14,15 @@ use crate::error::{Error, Result};
 use crate::registry::{Registry, UserRow};
 use app::api::Role;
 use app::api::backend::Actor;
-use argon2::password_hash::{PasswordHash, SaltString};
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use argon2::password_hash::SaltString;
+use argon2::{Argon2, PasswordHasher};
+use hashing::{Checked, Hasher};
 use http::request::Parts;
 use limiter::{Key, Limiter};
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::Semaphore;
 
 pub use origin::parse_public_url;
 
@@ -40,7 +41,7 @@ pub struct Auth {
     trusted_proxies: Vec<IpAddr>,
     limiter: Limiter,
     /// Bounds concurrent argon2 runs: each holds ~19 MiB and a blocking thread.
-    hashing: Semaphore,
+    hashing: Hasher,
     password_checks: AtomicU64,
 }
 
@@ -71,20 +72,6 @@ pub async fn hash_password(password: String) -> Result<String> {
     .map_err(|e| Error::Internal(e.to_string()))?
 }
 
-async fn verify_password(hash: String, password: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
-}
-
 /// The limiter keys names by hash, so it never holds what was typed (often a mistyped password).
 fn limiter_key(addr: Option<IpAddr>, username: &str) -> Key {
     let digest = Sha256::digest(username.as_bytes());
@@ -103,7 +90,7 @@ impl Auth {
             public_origin: serve.public_url.clone(),
             trusted_proxies: serve.trusted_proxies.clone(),
             limiter: Limiter::default(),
-            hashing: Semaphore::new(slots),
+            hashing: Hasher::new(slots),
             password_checks: AtomicU64::new(0),
         }
     }
@@ -180,11 +167,6 @@ impl Auth {
     ) -> Result<UserRow> {
         let key = limiter_key(client, username);
         self.limiter.reserve(key).map_err(Error::RateLimited)?;
-        let Ok(Ok(_slot)) = tokio::time::timeout(HASH_WAIT, self.hashing.acquire()).await else {
-            self.limiter.release(key);
-            tracing::warn!(client = ?client, "login refused: password hashing is saturated");
-            return Err(Error::RateLimited(HASH_WAIT.as_secs()));
-        };
         let user = match self.registry.user_by_name(username).await {
             Ok(u) => u,
             Err(e) => {
@@ -192,12 +174,22 @@ impl Auth {
                 return Err(e);
             }
         };
-        self.password_checks.fetch_add(1, Ordering::Relaxed);
-        let ok = match &user {
-            Some(u) => verify_password(u.password_hash.clone(), password.to_string()).await,
-            // Spend the same time as a real check, so timing does not reveal which user names exist.
-            None => hash_password(password.to_string()).await.is_err(),
+        // Unknown names get the same work on a dummy, so timing does not reveal which names exist.
+        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        let ok = match self
+            .hashing
+            .check(stored, password.to_string(), HASH_WAIT)
+            .await
+        {
+            Checked::Match => true,
+            Checked::NoMatch => false,
+            Checked::Busy => {
+                self.limiter.release(key);
+                tracing::warn!(client = ?client, "login refused: password hashing is saturated");
+                return Err(Error::RateLimited(HASH_WAIT.as_secs()));
+            }
         };
+        self.password_checks.fetch_add(1, Ordering::Relaxed);
         match user.filter(|_| ok) {
             Some(user) => {
                 self.limiter.succeeded(key);

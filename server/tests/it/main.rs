@@ -8,6 +8,8 @@
 //! - [`api`]: the HTTP contract: JSON errors with the right status, auth, roles, sessions, CSRF, limits.
 //! - [`cleanup`]: the cleanup engine: neighbours, escapes, crashes, races with jobs, concurrent Deep Cleans.
 //! - [`cli`]: the `ewg` binary's configuration errors (exit code 2, one line, nothing half-created).
+//! - [`hostile`]: an attacker's view: login floods, lockouts per address, password races, leaked
+//!   internals, reverse proxies.
 //! - [`pipeline`]: the pipeline end to end with real ffmpeg: artifacts, failures, cancel, conflicts.
 //! - [`restart`]: a server killed mid-job is repaired by the next start.
 //! - [`upload`]: browser uploads into the inbox: names, roles, sizes, overwrites, aborted and in-flight.
@@ -17,6 +19,7 @@
 mod api;
 mod cleanup;
 mod cli;
+mod hostile;
 mod pipeline;
 mod restart;
 mod support;
