@@ -267,6 +267,8 @@ async fn serve(common: Common, args: ServeArgs) -> Result<(), Failure> {
     let app = crate::http::router(Arc::clone(&studio), leptos_options);
     tracing::info!(addr = %args.addr, data_dir = %studio.root.path().display(), "EWG Studio listening on http://{}", args.addr);
     let stop = shutdown.clone();
+    // Connect info gives login limits the peer address.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;

@@ -65,6 +65,7 @@ async fn with_error_status(res: Response) -> Response {
         .unwrap_or_default();
     let err: ApiError = serde_json::from_slice(&bytes)
         .unwrap_or_else(|_| ApiError::internal(String::from_utf8_lossy(&bytes).into_owned()));
+    let err = crate::error::redact(err);
     parts.status =
         StatusCode::from_u16(err.code().status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     parts.headers.insert(

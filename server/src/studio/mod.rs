@@ -70,7 +70,7 @@ impl Studio {
         };
         let jobs = Jobs::new(pipeline, Arc::clone(&cleanup), serve.lease());
         Ok(Arc::new(Studio {
-            auth: Auth::new(registry.clone(), serve.secure_cookies),
+            auth: Auth::new(registry.clone(), serve),
             root,
             registry,
             jobs,

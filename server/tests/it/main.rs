@@ -10,6 +10,8 @@
 //! - [`cli`]: the `ewg` binary's configuration errors (exit code 2, one line, nothing half-created).
 //! - [`config`]: flag parsing: defaults, ranges, global flags (pure, nothing started).
 //! - [`media`]: untrusted media (a playlist named `.mp4`) and children that die with a SIGKILLed server.
+//! - [`hostile`]: an attacker's view: login floods, lockouts per address, password races, leaked
+//!   internals, reverse proxies.
 //! - [`pipeline`]: the pipeline end to end with real ffmpeg: artifacts, failures, cancel, conflicts.
 //! - [`restart`]: a server killed mid-job is repaired by the next start.
 //! - [`trust`]: disconnecting clients, a CLI beside the server, a lost registry, races, crashes between
@@ -23,6 +25,7 @@ mod cleanup;
 mod cli;
 mod config;
 mod media;
+mod hostile;
 mod pipeline;
 mod restart;
 mod support;

@@ -179,6 +179,10 @@ pub struct Options {
     pub max_upload_mb: u64,
     /// `--secure-cookies`.
     pub secure_cookies: bool,
+    /// `--public-url`, already reduced to an origin (`ewg::auth::parse_public_url`).
+    pub public_url: Option<String>,
+    /// `--trusted-proxy`.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Options {
@@ -188,6 +192,8 @@ impl Default for Options {
             lease_secs: 5,
             max_upload_mb: ServeArgs::default().max_upload_mb,
             secure_cookies: false,
+            public_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -210,6 +216,8 @@ impl Env {
             lease_secs: opts.lease_secs,
             max_upload_mb: opts.max_upload_mb,
             secure_cookies: opts.secure_cookies,
+            public_url: opts.public_url,
+            trusted_proxies: opts.trusted_proxies,
             ..ServeArgs::default()
         };
         let studio = Studio::open(&common, &serve).await.expect("open studio");
@@ -217,7 +225,8 @@ impl Env {
         studio.jobs.start(serve.workers, stop.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let router = ewg::http::router(Arc::clone(&studio), ewg::cli::leptos_options(addr));
+        let router = ewg::http::router(Arc::clone(&studio), ewg::cli::leptos_options(addr))
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
         let s = stop.clone();
         tokio::spawn(async move {
             let _ = axum::serve(listener, router)
