@@ -66,12 +66,8 @@ impl UploadLease {
     }
 }
 
-impl Drop for UploadLease {
-    fn drop(&mut self) {
-        self.heartbeat.abort();
-        if self.finished {
-            return;
-        }
+impl UploadLease {
+    fn remove_part(&self) {
         match std::fs::remove_file(&self.abs) {
             Ok(()) => tracing::info!(part = %self.rel, "removed an unfinished upload"),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -79,6 +75,16 @@ impl Drop for UploadLease {
                 tracing::warn!(part = %self.rel, error = %e, "could not remove an unfinished upload; the sweep will")
             }
         }
+    }
+}
+
+impl Drop for UploadLease {
+    fn drop(&mut self) {
+        self.heartbeat.abort();
+        if self.finished {
+            return;
+        }
+        self.remove_part();
         let registry = self.registry.clone();
         let part = std::mem::take(&mut self.rel);
         if let Ok(rt) = tokio::runtime::Handle::try_current() {

@@ -142,14 +142,22 @@ impl Studio {
     {
         let lease = self.cleanup.begin_upload().await?;
         tracing::info!(show = %target.show, name = %target.name, part = %lease.rel(), "upload started");
-        let bytes = self.stream_to(body, lease.abs()).await?;
-        if bytes == 0 {
-            return Err(Error::BadRequest("the upload is empty".into()));
-        }
-        link_into_inbox(lease.abs(), &self.root.abs(&target.rel())).map_err(|e| match e {
-            Error::Conflict(_) => exists(target),
-            other => other,
-        })?;
+        let stored = match self.stream_to(body, lease.abs()).await {
+            Ok(0) => Err(Error::BadRequest("the upload is empty".into())),
+            Ok(bytes) => link_into_inbox(lease.abs(), &self.root.abs(&target.rel()))
+                .map(|()| bytes)
+                .map_err(|e| match e {
+                    Error::Conflict(_) => exists(target),
+                    other => other,
+                }),
+            Err(e) => Err(e),
+        };
+        let bytes = match stored {
+            Ok(bytes) => bytes,
+            // Dropping the lease removes the part at once and forgets its row in the background, so
+            // the refusal goes out while the client may still be sending.
+            Err(e) => return Err(e),
+        };
         lease.finish().await;
         tracing::info!(show = %target.show, name = %target.name, bytes, "upload stored");
         // The file is in place whatever discovery says; a discovery error is reported, not hidden.

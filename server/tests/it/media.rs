@@ -46,7 +46,11 @@ async fn a_playlist_named_mp4_fails_its_episode_and_reads_nothing_else() {
         .await;
     let bad = env.wait_settled(PLAYLIST, Duration::from_secs(60)).await;
     assert_eq!(bad.episode.state, app::api::EpisodeState::Failed, "{bad:?}");
-    assert_eq!(bad.episode.failed_stage, Some(app::api::Stage::Prepped), "{bad:?}");
+    assert_eq!(
+        bad.episode.failed_stage,
+        Some(app::api::Stage::Prepped),
+        "{bad:?}"
+    );
     let reason = bad.episode.error.clone().unwrap_or_default();
     assert!(reason.contains("HLS playlist"), "{reason}");
     let good = env.wait_settled(GOOD, Duration::from_secs(120)).await;
