@@ -52,6 +52,9 @@ pub struct ServeArgs {
     /// Mark the session cookie `Secure` (set this when browsers reach the server over HTTPS).
     #[arg(long, env = "EWG_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Transcript source: sidecar .vtt/.srt, else EWG_TRANSCRIBE_CMD, else the built-in recognizer [default: auto].
+    #[arg(long, env = "EWG_TRANSCRIBE", value_enum)]
+    pub transcriber: Option<crate::pipeline::transcribe::Transcriber>,
 }
 
 impl Default for ServeArgs {
@@ -64,6 +67,7 @@ impl Default for ServeArgs {
             stale_after_secs: 3600,
             max_upload_mb: 2048,
             secure_cookies: false,
+            transcriber: None,
         }
     }
 }
