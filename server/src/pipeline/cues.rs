@@ -18,8 +18,11 @@ pub const MAX_LINE_CHARS: usize = 42;
 pub const MAX_LINES: usize = 2;
 /// Longer cues linger on screen after they have been read; ~6 s is the usual upper bound.
 pub const MAX_CUE_SECS: f64 = 6.0;
-/// A silence this long is where a sentence or thought usually ends, so a new cue reads naturally.
+/// A silence this long always ends a cue: the speaker has stopped.
 pub const PAUSE_SECS: f64 = 0.6;
+/// A shorter silence ends a cue that has been on screen long enough to read. Sentence ends measured
+/// 0.3–0.4 s (espeak through pocketsphinx), gaps between words inside a phrase mostly ≤ 0.15 s.
+pub const SHORT_PAUSE_SECS: f64 = 0.25;
 /// Shorter cues flash by before they can be read; we stretch them into the following silence.
 pub const MIN_CUE_SECS: f64 = 1.0;
 
@@ -29,7 +32,9 @@ pub fn group(words: &[Word]) -> Vec<Cue> {
     let mut current: Vec<&Word> = Vec::new();
     for w in words {
         if let (Some(first), Some(last)) = (current.first(), current.last()) {
-            let pause = w.start - last.end >= PAUSE_SECS;
+            let gap = w.start - last.end;
+            let pause = gap >= PAUSE_SECS
+                || (gap >= SHORT_PAUSE_SECS && last.end - first.start >= MIN_CUE_SECS);
             let too_long = w.end - first.start > MAX_CUE_SECS;
             let texts: Vec<&str> = current
                 .iter()
@@ -142,6 +147,18 @@ mod tests {
         assert_eq!(cues[0].text, "welcome to the show");
         assert_eq!(cues[1].text, "today we talk");
         assert_eq!(cues[1].start, 2.5);
+    }
+
+    #[test]
+    fn a_sentence_pause_ends_a_cue_that_has_been_read_but_not_a_short_one() {
+        // "yes" then a 0.3 s pause: too short a cue to end there. After "mountains" (1.2 s in): ends.
+        let mut words = vec![w("yes", 0.0, 0.28)];
+        words.extend(speech("the weather in mountains", 0.58));
+        words.extend(speech("the farmers", 0.58 + 1.2 + 0.3));
+        let cues = group(&words);
+        assert_eq!(cues.len(), 2, "{cues:?}");
+        assert_eq!(cues[0].text, "yes the weather in mountains");
+        assert_eq!(cues[1].text, "the farmers");
     }
 
     #[test]
