@@ -201,3 +201,7 @@ impl Attempt<'_> {
         Ok(recognized.words)
     }
 }
+
+#[cfg(test)]
+#[path = "transcribe_tests.rs"]
+mod tests;
