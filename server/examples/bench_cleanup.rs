@@ -6,10 +6,10 @@
 //! Default dirs: `target/bench-cleanup` (the data disk) and `/dev/shm/ewg-bench-cleanup` (tmpfs).
 
 use app::api::{EpisodeState, Stage};
-use ewg::cleanup::{Keep, Trigger};
+use ewg::cleanup::{DeepCleanRequest, Keep, Trigger};
 use ewg::config::{Common, ServeArgs};
 use ewg::ids::EpisodeId;
-use ewg::registry::NewEpisode;
+use ewg::registry::{AttemptEnd, JobState, NewEpisode, Then};
 use ewg::studio::Studio;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -83,6 +83,8 @@ async fn open(data: &Path) -> std::sync::Arc<Studio> {
         .expect("open")
 }
 
+/// Registers an episode and its files the way the pipeline does: a job claims it, records each file
+/// (fenced on that job), and ends it in `state`.
 async fn register(studio: &Studio, id: &EpisodeId, rels: &[String], state: EpisodeState) {
     let reg = &studio.registry;
     reg.upsert_discovered(&NewEpisode {
@@ -94,6 +96,12 @@ async fn register(studio: &Studio, id: &EpisodeId, rels: &[String], state: Episo
     })
     .await
     .expect("episode");
+    reg.enqueue(id.as_str(), 1, false).await.expect("enqueue");
+    let job = reg
+        .claim_job("bench", 600_000)
+        .await
+        .expect("claim")
+        .expect("a queued job");
     for rel in rels {
         reg.record_artifact(
             id.as_str(),
@@ -107,9 +115,18 @@ async fn register(studio: &Studio, id: &EpisodeId, rels: &[String], state: Episo
         .expect("artifact");
     }
     let failed = (state == EpisodeState::Failed).then_some((Stage::Clipped, "bench"));
-    reg.finish_episode(id.as_str(), state, failed)
+    let end = AttemptEnd {
+        episode_state: state,
+        failed,
+    };
+    let job_state = if failed.is_some() {
+        JobState::Failed
+    } else {
+        JobState::Done
+    };
+    reg.end_job(&job, job_state, None, Some(&end), false)
         .await
-        .expect("state");
+        .expect("end");
 }
 
 async fn bench_dir(base: &Path) {
@@ -129,7 +146,7 @@ async fn bench_dir(base: &Path) {
     let t = Instant::now();
     let report = studio
         .cleanup
-        .deep_clean("bench", false)
+        .deep_clean("bench", DeepCleanRequest::default())
         .await
         .expect("deep clean");
     let deep = t.elapsed();
@@ -152,9 +169,17 @@ async fn bench_dir(base: &Path) {
     let t = Instant::now();
     let r = studio
         .cleanup
-        .episode(&one, Keep::NOTHING, Trigger::Episode, "bench", false)
+        .episode(
+            &one,
+            Keep::NOTHING,
+            Trigger::Episode,
+            "bench",
+            false,
+            Then::Reset,
+        )
         .await
-        .expect("episode cleanup");
+        .expect("episode cleanup")
+        .report;
     let ep = t.elapsed();
     assert_eq!(r.files as usize, FILES_PER_EPISODE);
     write_files(&copy, &rels);

@@ -5,7 +5,7 @@
 
 use app::api::{EpisodeState, Role, Stage};
 use ewg::config::{Common, ServeArgs};
-use ewg::registry::NewEpisode;
+use ewg::registry::{AttemptEnd, JobState, NewEpisode};
 use ewg::studio::Studio;
 use std::time::{Duration, Instant};
 
@@ -54,20 +54,28 @@ async fn main() {
             .expect("episode");
         // A tenth failed with files, so the concurrent Deep Clean has real work.
         if n % 10 == 0 {
+            // Written the way the pipeline writes: by a job that owns the episode (writes are fenced).
+            let reg = &studio.registry;
+            reg.enqueue(&id, 1, false).await.expect("enqueue");
+            let job = reg
+                .claim_job("bench", 600_000)
+                .await
+                .expect("claim")
+                .expect("queued job");
             for k in 0..50 {
                 let rel = format!("social/{id}/f{k}.json");
                 let p = dir.path().join(&rel);
                 std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
                 std::fs::write(&p, b"{}").expect("write");
-                studio
-                    .registry
-                    .record_artifact(&id, "social", Stage::Packaged, &rel, 2, 1)
+                reg.record_artifact(&id, "social", Stage::Packaged, &rel, 2, 1)
                     .await
                     .expect("artifact");
             }
-            studio
-                .registry
-                .finish_episode(&id, EpisodeState::Failed, Some((Stage::Packaged, "bench")))
+            let end = AttemptEnd {
+                episode_state: EpisodeState::Failed,
+                failed: Some((Stage::Packaged, "bench")),
+            };
+            reg.end_job(&job, JobState::Failed, None, Some(&end), false)
                 .await
                 .expect("fail");
         }

@@ -40,7 +40,7 @@ async fn main() {
         .expect("ffmpeg");
     assert!(ok.success());
     let cancel = CancellationToken::new();
-    let duration = ffmpeg::probe_duration(&wav, &cancel)
+    let duration = ffmpeg::probe_duration(&wav, ffmpeg::Input::Wav, &cancel, ffmpeg::PROBE_TIMEOUT)
         .await
         .expect("duration");
 

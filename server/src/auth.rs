@@ -1,31 +1,48 @@
 //! Who is calling: server-side sessions (HttpOnly cookie) for browsers, bearer tokens for scripts.
 //!
 //! Secrets are random 32-byte values; only their SHA-256 is stored, so a leaked registry does not leak
-//! sessions or tokens. Passwords are argon2-hashed. Login failures are limited per user name, so a burst
-//! of wrong passwords slows that name down without locking anyone else out.
+//! sessions or tokens. Passwords are argon2-hashed (~19 MiB and tens of ms each), so logins are bounded
+//! twice: a few hashes run at once (the rest wait briefly, then get 429), and each (client address, name)
+//! gets a few attempts before growing lockouts (see `limiter`).
 
+mod hashing;
+mod limiter;
+mod origin;
+
+use crate::config::ServeArgs;
 use crate::error::{Error, Result};
-use crate::registry::Registry;
+use crate::registry::{Registry, UserRow};
 use app::api::Role;
 use app::api::backend::Actor;
-use argon2::password_hash::{PasswordHash, SaltString};
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use argon2::password_hash::SaltString;
+use argon2::{Argon2, PasswordHasher};
+use hashing::{Checked, Hasher};
 use http::request::Parts;
+use limiter::{Key, Limiter};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+pub use origin::parse_public_url;
 
 pub const COOKIE: &str = "ewg_session";
 const SESSION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
-const MAX_FAILURES: u32 = 5;
-const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// How long a login waits for a hashing slot before it is told to come back (429).
+const HASH_WAIT: Duration = Duration::from_secs(3);
 
 pub struct Auth {
     registry: Registry,
     /// Adds `Secure` to the cookie (HTTPS deployments).
     secure: bool,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    /// `--public-url` as an origin: what browsers behind a Host-rewriting proxy send.
+    public_origin: Option<String>,
+    /// `--trusted-proxy`: peers whose forwarded headers are believed.
+    trusted_proxies: Vec<IpAddr>,
+    limiter: Limiter,
+    /// Bounds concurrent argon2 runs: each holds ~19 MiB and a blocking thread.
+    hashing: Hasher,
+    password_checks: AtomicU64,
 }
 
 /// A new random secret (session, token, generated password) as 64 hex characters.
@@ -55,27 +72,32 @@ pub async fn hash_password(password: String) -> Result<String> {
     .map_err(|e| Error::Internal(e.to_string()))?
 }
 
-async fn verify_password(hash: String, password: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
+/// The limiter keys names by hash, so it never holds what was typed (often a mistyped password).
+fn limiter_key(addr: Option<IpAddr>, username: &str) -> Key {
+    let digest = Sha256::digest(username.as_bytes());
+    let mut name = [0u8; 16];
+    name.copy_from_slice(&digest[..16]);
+    Key { addr, name }
 }
 
 impl Auth {
-    pub fn new(registry: Registry, secure: bool) -> Self {
+    pub fn new(registry: Registry, serve: &ServeArgs) -> Self {
+        // More slots than cores would only queue on the blocking pool while holding their memory.
+        let slots = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4));
         Auth {
             registry,
-            secure,
-            failures: Mutex::new(HashMap::new()),
+            secure: serve.secure_cookies,
+            public_origin: serve.public_url.clone(),
+            trusted_proxies: serve.trusted_proxies.clone(),
+            limiter: Limiter::default(),
+            hashing: Hasher::new(slots),
+            password_checks: AtomicU64::new(0),
         }
+    }
+
+    /// Password checks (argon2 runs for a login) since start; tests read it to prove the limits hold.
+    pub fn password_checks(&self) -> u64 {
+        self.password_checks.load(Ordering::Relaxed)
     }
 
     /// Resolves the caller. A bearer token must be valid (else 401); a session cookie that no longer
@@ -95,7 +117,7 @@ impl Auth {
         let Some(secret) = cookie(parts, COOKIE) else {
             return Ok(None);
         };
-        refuse_cross_origin(parts)?;
+        self.refuse_cross_origin(parts)?;
         Ok(self
             .registry
             .session_user(&secret_hash(secret))
@@ -106,34 +128,26 @@ impl Auth {
             }))
     }
 
-    /// Checks the password and opens a session. Returns the user and the Set-Cookie header value.
-    pub async fn login(&self, username: &str, password: &str) -> Result<(Actor, String)> {
-        self.check_rate(username)?;
-        let user = self.registry.user_by_name(username).await?;
-        let ok = match &user {
-            Some(u) => verify_password(u.password_hash.clone(), password.to_string()).await,
-            // Spend the same time as a real check, so timing does not reveal which user names exist.
-            None => hash_password(password.to_string()).await.is_err(),
-        };
-        let Some(user) = user.filter(|_| ok) else {
-            self.note_failure(username);
-            tracing::info!(user = %username, "login refused");
-            return Err(Error::Unauthorized("wrong user name or password".into()));
-        };
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(username);
-        let secret = new_secret()?;
-        self.registry
-            .create_session(
-                &secret_hash(&secret),
-                user.id,
-                SESSION_TTL.as_millis() as i64,
-            )
-            .await?;
-        tracing::info!(user = %username, "signed in");
-        let cookie = self.cookie(&secret, SESSION_TTL.as_secs());
+    /// Login and logout from another site are refused too (no login CSRF, no forced logout).
+    pub fn refuse_cross_origin(&self, parts: &Parts) -> Result<()> {
+        if origin::is_cross_origin(parts, self.public_origin.as_deref(), &self.trusted_proxies) {
+            return Err(Error::Forbidden("cross-origin request refused".into()));
+        }
+        Ok(())
+    }
+
+    /// Checks the password and opens a session for a browser. Returns the user and the Set-Cookie value.
+    pub async fn login(
+        &self,
+        parts: &Parts,
+        username: &str,
+        password: &str,
+    ) -> Result<(Actor, String)> {
+        self.refuse_cross_origin(parts)?;
+        let client = origin::client(parts, &self.trusted_proxies);
+        let user = self.check(client, username, password).await?;
+        let cookie = self.open_session(&user).await?;
+        tracing::info!(user = %user.username, client = ?client, "signed in");
         Ok((
             Actor {
                 role: user.role(),
@@ -141,6 +155,73 @@ impl Auth {
             },
             cookie,
         ))
+    }
+
+    /// Takes a limiter slot, then checks the password within a hashing slot. Wrong passwords and unknown
+    /// names are one 401; the log gets neither the typed name nor the password.
+    async fn check(
+        &self,
+        client: Option<IpAddr>,
+        username: &str,
+        password: &str,
+    ) -> Result<UserRow> {
+        let key = limiter_key(client, username);
+        self.limiter.reserve(key).map_err(Error::RateLimited)?;
+        let user = match self.registry.user_by_name(username).await {
+            Ok(u) => u,
+            Err(e) => {
+                self.limiter.release(key);
+                return Err(e);
+            }
+        };
+        // Unknown names get the same work on a dummy, so timing does not reveal which names exist.
+        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        let ok = match self
+            .hashing
+            .check(stored, password.to_string(), HASH_WAIT)
+            .await
+        {
+            Checked::Match => true,
+            Checked::NoMatch => false,
+            Checked::Busy => {
+                self.limiter.release(key);
+                tracing::warn!(client = ?client, "login refused: password hashing is saturated");
+                return Err(Error::RateLimited(HASH_WAIT.as_secs()));
+            }
+        };
+        self.password_checks.fetch_add(1, Ordering::Relaxed);
+        match user.filter(|_| ok) {
+            Some(user) => {
+                self.limiter.succeeded(key);
+                Ok(user)
+            }
+            None => {
+                self.limiter.failed(key);
+                tracing::info!(client = ?client, "login refused: wrong user name or password");
+                Err(Error::Unauthorized("wrong user name or password".into()))
+            }
+        }
+    }
+
+    /// A session for the user, but only while their password hash is still the one just verified: a
+    /// password change landing between check and insert leaves no session of the old password.
+    async fn open_session(&self, user: &UserRow) -> Result<String> {
+        let secret = new_secret()?;
+        let created = self
+            .registry
+            .create_session(
+                &secret_hash(&secret),
+                user.id,
+                &user.password_hash,
+                SESSION_TTL.as_millis() as i64,
+            )
+            .await?;
+        if !created {
+            return Err(Error::Unauthorized(
+                "the password changed meanwhile; sign in again".into(),
+            ));
+        }
+        Ok(self.cookie(&secret, SESSION_TTL.as_secs()))
     }
 
     /// Checks the current password, stores the new one and ends every session of the user (other
@@ -156,23 +237,26 @@ impl Auth {
                 "the new password must be at least 8 characters".into(),
             ));
         }
-        let (actor, _) = self.login(username, current).await.map_err(|e| match e {
-            Error::Unauthorized(_) => Error::Forbidden("the current password is wrong".into()),
-            other => other,
-        })?;
-        let user = self
-            .registry
-            .user_by_name(&actor.name)
-            .await?
-            .ok_or_else(|| Error::Unauthorized("no such user".into()))?;
-        let hash = hash_password(new.to_string()).await?;
-        self.registry.set_password(user.id, &hash).await?;
-        tracing::info!(user = %username, "password changed; all sessions ended");
-        Ok(self.login(username, new).await?.1)
+        // Signed in already, so no client address here: guesses of the current password share one
+        // bucket per name, which only the account's own sessions can reach.
+        let mut user = self
+            .check(None, username, current)
+            .await
+            .map_err(|e| match e {
+                Error::Unauthorized(_) => Error::Forbidden("the current password is wrong".into()),
+                other => other,
+            })?;
+        user.password_hash = hash_password(new.to_string()).await?;
+        self.registry
+            .set_password(user.id, &user.password_hash)
+            .await?;
+        tracing::info!(user = %user.username, "password changed; all sessions ended");
+        self.open_session(&user).await
     }
 
     /// Ends the session on the server (a replayed cookie is then worthless) and clears the cookie.
     pub async fn logout(&self, parts: &Parts) -> Result<String> {
+        self.refuse_cross_origin(parts)?;
         if let Some(secret) = cookie(parts, COOKIE) {
             self.registry.delete_session(&secret_hash(secret)).await?;
         }
@@ -183,28 +267,6 @@ impl Auth {
     fn cookie(&self, secret: &str, max_age: u64) -> String {
         let secure = if self.secure { "; Secure" } else { "" };
         format!("{COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}")
-    }
-
-    fn check_rate(&self, username: &str) -> Result<()> {
-        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((n, since)) = map.get(username) {
-            let elapsed = since.elapsed();
-            if *n >= MAX_FAILURES && elapsed < FAILURE_WINDOW {
-                return Err(Error::RateLimited((FAILURE_WINDOW - elapsed).as_secs() + 1));
-            }
-        }
-        Ok(())
-    }
-
-    fn note_failure(&self, username: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = map
-            .entry(username.to_string())
-            .or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= FAILURE_WINDOW {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
     }
 }
 
@@ -229,38 +291,4 @@ pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
             let (k, v) = kv.trim().split_once('=')?;
             (k == name && !v.is_empty()).then_some(v)
         })
-}
-
-/// Login and logout from another site are refused too (no login CSRF, no forced logout).
-pub fn refuse_cross_origin(parts: &Parts) -> Result<()> {
-    if is_cross_origin(parts) {
-        return Err(Error::Forbidden("cross-origin request refused".into()));
-    }
-    Ok(())
-}
-
-/// A browser sends `Origin` (and `Sec-Fetch-Site`) on POSTs; a mismatch with `Host` means another site.
-fn is_cross_origin(parts: &Parts) -> bool {
-    if let Some(site) = parts
-        .headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        && (site == "cross-site" || site == "same-site")
-    {
-        return true;
-    }
-    let Some(origin) = parts
-        .headers
-        .get(http::header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let host = parts
-        .headers
-        .get(http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
-    origin == "null" || origin_host != host
 }

@@ -1,7 +1,7 @@
 //! The API contract's implementation: translates between `app`'s wire types and [`Studio`].
 
-use crate::cleanup::Keep;
-use crate::studio::Studio;
+use crate::cleanup::{DeepCleanRequest, Keep};
+use crate::studio::{CleanEpisode, ProcessRequest, Studio};
 use app::api::backend::{Actor, Backend, EpisodeQuery};
 use app::api::*;
 use http::request::Parts;
@@ -76,10 +76,12 @@ impl Backend for StudioBackend {
         force: bool,
         clear_cache: bool,
     ) -> Result<ProcessOutcome, ApiError> {
-        let jobs = self
-            .0
-            .process(&actor.name, &ids, force, clear_cache)
-            .await?;
+        let req = ProcessRequest {
+            ids,
+            force,
+            clear_cache,
+        };
+        let jobs = self.0.process(&actor.name, req).await?;
         Ok(ProcessOutcome {
             jobs: jobs.iter().map(|j| j.info()).collect(),
         })
@@ -102,10 +104,12 @@ impl Backend for StudioBackend {
             transcripts: !include_transcripts,
             audio: !include_audio,
         };
-        Ok(self
-            .0
-            .cleanup_episode(&actor.name, id, keep, dry_run)
-            .await?)
+        let req = CleanEpisode {
+            id: id.to_string(),
+            keep,
+            dry_run,
+        };
+        Ok(self.0.cleanup_episode(&actor.name, req).await?)
     }
 
     async fn force_reprocess(
@@ -134,8 +138,17 @@ impl Backend for StudioBackend {
         })
     }
 
-    async fn deep_clean(&self, actor: &Actor, dry_run: bool) -> Result<CleanupReport, ApiError> {
-        Ok(self.0.cleanup.deep_clean(&actor.name, dry_run).await?)
+    async fn deep_clean(
+        &self,
+        actor: &Actor,
+        dry_run: bool,
+        confirm_orphans: Option<i64>,
+    ) -> Result<CleanupReport, ApiError> {
+        let req = DeepCleanRequest {
+            dry_run,
+            confirm_orphans,
+        };
+        Ok(self.0.deep_clean(&actor.name, req).await?)
     }
 
     async fn cleanup_runs(
@@ -158,8 +171,7 @@ impl Backend for StudioBackend {
         username: &str,
         password: &str,
     ) -> Result<(SessionUser, String), ApiError> {
-        crate::auth::refuse_cross_origin(parts)?;
-        let (actor, cookie) = self.0.auth.login(username, password).await?;
+        let (actor, cookie) = self.0.auth.login(parts, username, password).await?;
         Ok((
             SessionUser {
                 username: actor.name,
@@ -183,7 +195,6 @@ impl Backend for StudioBackend {
     }
 
     async fn logout(&self, parts: &Parts) -> Result<String, ApiError> {
-        crate::auth::refuse_cross_origin(parts)?;
         Ok(self.0.auth.logout(parts).await?)
     }
 }

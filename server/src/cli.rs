@@ -2,10 +2,10 @@
 //!
 //! Usage errors and unusable configuration exit with code 2 and one clear line on stderr.
 
-use crate::cleanup::Keep;
+use crate::cleanup::{DeepCleanRequest, Keep};
 use crate::config::{Cli, Command, Common, ServeArgs, TokenCommand, UserCommand};
 use crate::error::{Error, Result};
-use crate::studio::Studio;
+use crate::studio::{CleanEpisode, ProcessRequest, Studio};
 use app::api::Role;
 use clap::Parser;
 use std::io::{IsTerminal, Read};
@@ -97,15 +97,20 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Process { ids, force } => {
             let studio = open(&common, &defaults).await?;
-            let jobs = studio.process("cli", &ids, force, true).await?;
+            let req = ProcessRequest {
+                ids,
+                force,
+                clear_cache: true,
+            };
+            let jobs = studio.process("cli", req).await?;
             let stop = CancellationToken::new();
             studio.jobs.start(defaults.workers, stop.clone());
             let mut failed = false;
             for job in &jobs {
                 loop {
                     let j = studio.registry.job(job.id).await?;
-                    match j.as_ref().map(|j| j.state.as_str()) {
-                        Some("queued" | "running") => {
+                    match j.as_ref().map(|j| j.state()) {
+                        Some(s) if s.is_live() => {
                             tokio::time::sleep(Duration::from_millis(200)).await
                         }
                         _ => break,
@@ -132,7 +137,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 transcripts: !include_transcripts,
                 audio: !include_audio,
             };
-            print_json(&studio.cleanup_episode("cli", &id, keep, dry_run).await?);
+            let req = CleanEpisode { id, keep, dry_run };
+            print_json(&studio.cleanup_episode("cli", req).await?);
             Ok(())
         }
         Command::Retry { ids, dry_run } => {
@@ -143,9 +149,16 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             println!("queued {} job(s); `ewg serve` runs them", jobs.len());
             Ok(())
         }
-        Command::DeepClean { dry_run } => {
+        Command::DeepClean {
+            dry_run,
+            confirm_orphans,
+        } => {
             let studio = open(&common, &defaults).await?;
-            print_json(&studio.cleanup.deep_clean("cli", dry_run).await?);
+            let req = DeepCleanRequest {
+                dry_run,
+                confirm_orphans,
+            };
+            print_json(&studio.deep_clean("cli", req).await?);
             Ok(())
         }
         Command::User(UserCommand::Add { name, admin, role }) => {
@@ -254,6 +267,8 @@ async fn serve(common: Common, args: ServeArgs) -> Result<(), Failure> {
     let app = crate::http::router(Arc::clone(&studio), leptos_options);
     tracing::info!(addr = %args.addr, data_dir = %studio.root.path().display(), "EWG Studio listening on http://{}", args.addr);
     let stop = shutdown.clone();
+    // Connect info gives login limits the peer address.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;

@@ -52,6 +52,17 @@ pub struct ServeArgs {
     /// Mark the session cookie `Secure` (set this when browsers reach the server over HTTPS).
     #[arg(long, env = "EWG_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// The URL browsers use when a reverse proxy sits in front (e.g. `https://studio.example.org`):
+    /// login and cookie calls whose Origin is this URL are same-origin even when the proxy rewrites Host.
+    #[arg(long, env = "EWG_PUBLIC_URL", value_parser = crate::auth::parse_public_url)]
+    pub public_url: Option<String>,
+    /// Proxy addresses whose `X-Forwarded-For` / `X-Forwarded-Host` are believed (comma-separated).
+    #[arg(
+        long = "trusted-proxy",
+        env = "EWG_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Transcript source: sidecar .vtt/.srt, else EWG_TRANSCRIBE_CMD, else the built-in recognizer [default: auto].
     #[arg(long, env = "EWG_TRANSCRIBE", value_enum)]
     pub transcriber: Option<crate::pipeline::transcribe::Transcriber>,
@@ -67,6 +78,8 @@ impl Default for ServeArgs {
             stale_after_secs: 3600,
             max_upload_mb: 2048,
             secure_cookies: false,
+            public_url: None,
+            trusted_proxies: Vec::new(),
             transcriber: None,
         }
     }
@@ -110,6 +123,9 @@ pub enum Command {
     DeepClean {
         #[arg(long)]
         dry_run: bool,
+        /// When the orphan guard stopped a sweep: the orphan file count from the preview, to go ahead.
+        #[arg(long, value_parser = clap::value_parser!(i64).range(0..))]
+        confirm_orphans: Option<i64>,
     },
     /// Manage users.
     #[command(subcommand)]

@@ -35,10 +35,12 @@ impl EpisodeId {
         }
         let (num, date) = rest.split_once('_').ok_or_else(|| bad(SHAPE))?;
         if num.len() != 3 || !num.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad("the episode number must be three digits (ep001)"));
+            return Err(bad("the episode number must be three ASCII digits (ep001)"));
         }
         if !valid_date(date) {
-            return Err(bad("the date must be a real YYYY-MM-DD"));
+            return Err(bad(
+                "the date must be a real YYYY-MM-DD written with ASCII digits (2026-01-31)",
+            ));
         }
         Ok(EpisodeId {
             id: input.to_string(),
@@ -96,18 +98,24 @@ impl fmt::Display for EpisodeId {
 
 pub use app::api::valid_show;
 
+/// A real calendar date spelled exactly `YYYY-MM-DD` with ASCII digits, so each date has one spelling
+/// (`str::parse` alone would also take `+1`, making `2026-+1-+1` a second id for `2026-01-01`).
 fn valid_date(date: &str) -> bool {
     let b = date.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+    let shaped = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !shaped {
         return false;
     }
-    let num = |r: std::ops::Range<usize>| date[r].parse::<u32>().ok();
-    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
-        return false;
-    };
-    if !date[0..4].bytes().all(|c| c.is_ascii_digit()) {
-        return false;
-    }
+    let num =
+        |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, c| n * 10 + u32::from(c - b'0'));
+    let (y, m, d) = (num(0..4), num(5..7), num(8..10));
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let days = match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -150,6 +158,36 @@ mod tests {
         ] {
             assert!(EpisodeId::parse(bad).is_err(), "{bad:?} must be refused");
         }
+    }
+
+    #[test]
+    fn one_spelling_per_episode_digits_only_where_digits_are_meant() {
+        for (bad, why) in [
+            ("talk_ep001_2026-+1-+1", "ASCII digits"),
+            ("talk_ep001_+026-01-01", "ASCII digits"),
+            ("talk_ep001_2026-01-+1", "ASCII digits"),
+            ("talk_ep+01_2026-01-01", "three ASCII digits"),
+            ("talk_ep00١_2026-01-01", "three ASCII digits"),
+            ("talk_ep001_2026-0١-01", "ASCII digits"),
+            ("talk_ep001_２０２６-01-01", "ASCII digits"),
+            ("talk_ep001_2026-01-01 ", "ASCII digits"),
+            ("talk_ep001_2026-01-1 ", "ASCII digits"),
+            ("talk_ep001_2026-00-10", "real YYYY-MM-DD"),
+            ("talk_ep0001_2026-01-01", "three ASCII digits"),
+        ] {
+            let err = EpisodeId::parse(bad).expect_err(bad);
+            assert!(err.to_string().contains(why), "{bad:?}: {err}");
+        }
+        for good in [
+            "talk_ep001_2026-01-01",
+            "a_ep999_2024-02-29",
+            "x-1_ep000_1900-12-31",
+        ] {
+            assert_eq!(EpisodeId::parse(good).unwrap().as_str(), good);
+        }
+        assert!(EpisodeId::parse("a_ep001_2023-02-29").is_err());
+        let err = EpisodeId::from_inbox("talk", "ep001_2026-+1-+1.mp4").unwrap_err();
+        assert!(err.contains("ASCII digits"), "{err}");
     }
 
     #[test]

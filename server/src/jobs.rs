@@ -6,7 +6,7 @@ use crate::cleanup::{Cleanup, Trigger};
 use crate::error::{Error, Result};
 use crate::ids::EpisodeId;
 use crate::pipeline::{Pipeline, StageError};
-use crate::registry::{JobRow, Registry};
+use crate::registry::{AttemptEnd, Beat, JobRow, JobState, Registry};
 use app::api::EpisodeState;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -133,60 +133,95 @@ impl Jobs {
         let _ = done_tx.send(true);
     }
 
-    /// Records how the attempt ended. The failure itself is written first, so a cleanup problem can never
-    /// hide it; the job stays live until its cleanup is done, so nobody retries into a half-clean state.
+    /// Records how the attempt ended. Every write is fenced on this job still running, so a job the
+    /// reaper ended (its lease lapsed in a stall) changes nothing. Success ends in one transaction; a
+    /// failure or cancel is written first (a cleanup problem can never hide it) and the job stays live
+    /// until its cleanup is done, so nobody retries into a half-clean state.
     async fn settle(&self, job: &JobRow, outcome: Result<(), StageError>) -> Result<()> {
         let id = EpisodeId::parse(&job.episode)?;
-        match outcome {
+        let (state, end_state, failed) = match &outcome {
             Ok(()) => {
-                self.registry
-                    .finish_episode(id.as_str(), EpisodeState::Done, None)
-                    .await?;
-                self.registry.finish_job(job.id, "done", None).await?;
-                tracing::info!("job done");
+                if !self.pipeline.config.keep_scratch {
+                    self.clean(&id, job.attempt, Trigger::Scratch).await;
+                }
+                let end = AttemptEnd {
+                    episode_state: EpisodeState::Done,
+                    failed: None,
+                };
+                if self
+                    .registry
+                    .end_job(job, JobState::Done, None, Some(&end), false)
+                    .await?
+                {
+                    tracing::info!("job done");
+                } else {
+                    tracing::warn!("job finished after losing its episode; nothing recorded");
+                }
+                return Ok(());
             }
-            Err(StageError::Cancelled) => {
-                self.registry
-                    .finish_episode(id.as_str(), EpisodeState::Cancelled, None)
-                    .await?;
-                self.clean_attempt(&id, job.attempt, Trigger::Cancel).await;
-                self.registry.finish_job(job.id, "cancelled", None).await?;
-                tracing::info!("job cancelled");
-            }
+            Err(StageError::Cancelled) => (JobState::Cancelled, EpisodeState::Cancelled, None),
             Err(StageError::Failed { stage, reason }) => {
                 tracing::warn!(%stage, %reason, "job failed");
-                self.registry
-                    .finish_episode(id.as_str(), EpisodeState::Failed, Some((stage, &reason)))
-                    .await?;
-                self.clean_attempt(&id, job.attempt, Trigger::Failure).await;
-                self.registry
-                    .finish_job(job.id, "failed", Some(&reason))
-                    .await?;
+                (
+                    JobState::Failed,
+                    EpisodeState::Failed,
+                    Some((*stage, reason.as_str())),
+                )
             }
+        };
+        let end = AttemptEnd {
+            episode_state: end_state,
+            failed,
+        };
+        if !self.registry.record_outcome(job, &end).await? {
+            tracing::warn!("job lost its episode before it ended; leaving it to its new owner");
+            return Ok(());
         }
+        // Failpoint for the recovery tests: die between the two writes that end a failed job.
+        if std::env::var_os("EWG_FAILPOINT_CRASH_AFTER_OUTCOME").is_some() {
+            std::process::abort();
+        }
+        let trigger = if state == JobState::Cancelled {
+            Trigger::Cancel
+        } else {
+            Trigger::Failure
+        };
+        let clean = self.clean(&id, job.attempt, trigger).await;
+        self.registry
+            .end_job(job, state, failed.map(|(_, r)| r), None, clean)
+            .await?;
+        tracing::info!(state = state.as_str(), "job ended");
         Ok(())
     }
 
-    /// Cleans the attempt; when nothing of it is left, the episode's stage goes back to `discovered`
-    /// (the stage is what exists on disk, not what once ran).
-    async fn clean_attempt(&self, id: &EpisodeId, attempt: i64, trigger: Trigger) {
-        match self
-            .cleanup
-            .attempt(id, attempt, trigger, "system", false)
-            .await
-        {
-            Ok(r) => tracing::info!(
-                files = r.files,
-                bytes = r.bytes,
-                errors = r.errors.len(),
-                result = r.result.as_str(),
-                "attempt cleaned"
-            ),
-            Err(e) => tracing::error!(error = %e, "cleanup after the attempt failed"),
+    /// Cleans the attempt (or its scratch). True when nothing of it is left, so the episode's stage can
+    /// go back to `discovered` (the stage is what exists on disk, not what once ran).
+    async fn clean(&self, id: &EpisodeId, attempt: i64, trigger: Trigger) -> bool {
+        let res = match trigger {
+            Trigger::Scratch => self.cleanup.scratch(id, attempt).await,
+            _ => self.cleanup.job_attempt(id, attempt, trigger).await,
+        };
+        match res {
+            Ok(r) => {
+                tracing::info!(
+                    trigger = trigger.as_str(),
+                    files = r.files,
+                    bytes = r.bytes,
+                    errors = r.errors.len(),
+                    result = r.result.as_str(),
+                    "attempt cleaned"
+                );
+                r.errors.is_empty()
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cleanup after the attempt failed");
+                false
+            }
         }
     }
 
-    /// Renews the lease while the job runs and relays a cancel flag set by another process.
+    /// Renews the lease while the job runs. A cancel flag set by any process, or the loss of the job to
+    /// the reaper, stops it: a job that is no longer ours must not keep writing.
     fn heartbeat(&self, job_id: i64, cancel: CancellationToken) -> tokio::task::JoinHandle<()> {
         let registry = self.registry.clone();
         let lease = self.lease;
@@ -194,8 +229,13 @@ impl Jobs {
             loop {
                 tokio::time::sleep(lease / 3).await;
                 match registry.heartbeat(job_id, lease.as_millis() as i64).await {
-                    Ok(true) => cancel.cancel(),
-                    Ok(false) => {}
+                    Ok(Beat::Alive) => {}
+                    Ok(Beat::CancelRequested) => cancel.cancel(),
+                    Ok(Beat::Lost) => {
+                        tracing::warn!(job = job_id, "job lost its lease; stopping it");
+                        cancel.cancel();
+                        return;
+                    }
                     Err(e) => tracing::warn!(job = job_id, error = %e, "heartbeat failed"),
                 }
             }
@@ -218,7 +258,7 @@ impl Jobs {
             // Another process runs it: it sees the flag at its next heartbeat.
             let deadline = tokio::time::Instant::now() + self.lease * 2;
             while let Some(j) = self.registry.job(job_id).await? {
-                if j.state != "running" || tokio::time::Instant::now() > deadline {
+                if j.state() != JobState::Running || tokio::time::Instant::now() > deadline {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;

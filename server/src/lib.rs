@@ -8,15 +8,14 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod http;
-mod http_files;
 pub mod ids;
 pub mod jobs;
 pub mod metrics;
+pub mod node;
 pub mod pipeline;
 pub mod registry;
 pub mod storage;
 pub mod studio;
-pub mod upload;
 
 /// Unix time in milliseconds: the registry's one time unit (portable across SQLite and Postgres).
 pub fn now_ms() -> i64 {

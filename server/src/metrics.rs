@@ -15,10 +15,11 @@ pub async fn render(registry: &Registry) -> Result<String> {
         "# HELP ewg_cleanup_runs_total Cleanup runs (not dry runs) by trigger and result."
     );
     let _ = writeln!(out, "# TYPE ewg_cleanup_runs_total counter");
-    for (trigger, result, runs, ..) in &totals {
+    for t in &totals {
         let _ = writeln!(
             out,
-            "ewg_cleanup_runs_total{{trigger=\"{trigger}\",result=\"{result}\"}} {runs}"
+            "ewg_cleanup_runs_total{{trigger=\"{}\",result=\"{}\"}} {}",
+            t.trigger, t.result, t.runs
         );
     }
     for (name, help, idx) in [
@@ -33,18 +34,14 @@ pub async fn render(registry: &Registry) -> Result<String> {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} counter");
         let mut by_trigger: std::collections::BTreeMap<&str, i64> = Default::default();
-        for (trigger, _, _, files, bytes, errors, _) in &totals {
-            *by_trigger.entry(trigger).or_default() += [files, bytes, errors][idx];
+        for t in &totals {
+            *by_trigger.entry(&t.trigger).or_default() += [t.files, t.bytes, t.errors][idx];
         }
         for (trigger, v) in by_trigger {
             let _ = writeln!(out, "{name}{{trigger=\"{trigger}\"}} {v}");
         }
     }
-    let durations: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT trigger, duration_ms FROM cleanup_runs WHERE dry_run = 0 AND phase = 'done'",
-    )
-    .fetch_all(&registry.pool)
-    .await?;
+    let durations = registry.run_durations().await?;
     let _ = writeln!(
         out,
         "# HELP ewg_cleanup_duration_seconds Cleanup run duration."

@@ -59,7 +59,12 @@ pub trait Backend: Send + Sync + 'static {
         ids: Option<Vec<String>>,
         dry_run: bool,
     ) -> Result<RetryOutcome, ApiError>;
-    async fn deep_clean(&self, actor: &Actor, dry_run: bool) -> Result<CleanupReport, ApiError>;
+    async fn deep_clean(
+        &self,
+        actor: &Actor,
+        dry_run: bool,
+        confirm_orphans: Option<i64>,
+    ) -> Result<CleanupReport, ApiError>;
     async fn cleanup_runs(
         &self,
         episode: Option<String>,

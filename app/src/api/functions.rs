@@ -187,10 +187,21 @@ pub async fn retry_failed(
         .await
 }
 
+/// `confirm_orphans`: when the orphan guard stopped a sweep (409), the file count it named, to go ahead.
 #[server(endpoint = "deep_clean", input = Json)]
-pub async fn deep_clean(dry_run: Option<bool>) -> Result<CleanupReport, ApiError> {
+pub async fn deep_clean(
+    dry_run: Option<bool>,
+    confirm_orphans: Option<i64>,
+) -> Result<CleanupReport, ApiError> {
     let (backend, actor) = ssr::authorize(Role::Admin).await?;
-    backend.deep_clean(&actor, dry_run.unwrap_or(false)).await
+    if confirm_orphans.is_some_and(|n| n < 0) {
+        return Err(ApiError::bad_request(
+            "`confirm_orphans` must be the file count the guard named (0 or more)",
+        ));
+    }
+    backend
+        .deep_clean(&actor, dry_run.unwrap_or(false), confirm_orphans)
+        .await
 }
 
 #[server(endpoint = "cleanup_runs", input = Json)]

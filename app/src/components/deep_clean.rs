@@ -4,14 +4,15 @@
 
 use super::format;
 use super::session::use_studio;
-use crate::api::{CleanupResult, deep_clean};
+use crate::api::{ApiError, CleanupResult, ErrorCode, deep_clean};
 use crate::cache;
 use leptos::prelude::*;
 
 #[component]
 pub fn DeepCleanButton() -> impl IntoView {
     let studio = use_studio();
-    let server = Action::new(|_: &()| deep_clean(Some(false)));
+    // `Some(n)`: the second click after the orphan guard stopped the sweep, confirming its count.
+    let server = Action::new(|confirm: &Option<i64>| deep_clean(Some(false), *confirm));
     let browser = RwSignal::new(None::<(usize, f64)>);
 
     let run = move |_| {
@@ -21,7 +22,7 @@ pub fn DeepCleanButton() -> impl IntoView {
         let took = cache::js_sys_now() - started;
         cache::broadcast_wipe();
         browser.set(Some((removed, took)));
-        server.dispatch(());
+        server.dispatch(None);
     };
     Effect::new(move |_| {
         if server.value().get().is_some() {
@@ -51,12 +52,34 @@ pub fn DeepCleanButton() -> impl IntoView {
                         </div>
                     }.into_any()
                 }
-                Err(e) => view! {
-                    <div class="report error" data-testid="deep-clean-report" data-result="failed">
-                        {format!("Server cleanup failed: {e}")}
-                    </div>
-                }.into_any(),
+                Err(e) => {
+                    let confirm = guarded_count(&e);
+                    view! {
+                        <div class="report error" data-testid="deep-clean-report" data-result="failed">
+                            {format!("Server cleanup failed: {e}")}
+                            {confirm.map(|n| view! {
+                                <button class="danger" data-testid="deep-clean-confirm"
+                                    on:click=move |_| { server.dispatch(Some(n)); }>
+                                    {format!("Remove these {n} files anyway")}
+                                </button>
+                            })}
+                        </div>
+                    }.into_any()
+                }
             })}
         </div>
     }
+}
+
+/// The file count a 409 from the orphan guard asks to be confirmed (`"confirm_orphans": N`).
+fn guarded_count(e: &ApiError) -> Option<i64> {
+    if e.code() != ErrorCode::Conflict {
+        return None;
+    }
+    let msg = e.to_string();
+    let rest = msg.split("\"confirm_orphans\": ").nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }

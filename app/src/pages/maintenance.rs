@@ -13,7 +13,7 @@ pub fn MaintenancePage() -> impl IntoView {
         move || studio.refresh.get(),
         |_| cleanup_runs(None, Some(200)),
     );
-    let preview = Action::new(|_: &()| deep_clean(Some(true)));
+    let preview = Action::new(|_: &()| deep_clean(Some(true), None));
     view! {
         <header class="page-head">
             <h2>"Maintenance"</h2>

@@ -2,6 +2,7 @@
 //! attempt's scratch dir (or to a temp name), renamed into place and recorded in `artifacts` with the
 //! attempt number, so cleanup always knows exactly what a stage produced.
 
+pub mod child;
 pub mod cues;
 pub mod discover;
 pub mod enrich;
@@ -159,10 +160,8 @@ impl Pipeline {
                     reason: e.to_string(),
                 })?;
         }
-        // Scratch is only for this attempt's in-flight files; everything kept was moved into place.
-        if !self.config.keep_scratch {
-            let _ = std::fs::remove_dir_all(&a.scratch);
-        }
+        // Scratch is only for this attempt's in-flight files; everything kept was moved into place. The
+        // job removes it through the deletion primitive, audited (`Trigger::Scratch`).
         Ok(())
     }
 
@@ -234,27 +233,37 @@ impl Attempt<'_> {
             )));
         }
         let tmp = self.scratch.join("audio.wav");
+        ffmpeg::check_video(&self.source)?;
         let mut cmd = ffmpeg::ffmpeg();
-        cmd.arg("-i")
-            .arg(&self.source)
-            .args([
-                "-vn",
-                "-ac",
-                "1",
-                "-ar",
-                "16000",
-                "-c:a",
-                "pcm_s16le",
-                "-f",
-                "wav",
-            ])
-            .arg(&tmp);
-        ffmpeg::run(cmd, &self.cancel).await?;
+        ffmpeg::input(&mut cmd, ffmpeg::Input::Video, &self.source);
+        cmd.args([
+            "-vn",
+            "-ac",
+            "1",
+            "-ar",
+            "16000",
+            "-c:a",
+            "pcm_s16le",
+            "-f",
+            "wav",
+        ])
+        .arg(&tmp);
+        ffmpeg::run(cmd, &self.cancel, self.work_timeout()).await?;
         if self.duration <= 0.0 {
-            self.duration = ffmpeg::probe_duration(&tmp, &self.cancel).await?;
+            self.duration = ffmpeg::probe_duration(
+                &tmp,
+                ffmpeg::Input::Wav,
+                &self.cancel,
+                ffmpeg::PROBE_TIMEOUT,
+            )
+            .await?;
         }
         let rel = self.p.root.audio(&self.id);
         self.keep(Stage::Prepped, "audio", &tmp, &rel).await
+    }
+
+    fn work_timeout(&self) -> std::time::Duration {
+        ffmpeg::work_timeout(Some(self.duration).filter(|d| *d > 0.0))
     }
 
     async fn enrich(&self, cues: &[Cue]) -> Step<enrich::Enriched> {
@@ -307,16 +316,14 @@ impl Attempt<'_> {
             std::fs::write(work.join("sub.srt"), transcript::to_srt(&subs))
                 .map_err(|e| Error::io(work.join("sub.srt"), e))?;
             let mut cmd = ffmpeg::ffmpeg();
-            cmd.current_dir(&work)
-                .args([
-                    "-ss",
-                    &format!("{:.3}", h.start),
-                    "-t",
-                    &format!("{:.3}", h.end - h.start),
-                ])
-                .arg("-i")
-                .arg(&self.source)
-                .args(["-filter_complex", CLIP_FILTER]);
+            cmd.current_dir(&work).args([
+                "-ss",
+                &format!("{:.3}", h.start),
+                "-t",
+                &format!("{:.3}", h.end - h.start),
+            ]);
+            ffmpeg::input(&mut cmd, ffmpeg::Input::Video, &self.source);
+            cmd.args(["-filter_complex", CLIP_FILTER]);
             for (label, file) in CLIP_OUTPUTS {
                 cmd.args(["-map", label, "-map", "0:a?"])
                     .args([
@@ -333,7 +340,8 @@ impl Attempt<'_> {
                     ]);
             }
             cmd.args(["-map", "[th]", "-frames:v", "1", "-q:v", "4", "thumb.jpg"]);
-            ffmpeg::run(cmd, &self.cancel).await?;
+            let clip_secs = Some(h.end - h.start);
+            ffmpeg::run(cmd, &self.cancel, ffmpeg::work_timeout(clip_secs)).await?;
             let dir = self.clip_dir(n);
             for (_, file) in CLIP_OUTPUTS {
                 let rel = format!("{dir}/{file}");

@@ -6,14 +6,13 @@
 //! memory flat for an hour-long episode. Words stream out on stdout as they are decided, which is what
 //! drives the progress percent.
 
+use super::child::{self, GroupChild};
 use super::cues::{self, Word};
-use super::ffmpeg::{self, ToolError};
-use std::io;
+use super::ffmpeg::{self, Input, ToolError};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::Command;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -96,16 +95,18 @@ async fn run_chunk(
     cmd.arg("-infile")
         .arg(input)
         .args(["-time", "yes", "-logfn"])
-        .arg(log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut child = spawn(cmd).map_err(|source| ToolError::Spawn {
-        program: PROGRAM.into(),
-        source,
-    })?;
-    let pid = child.id();
-    let Some(stdout) = child.stdout.take() else {
+        .arg(log);
+    // Its own process group, killed as a whole on cancel or drop, and dead with the server (PDEATHSIG).
+    let mut child = child::spawn(cmd)?;
+    // -logfn sends the log to a file; drain whatever still reaches stderr so the pipe never fills.
+    if let Some(mut err) = child.child.stderr.take() {
+        tokio::spawn(async move {
+            let mut sink = Vec::new();
+            let _ = err.read_to_end(&mut sink).await;
+        });
+    }
+    let pid = child.child.id();
+    let Some(stdout) = child.child.stdout.take() else {
         return Err(failed("no stdout".into()));
     };
     let mut lines = BufReader::new(stdout).lines();
@@ -128,7 +129,7 @@ async fn run_chunk(
         }
     }
     let status = tokio::select! {
-        s = child.wait() => s.map_err(|e| failed(e.to_string()))?,
+        s = child.child.wait() => s.map_err(|e| failed(e.to_string()))?,
         _ = cancel.cancelled() => return Err(kill(&mut child).await),
     };
     if status.success() {
@@ -144,18 +145,10 @@ async fn run_chunk(
     }
 }
 
-/// The one place the recognizer is started, so switching to the shared child spawner
-/// (`pipeline/child.rs`: process group killed as a whole, PDEATHSIG) is a one-line change. Until then:
-/// its own process group keeps a terminal's Ctrl-C for the server to handle, and `kill_on_drop` means an
-/// early return or a dropped job future never leaves it running.
-fn spawn(mut cmd: Command) -> io::Result<Child> {
-    cmd.process_group(0).kill_on_drop(true);
-    cmd.spawn()
-}
-
 /// Kills and reaps, so no recognizer outlives a cancelled job.
-async fn kill(child: &mut Child) -> ToolError {
-    let _ = child.kill().await;
+async fn kill(child: &mut GroupChild) -> ToolError {
+    child.group.kill();
+    let _ = child.child.wait().await;
     ToolError::Cancelled
 }
 
@@ -179,12 +172,12 @@ async fn cut(
         &format!("{offset:.3}"),
         "-t",
         &format!("{CHUNK_SECS:.3}"),
-    ])
-    .arg("-i")
-    .arg(wav)
-    .args(["-c:a", "pcm_s16le"])
-    .arg(to);
-    ffmpeg::run(c, cancel).await.map(|_| ())
+    ]);
+    ffmpeg::input(&mut c, Input::Wav, wav);
+    c.args(["-c:a", "pcm_s16le"]).arg(to);
+    ffmpeg::run(c, cancel, ffmpeg::work_timeout(Some(CHUNK_SECS)))
+        .await
+        .map(|_| ())
 }
 
 /// `word start end confidence` (what `-time yes` prints per word); hypothesis lines and fillers → None.

@@ -3,7 +3,7 @@
 
 use super::cues::{self, Word};
 use super::transcript::{self, Cue};
-use super::{Attempt, Step, StepError, ffmpeg, sphinx};
+use super::{Attempt, Step, StepError, child, ffmpeg, sphinx};
 use app::api::Stage;
 use serde::Serialize;
 
@@ -151,7 +151,8 @@ impl Attempt<'_> {
             .arg(cmd)
             .env("EWG_AUDIO", self.p.root.abs(&self.p.root.audio(&self.id)))
             .env("EWG_VTT", &out);
-        ffmpeg::run(c, &self.cancel).await?;
+        // No timeout here: a transcriber's run time depends on its model; cancellation still ends it.
+        child::run(c, &self.cancel, None).await?;
         let text = std::fs::read_to_string(&out).map_err(|e| {
             StepError::Other(format!(
                 "EWG_TRANSCRIBE_CMD wrote no WebVTT to $EWG_VTT: {e}"
@@ -165,7 +166,13 @@ impl Attempt<'_> {
         let duration = if self.duration > 0.0 {
             self.duration
         } else {
-            ffmpeg::probe_duration(&wav, &self.cancel).await?
+            ffmpeg::probe_duration(
+                &wav,
+                ffmpeg::Input::Wav,
+                &self.cancel,
+                ffmpeg::PROBE_TIMEOUT,
+            )
+            .await?
         };
         let (tx, mut rx) = tokio::sync::watch::channel(0u8);
         let work = sphinx::recognize(&wav, duration, &self.scratch, &self.cancel, &tx);

@@ -3,11 +3,14 @@
 
 use crate::config::{Common, ServeArgs};
 use crate::ids::EpisodeId;
+use crate::jobs::Jobs;
 use crate::pipeline::transcribe::Transcriber;
-use crate::pipeline::{Pipeline, PipelineConfig, StageError, transcript, wer};
+use crate::pipeline::{Pipeline, PipelineConfig, transcript, wer};
+use crate::registry::EpisodeRow;
 use crate::studio::Studio;
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -36,8 +39,21 @@ fn sample_media(inbox: &Path, args: &[&str]) {
     );
 }
 
-/// A pipeline over a fresh data root whose inbox `fill` populated, keeping scratch for inspection.
-async fn pipeline(dir: &Path) -> Pipeline {
+/// The real job queue over a fresh data root (attempts must own their episode, so tests go through it),
+/// with the built-in recognizer pinned, one clip per episode and scratch kept for inspection.
+struct Lab {
+    studio: Arc<Studio>,
+    jobs: Arc<Jobs>,
+    stop: CancellationToken,
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn lab(dir: &Path) -> Lab {
     let common = Common {
         data_dir: dir.to_path_buf(),
         database_url: None,
@@ -48,7 +64,7 @@ async fn pipeline(dir: &Path) -> Pipeline {
     };
     let studio = Studio::open(&common, &serve).await.expect("open");
     studio.discover().await.expect("discover");
-    Pipeline {
+    let pipeline = Pipeline {
         root: studio.root.clone(),
         registry: studio.registry.clone(),
         config: PipelineConfig {
@@ -57,17 +73,55 @@ async fn pipeline(dir: &Path) -> Pipeline {
             max_clips: 1,
             ..PipelineConfig::default()
         },
-    }
+    };
+    let jobs = Jobs::new(pipeline, Arc::clone(&studio.cleanup), serve.lease());
+    let stop = CancellationToken::new();
+    jobs.start(1, stop.clone());
+    Lab { studio, jobs, stop }
 }
 
-async fn run(p: &Pipeline, id: &str, cancel: CancellationToken) -> Result<(), StageError> {
-    let ep = p
-        .registry
-        .episode(id)
-        .await
-        .expect("registry")
-        .expect("episode row");
-    p.run(&ep, 1, cancel).await
+impl Lab {
+    fn enqueue(&self, id: &str) -> impl std::future::Future<Output = i64> + '_ {
+        let id = id.to_string();
+        async move {
+            self.studio
+                .registry
+                .enqueue(&id, 1, false)
+                .await
+                .expect("enqueue")
+                .id
+        }
+    }
+
+    /// Processes one episode to the end; the episode row afterwards.
+    async fn run(&self, id: &str) -> EpisodeRow {
+        self.enqueue(id).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(240);
+        while !self
+            .studio
+            .registry
+            .live_jobs()
+            .await
+            .expect("jobs")
+            .is_empty()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{id} never finished"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.episode(id).await
+    }
+
+    async fn episode(&self, id: &str) -> EpisodeRow {
+        self.studio
+            .registry
+            .episode(id)
+            .await
+            .expect("registry")
+            .expect("episode row")
+    }
 }
 
 /// Cue count as ffmpeg reads the file back (its WebVTT demuxer, re-muxed as SubRip).
@@ -103,11 +157,10 @@ async fn spoken_episode_without_sidecar_gets_a_real_transcript_and_subtitled_cli
             &script.to_string_lossy(),
         ],
     );
-    let p = pipeline(dir.path()).await;
+    let lab = lab(dir.path()).await;
     let id = "spoken_ep001_2026-01-01";
-    run(&p, id, CancellationToken::new())
-        .await
-        .expect("pipeline");
+    let ep = lab.run(id).await;
+    assert_eq!(ep.state, "done", "{:?}", ep.error);
 
     let vtt_path = dir.path().join(format!("transcripts/{id}.vtt"));
     let cues = transcript::parse(&std::fs::read_to_string(&vtt_path).expect("vtt"));
@@ -132,9 +185,9 @@ async fn spoken_episode_without_sidecar_gets_a_real_transcript_and_subtitled_cli
 
     // The burned-in subtitles of the first clip are the recognized words of its window.
     let eid = EpisodeId::parse(id).expect("id");
-    let srt = p
-        .root
-        .abs(&p.root.attempt_dir(&eid, 1))
+    let root = &lab.studio.root;
+    let srt = root
+        .abs(&root.attempt_dir(&eid, ep.attempt))
         .join("clips/1/sub.srt");
     let subs = transcript::parse(&std::fs::read_to_string(&srt).expect("clip subtitles"));
     assert!(!subs.is_empty());
@@ -180,11 +233,14 @@ async fn silence_gives_an_empty_valid_transcript_and_the_later_stages_still_fini
         .output()
         .expect("ffmpeg");
     assert!(out.status.success());
-    let p = pipeline(dir.path()).await;
+    let lab = lab(dir.path()).await;
     let id = "quiet_ep001_2026-01-01";
-    run(&p, id, CancellationToken::new())
-        .await
-        .expect("every stage copes with no speech");
+    let ep = lab.run(id).await;
+    assert_eq!(
+        ep.state, "done",
+        "every stage copes with no speech: {:?}",
+        ep.error
+    );
 
     let vtt_path = dir.path().join(format!("transcripts/{id}.vtt"));
     assert_eq!(
@@ -234,13 +290,9 @@ async fn cancel_during_recognition_kills_the_recognizer_and_leaves_no_transcript
             &long.to_string_lossy(),
         ],
     );
-    let p = pipeline(dir.path()).await;
+    let lab = lab(dir.path()).await;
     let id = "long_ep001_2026-01-01";
-    let cancel = CancellationToken::new();
-    let task = tokio::spawn({
-        let (p, cancel) = (p.clone(), cancel.clone());
-        async move { run(&p, id, cancel).await }
-    });
+    let job = lab.enqueue(id).await;
     let needle = dir.path().to_string_lossy().into_owned();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while recognizers_under(&needle) == 0 {
@@ -251,9 +303,9 @@ async fn cancel_during_recognition_kills_the_recognizer_and_leaves_no_transcript
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    cancel.cancel();
-    let res = task.await.expect("join");
-    assert!(matches!(res, Err(StageError::Cancelled)), "{res:?}");
+    lab.jobs.cancel_and_wait(job).await.expect("cancel");
+    let ep = lab.episode(id).await;
+    assert_eq!(ep.state, "cancelled", "{ep:?}");
     assert_eq!(
         recognizers_under(&needle),
         0,

@@ -1,5 +1,5 @@
 use super::Registry;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::now_ms;
 use app::api::{Artifact, Stage};
 use std::collections::HashSet;
@@ -16,7 +16,55 @@ pub struct ArtifactRow {
     pub created_at: i64,
 }
 
+/// What a registered file is. Stored as text; an unknown spelling (a newer build's kind) reads as
+/// [`ArtifactKind::Other`], which no keep-rule protects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArtifactKind {
+    Audio,
+    Transcript,
+    Enriched,
+    Page,
+    Clip,
+    Thumbnail,
+    Social,
+    Other,
+}
+
+impl ArtifactKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArtifactKind::Audio => "audio",
+            ArtifactKind::Transcript => "transcript",
+            ArtifactKind::Enriched => "enriched",
+            ArtifactKind::Page => "page",
+            ArtifactKind::Clip => "clip",
+            ArtifactKind::Thumbnail => "thumbnail",
+            ArtifactKind::Social => "social",
+            ArtifactKind::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> ArtifactKind {
+        [
+            ArtifactKind::Audio,
+            ArtifactKind::Transcript,
+            ArtifactKind::Enriched,
+            ArtifactKind::Page,
+            ArtifactKind::Clip,
+            ArtifactKind::Thumbnail,
+            ArtifactKind::Social,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .unwrap_or(ArtifactKind::Other)
+    }
+}
+
 impl ArtifactRow {
+    pub fn kind(&self) -> ArtifactKind {
+        ArtifactKind::parse(&self.kind)
+    }
+
     pub fn to_api(&self) -> Artifact {
         Artifact {
             kind: self.kind.clone(),
@@ -30,7 +78,8 @@ impl ArtifactRow {
 
 impl Registry {
     /// Records a file a stage has just renamed into place. The path is unique: a newer attempt's file at
-    /// the same path takes the row over.
+    /// the same path takes the row over. Fenced: only while attempt `attempt`'s job is running, so a job
+    /// that lost its episode (reaped, cancelled elsewhere) cannot register files any more.
     pub async fn record_artifact(
         &self,
         episode: &str,
@@ -40,9 +89,10 @@ impl Registry {
         bytes: i64,
         attempt: i64,
     ) -> Result<()> {
-        sqlx::query(
+        let n = sqlx::query(
             "INSERT INTO artifacts (episode, kind, stage, path, bytes, attempt, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
+             SELECT ?, ?, ?, ?, ?, ?, ?
+             WHERE EXISTS (SELECT 1 FROM jobs WHERE episode = ? AND attempt = ? AND state = 'running')
              ON CONFLICT (path) DO UPDATE SET episode = excluded.episode, kind = excluded.kind,
                 stage = excluded.stage, bytes = excluded.bytes, attempt = excluded.attempt,
                 created_at = excluded.created_at",
@@ -54,8 +104,16 @@ impl Registry {
         .bind(bytes)
         .bind(attempt)
         .bind(now_ms())
+        .bind(episode)
+        .bind(attempt)
         .execute(&self.pool)
-        .await?;
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(Error::Conflict(format!(
+                "attempt {attempt} of `{episode}` no longer owns the episode; {path} not recorded"
+            )));
+        }
         Ok(())
     }
 
@@ -68,28 +126,39 @@ impl Registry {
         )
     }
 
-    /// Paths registered by episodes that Deep Clean keeps (not failed or cancelled): what the orphan
-    /// sweep must leave alone.
-    pub async fn paths_owned_by_kept_episodes(&self) -> Result<HashSet<String>> {
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT a.path FROM artifacts a JOIN episodes e ON e.id = a.episode
-             WHERE e.state NOT IN ('failed', 'cancelled')",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().collect())
+    /// Every registered path except those of `excluded` episodes: what the orphan sweep must leave alone
+    /// when the run removes the excluded episodes anyway.
+    pub async fn paths_owned_except(&self, excluded: &HashSet<String>) -> Result<HashSet<String>> {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT episode, path FROM artifacts")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|(e, _)| !excluded.contains(e))
+            .map(|(_, p)| p)
+            .collect())
     }
 
-    /// Deletes every row of an episode except those of the given kinds.
-    pub async fn delete_episode_artifacts(&self, episode: &str, keep_kinds: &[&str]) -> Result<()> {
-        let keep = |i: usize| keep_kinds.get(i).copied().unwrap_or("");
-        sqlx::query("DELETE FROM artifacts WHERE episode = ? AND kind NOT IN (?, ?)")
-            .bind(episode)
-            .bind(keep(0))
-            .bind(keep(1))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// Every row of the given episodes, in one query (Deep Clean plans hundreds of episodes at once).
+    pub async fn artifacts_of_many(&self, episodes: &[String]) -> Result<Vec<ArtifactRow>> {
+        let mut out = Vec::new();
+        for chunk in episodes.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!("SELECT * FROM artifacts WHERE episode IN ({marks}) ORDER BY id");
+            let mut q = sqlx::query_as(&sql);
+            for e in chunk {
+                q = q.bind(e);
+            }
+            out.extend(q.fetch_all(&self.pool).await?);
+        }
+        Ok(out)
+    }
+
+    /// Every registered path with its id (recovery checks which files are gone).
+    pub async fn artifact_paths(&self) -> Result<Vec<(i64, String)>> {
+        Ok(sqlx::query_as("SELECT id, path FROM artifacts")
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     pub async fn artifact_count(&self) -> Result<i64> {
@@ -112,5 +181,20 @@ impl Registry {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+impl Registry {
+    /// Bytes registered by every episode except `excluded` (the guard's measure of the derived tree).
+    pub async fn artifact_bytes_except(&self, excluded: &HashSet<String>) -> Result<i64> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT episode, SUM(bytes) FROM artifacts GROUP BY episode")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|(e, _)| !excluded.contains(e))
+            .map(|(_, b)| b)
+            .sum())
     }
 }

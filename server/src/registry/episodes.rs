@@ -1,5 +1,5 @@
 use super::Registry;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::now_ms;
 use app::api::{EpisodeState, EpisodeSummary, Progress, Stage, StageTime};
 
@@ -152,7 +152,8 @@ impl Registry {
 
     pub async fn set_progress(&self, id: &str, stage: Stage, percent: u8) -> Result<()> {
         sqlx::query(
-            "UPDATE episodes SET progress_stage = ?, progress_percent = ?, updated_at = ? WHERE id = ?",
+            "UPDATE episodes SET progress_stage = ?, progress_percent = ?, updated_at = ?
+             WHERE id = ? AND state = 'running'",
         )
         .bind(stage.as_str())
         .bind(i64::from(percent))
@@ -163,17 +164,29 @@ impl Registry {
         Ok(())
     }
 
-    /// Records that `stage` of `attempt` completed.
+    /// Records that `stage` of `attempt` completed. Fenced like every write a job makes: only while that
+    /// attempt's job is running.
     pub async fn stage_done(&self, id: &str, attempt: i64, stage: Stage) -> Result<()> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE episodes SET stage = ?, updated_at = ? WHERE id = ? AND attempt = ?")
-            .bind(stage.as_str())
-            .bind(now)
-            .bind(id)
-            .bind(attempt)
-            .execute(&mut *tx)
-            .await?;
+        let n = sqlx::query(
+            "UPDATE episodes SET stage = ?, updated_at = ? WHERE id = ? AND attempt = ?
+               AND EXISTS (SELECT 1 FROM jobs WHERE episode = ? AND attempt = ? AND state = 'running')",
+        )
+        .bind(stage.as_str())
+        .bind(now)
+        .bind(id)
+        .bind(attempt)
+        .bind(id)
+        .bind(attempt)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(Error::Conflict(format!(
+                "attempt {attempt} of `{id}` no longer owns the episode"
+            )));
+        }
         sqlx::query(
             "INSERT INTO stage_runs (episode, attempt, stage, finished_at) VALUES (?, ?, ?, ?)
              ON CONFLICT (episode, attempt, stage) DO UPDATE SET finished_at = excluded.finished_at",
@@ -189,7 +202,7 @@ impl Registry {
     }
 
     pub async fn set_title(&self, id: &str, title: &str) -> Result<()> {
-        sqlx::query("UPDATE episodes SET title = ? WHERE id = ?")
+        sqlx::query("UPDATE episodes SET title = ? WHERE id = ? AND state = 'running'")
             .bind(title)
             .bind(id)
             .execute(&self.pool)
@@ -197,49 +210,22 @@ impl Registry {
         Ok(())
     }
 
-    /// The end of an attempt: done, failed (with stage and reason) or cancelled.
-    pub async fn finish_episode(
-        &self,
-        id: &str,
-        state: EpisodeState,
-        failed: Option<(Stage, &str)>,
-    ) -> Result<()> {
-        sqlx::query(
-            "UPDATE episodes SET state = ?, failed_stage = ?, error = ?, progress_stage = NULL,
-                progress_percent = NULL, updated_at = ? WHERE id = ?",
+    /// Fails an episode whose job was interrupted — only if it still shows that attempt as live, so a
+    /// failure the job recorded itself (and its reason) is never overwritten.
+    pub async fn fail_interrupted(&self, id: &str, attempt: i64, stage: Stage) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE episodes SET state = 'failed', failed_stage = ?, error = 'interrupted',
+                progress_stage = NULL, progress_percent = NULL, updated_at = ?
+             WHERE id = ? AND attempt = ? AND state IN ('queued', 'running')",
         )
-        .bind(state.as_str())
-        .bind(failed.map(|(s, _)| s.as_str()))
-        .bind(failed.map(|(_, e)| e))
+        .bind(stage.as_str())
         .bind(now_ms())
         .bind(id)
+        .bind(attempt)
         .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// The stage is what exists on disk: after an attempt's files are gone it is `discovered` again.
-    /// State, failed stage and error stay, so a failure remains visible.
-    pub async fn reset_stage(&self, id: &str) -> Result<()> {
-        sqlx::query("UPDATE episodes SET stage = 'discovered', updated_at = ? WHERE id = ?")
-            .bind(now_ms())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Back to a clean slate after a cleanup: nothing derived is left, so the stage is `discovered`.
-    pub async fn reset_episode(&self, id: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE episodes SET stage = 'discovered', state = 'idle', failed_stage = NULL, error = NULL,
-                progress_stage = NULL, progress_percent = NULL, updated_at = ? WHERE id = ?",
-        )
-        .bind(now_ms())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected();
+        Ok(n == 1)
     }
 
     pub async fn stage_times(&self, id: &str, attempt: i64) -> Result<Vec<StageTime>> {
@@ -262,5 +248,14 @@ impl Registry {
         // Pipeline order: stages finishing within the same millisecond must not look reordered.
         times.sort_by_key(|t| t.stage);
         Ok(times)
+    }
+}
+
+impl Registry {
+    /// Every episode id the registry knows.
+    pub async fn episode_ids(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT id FROM episodes ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?)
     }
 }

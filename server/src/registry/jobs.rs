@@ -1,7 +1,11 @@
-use super::Registry;
-use crate::error::{Error, Result};
+//! The durable job queue. Leases use the database's clock (`DB_NOW`), so a process whose clock jumps
+//! cannot steal or keep a job; a job's end is one transaction, fenced on the job still being `running`.
+
+use super::ownership::enqueue_in;
+use super::{DB_NOW, Registry};
+use crate::error::Result;
 use crate::now_ms;
-use app::api::JobInfo;
+use app::api::{EpisodeState, JobInfo, Stage};
 
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub struct JobRow {
@@ -20,7 +24,51 @@ pub struct JobRow {
     pub finished_at: Option<i64>,
 }
 
+/// Where a job is in its life. Stored as text in `jobs.state`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobState {
+    Queued,
+    Running,
+    Done,
+    Failed,
+    Cancelled,
+    /// Its worker stopped renewing the lease (died, or lost the registry).
+    Interrupted,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+            JobState::Interrupted => "interrupted",
+        }
+    }
+    pub fn parse(s: &str) -> Option<JobState> {
+        [
+            JobState::Queued,
+            JobState::Running,
+            JobState::Done,
+            JobState::Failed,
+            JobState::Cancelled,
+            JobState::Interrupted,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+    pub fn is_live(self) -> bool {
+        matches!(self, JobState::Queued | JobState::Running)
+    }
+}
+
 impl JobRow {
+    pub fn state(&self) -> JobState {
+        JobState::parse(&self.state).unwrap_or(JobState::Interrupted)
+    }
+
     pub fn info(&self) -> JobInfo {
         JobInfo {
             id: self.id,
@@ -32,45 +80,28 @@ impl JobRow {
     }
 }
 
+/// What a heartbeat learned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Beat {
+    Alive,
+    /// Someone (maybe another process) asked for the job to stop.
+    CancelRequested,
+    /// The job is no longer ours (the reaper ended it): stop, and write nothing more.
+    Lost,
+}
+
+/// How an attempt ended, for [`Registry::end_attempt`].
+pub struct AttemptEnd<'a> {
+    pub episode_state: EpisodeState,
+    pub failed: Option<(Stage, &'a str)>,
+}
+
 impl Registry {
-    /// Queues attempt `attempt` of an episode and marks the episode queued, atomically. The partial unique
-    /// index refuses a second live job for the same episode; that surfaces as a 409 naming the live job.
+    /// Queues attempt `attempt` of an episode and marks the episode queued, atomically. A second live
+    /// job, or a cleanup run owning the episode, is a 409 naming it.
     pub async fn enqueue(&self, episode: &str, attempt: i64, force: bool) -> Result<JobRow> {
-        let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query_as::<_, JobRow>(
-            "INSERT INTO jobs (episode, state, attempt, force, created_at) VALUES (?, 'queued', ?, ?, ?)
-             RETURNING *",
-        )
-        .bind(episode)
-        .bind(attempt)
-        .bind(force)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await;
-        let job = match inserted {
-            Ok(job) => job,
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                drop(tx);
-                let live = self.live_job(episode).await?;
-                return Err(Error::Conflict(match live {
-                    Some(j) => {
-                        format!("episode `{episode}` already has job {} ({})", j.id, j.state)
-                    }
-                    None => format!("episode `{episode}` already has a live job"),
-                }));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        sqlx::query(
-            "UPDATE episodes SET state = 'queued', attempt = ?, stage = 'discovered', failed_stage = NULL,
-                error = NULL, progress_stage = NULL, progress_percent = NULL, updated_at = ? WHERE id = ?",
-        )
-        .bind(attempt)
-        .bind(now)
-        .bind(episode)
-        .execute(&mut *tx)
-        .await?;
+        let job = enqueue_in(&mut tx, episode, attempt, force).await?;
         tx.commit().await?;
         Ok(job)
     }
@@ -99,20 +130,21 @@ impl Registry {
         )
     }
 
-    /// Claims the oldest queued job for `worker` with a lease. (Postgres: `FOR UPDATE SKIP LOCKED`.)
+    /// Claims the oldest queued job for `worker` with a lease on the database's clock.
     pub async fn claim_job(&self, worker: &str, lease_ms: i64) -> Result<Option<JobRow>> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let job: Option<JobRow> = sqlx::query_as(
-            "UPDATE jobs SET state = 'running', worker = ?, lease_until = ?, started_at = ?
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', worker = ?, lease_until = {DB_NOW} + ?, started_at = ?
              WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1) AND state = 'queued'
-             RETURNING *",
-        )
-        .bind(worker)
-        .bind(now + lease_ms)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
+             RETURNING *"
+        );
+        let job: Option<JobRow> = sqlx::query_as(&sql)
+            .bind(worker)
+            .bind(lease_ms)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
         if let Some(job) = &job {
             sqlx::query("UPDATE episodes SET state = 'running', updated_at = ? WHERE id = ?")
                 .bind(now)
@@ -124,30 +156,114 @@ impl Registry {
         Ok(job)
     }
 
-    /// Extends a running job's lease. Returns whether someone asked for it to be cancelled.
-    pub async fn heartbeat(&self, job_id: i64, lease_ms: i64) -> Result<bool> {
-        sqlx::query("UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running'")
-            .bind(now_ms() + lease_ms)
+    /// Extends a running job's lease, and tells whether it should stop.
+    pub async fn heartbeat(&self, job_id: i64, lease_ms: i64) -> Result<Beat> {
+        let sql = format!(
+            "UPDATE jobs SET lease_until = {DB_NOW} + ? WHERE id = ? AND state = 'running'
+             RETURNING cancel_requested"
+        );
+        let cancel: Option<bool> = sqlx::query_scalar(&sql)
+            .bind(lease_ms)
             .bind(job_id)
-            .execute(&self.pool)
+            .fetch_optional(&self.pool)
             .await?;
-        let cancel: Option<bool> =
-            sqlx::query_scalar("SELECT cancel_requested FROM jobs WHERE id = ?")
-                .bind(job_id)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(cancel.unwrap_or(true))
+        Ok(match cancel {
+            None => Beat::Lost,
+            Some(true) => Beat::CancelRequested,
+            Some(false) => Beat::Alive,
+        })
     }
 
-    pub async fn finish_job(&self, job_id: i64, state: &str, error: Option<&str>) -> Result<()> {
-        sqlx::query("UPDATE jobs SET state = ?, error = ?, finished_at = ?, lease_until = NULL WHERE id = ?")
-            .bind(state)
-            .bind(error)
-            .bind(now_ms())
-            .bind(job_id)
-            .execute(&self.pool)
+    /// Records the episode's outcome while the job stays live (its failure cleanup still has to run).
+    /// Fenced: `false` when the job is no longer running, and then nothing was written.
+    pub async fn record_outcome(&self, job: &JobRow, end: &AttemptEnd<'_>) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE episodes SET state = ?, failed_stage = ?, error = ?, progress_stage = NULL,
+                progress_percent = NULL, updated_at = ?
+             WHERE id = ? AND attempt = ?
+               AND EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running')",
+        )
+        .bind(end.episode_state.as_str())
+        .bind(end.failed.map(|(s, _)| s.as_str()))
+        .bind(end.failed.map(|(_, e)| e))
+        .bind(now_ms())
+        .bind(&job.episode)
+        .bind(job.attempt)
+        .bind(job.id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// The end of a job, one transaction: the episode's outcome (unless already recorded with
+    /// [`Self::record_outcome`]), its stage reset when the attempt's files are gone, and the job's final
+    /// state. Fenced on the job still running: `false` when the reaper got there first.
+    pub async fn end_job(
+        &self,
+        job: &JobRow,
+        state: JobState,
+        error: Option<&str>,
+        outcome: Option<&AttemptEnd<'_>>,
+        reset_stage: bool,
+    ) -> Result<bool> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let ended = sqlx::query(
+            "UPDATE jobs SET state = ?, error = ?, finished_at = ?, lease_until = NULL
+             WHERE id = ? AND state = 'running'",
+        )
+        .bind(state.as_str())
+        .bind(error)
+        .bind(now)
+        .bind(job.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if ended == 0 {
+            return Ok(false);
+        }
+        if let Some(end) = outcome {
+            sqlx::query(
+                "UPDATE episodes SET state = ?, failed_stage = ?, error = ?, progress_stage = NULL,
+                    progress_percent = NULL, updated_at = ? WHERE id = ? AND attempt = ?",
+            )
+            .bind(end.episode_state.as_str())
+            .bind(end.failed.map(|(s, _)| s.as_str()))
+            .bind(end.failed.map(|(_, e)| e))
+            .bind(now)
+            .bind(&job.episode)
+            .bind(job.attempt)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        }
+        if reset_stage {
+            sqlx::query(
+                "UPDATE episodes SET stage = 'discovered', updated_at = ? WHERE id = ? AND attempt = ?",
+            )
+            .bind(now)
+            .bind(&job.episode)
+            .bind(job.attempt)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Marks a job whose worker is gone as interrupted (reaper and recovery only).
+    pub async fn interrupt_job(&self, job_id: i64, why: &str) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE jobs SET state = 'interrupted', error = ?, finished_at = ?, lease_until = NULL
+             WHERE id = ? AND state = 'running'",
+        )
+        .bind(why)
+        .bind(now_ms())
+        .bind(job_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
     }
 
     /// Cancels a queued job outright (no worker owns it) or flags a running one. Returns the job as it is now.
@@ -180,13 +296,11 @@ impl Registry {
         self.job(job_id).await
     }
 
-    /// Running jobs whose worker stopped renewing the lease: the worker died.
+    /// Running jobs whose worker stopped renewing the lease (database clock): the worker died or stalled.
     pub async fn expired_jobs(&self) -> Result<Vec<JobRow>> {
-        Ok(sqlx::query_as(
-            "SELECT * FROM jobs WHERE state = 'running' AND (lease_until IS NULL OR lease_until < ?)",
-        )
-        .bind(now_ms())
-        .fetch_all(&self.pool)
-        .await?)
+        let sql = format!(
+            "SELECT * FROM jobs WHERE state = 'running' AND (lease_until IS NULL OR lease_until < {DB_NOW})"
+        );
+        Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
     }
 }

@@ -1,19 +1,27 @@
 //! The registry: episodes, artifacts, jobs, cleanup runs, users. SQLite (WAL) in the data root by default.
 //!
 //! Queries are plain SQL kept portable to Postgres (the scale-out registry); each concern lives in its
-//! own file as `impl Registry` blocks.
+//! own file as `impl Registry` blocks: `episodes`, `artifacts`, `jobs` (the queue, leases, fenced ends),
+//! `runs` (cleanup runs and their owners), `ownership` (one owner per episode), `uploads` (uploads in
+//! flight), `users` (users, sessions, tokens).
 
 mod artifacts;
 mod episodes;
 mod jobs;
+mod ownership;
 mod runs;
+mod uploads;
 mod users;
 
-pub use artifacts::ArtifactRow;
+pub use artifacts::{ArtifactKind, ArtifactRow};
 pub use episodes::{EpisodeRow, NewEpisode};
-pub use jobs::JobRow;
-pub use runs::RunRecord;
+pub use jobs::{AttemptEnd, Beat, JobRow, JobState};
+pub use runs::{LiveRun, RunRecord, RunTotals, Then};
 pub use users::UserRow;
+
+/// The database's clock in Unix milliseconds. Leases and heartbeats are compared on one clock — the
+/// registry's — so processes on machines whose clocks disagree (or jump) still agree on who is alive.
+pub(crate) const DB_NOW: &str = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
 
 use crate::error::{Error, Result};
 use sqlx::SqlitePool;

@@ -1,7 +1,10 @@
-use super::Registry;
-use crate::error::Result;
+//! Cleanup runs: the audit of every cleanup, and the registry fact that coordinates them — who executes a
+//! run (its owner node and heartbeat), what end state it intends, and the report callers wait for.
+
+use super::{DB_NOW, Registry};
+use crate::error::{Error, Result};
 use crate::now_ms;
-use app::api::{CleanupResult, CleanupRunSummary, PathError};
+use app::api::{CleanupReport, CleanupResult, CleanupRunSummary, PathError};
 
 /// Who asked for a cleanup, why, and over what.
 #[derive(Clone, Debug)]
@@ -12,6 +15,61 @@ pub struct RunRecord {
     pub scope: String,
     pub episode: Option<String>,
     pub dry_run: bool,
+    /// The end state for the episodes this run owns once their files are gone (see [`Then`]).
+    pub then: Then,
+}
+
+/// What happens to the episodes a run owns when it commits. Stored with the run, so recovery can replay
+/// it after a crash instead of leaving an episode half-way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Then {
+    /// Nothing beyond releasing the episodes.
+    Release,
+    /// Stage back to `discovered`; state and failure stay visible.
+    ResetStage,
+    /// Idle and `discovered`: a clean slate.
+    Reset,
+    /// A clean slate and a new queued attempt.
+    Requeue,
+}
+
+impl Then {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Then::Release => "release",
+            Then::ResetStage => "reset-stage",
+            Then::Reset => "reset",
+            Then::Requeue => "requeue",
+        }
+    }
+    pub fn parse(s: &str) -> Then {
+        match s {
+            "reset-stage" => Then::ResetStage,
+            "reset" => Then::Reset,
+            "requeue" => Then::Requeue,
+            _ => Then::Release,
+        }
+    }
+}
+
+/// A run that has not finished, as recovery and single-flight see it.
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct LiveRun {
+    pub id: String,
+    pub trigger: String,
+    /// `planned` until the registry commit, then `committed` until the purge is done.
+    pub phase: String,
+    pub owner: Option<String>,
+    pub then_action: Option<String>,
+    /// Milliseconds since the owner last renewed its heartbeat (database clock).
+    pub silent_ms: i64,
+}
+
+impl LiveRun {
+    /// Its owner stopped: silent past `stale_ms`, or a process of this machine that no longer exists.
+    pub fn owner_gone(&self, stale_ms: i64) -> bool {
+        self.silent_ms > stale_ms || self.owner.as_deref().is_none_or(crate::node::is_gone)
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -38,65 +96,108 @@ fn parse_result(s: Option<&str>) -> CleanupResult {
 }
 
 impl Registry {
-    pub async fn start_run(&self, run: &RunRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO cleanup_runs (id, actor, trigger, scope, episode, dry_run, phase, started_at)
-             VALUES (?, ?, ?, ?, ?, ?, 'planned', ?)",
-        )
-        .bind(&run.id)
-        .bind(&run.actor)
-        .bind(&run.trigger)
-        .bind(&run.scope)
-        .bind(&run.episode)
-        .bind(run.dry_run)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+    /// Records a run as started by `owner`. A second live real Deep Clean is refused by the database
+    /// (`Ok(false)`), whichever process asks.
+    pub async fn start_run(&self, run: &RunRecord, owner: &str) -> Result<bool> {
+        let sql = format!(
+            "INSERT INTO cleanup_runs (id, actor, trigger, scope, episode, dry_run, phase, started_at, owner,
+                heartbeat_at, then_action)
+             VALUES (?, ?, ?, ?, ?, ?, 'planned', ?, ?, {DB_NOW}, ?)"
+        );
+        let res = sqlx::query(&sql)
+            .bind(&run.id)
+            .bind(&run.actor)
+            .bind(&run.trigger)
+            .bind(&run.scope)
+            .bind(&run.episode)
+            .bind(run.dry_run)
+            .bind(now_ms())
+            .bind(owner)
+            .bind(run.then.as_str())
+            .execute(&self.pool)
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
-    pub async fn finish_run(
-        &self,
-        id: &str,
-        result: CleanupResult,
-        files: i64,
-        bytes: i64,
-        errors: &[PathError],
-        duration_ms: i64,
-    ) -> Result<()> {
+    /// Renews a run's heartbeat. `false` when the run is no longer live (another process recovered it).
+    pub async fn heartbeat_run(&self, id: &str) -> Result<bool> {
+        let sql = format!(
+            "UPDATE cleanup_runs SET heartbeat_at = {DB_NOW} WHERE id = ? AND phase <> 'done'"
+        );
+        let n = sqlx::query(&sql)
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Finishes a run with its report. Conditional on the run still being live, so a run that another
+    /// process already recovered cannot overwrite that outcome.
+    pub async fn finish_run(&self, report: &CleanupReport) -> Result<()> {
+        let json = serde_json::to_string(report).map_err(|e| Error::Internal(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let n = sqlx::query(
             "UPDATE cleanup_runs SET phase = 'done', result = ?, files = ?, bytes = ?, errors = ?,
-                duration_ms = ?, finished_at = ? WHERE id = ?",
+                duration_ms = ?, finished_at = ?, report = ? WHERE id = ? AND phase <> 'done'",
         )
-        .bind(result.as_str())
-        .bind(files)
-        .bind(bytes)
-        .bind(errors.len() as i64)
-        .bind(duration_ms)
+        .bind(report.result.as_str())
+        .bind(report.files)
+        .bind(report.bytes)
+        .bind(report.errors.len() as i64)
+        .bind(report.duration_ms)
         .bind(now_ms())
-        .bind(id)
+        .bind(&json)
+        .bind(&report.run_id)
         .execute(&mut *tx)
-        .await?;
-        for e in errors {
-            sqlx::query("INSERT INTO cleanup_errors (run_id, path, message) VALUES (?, ?, ?)")
-                .bind(id)
-                .bind(&e.path)
-                .bind(&e.message)
-                .execute(&mut *tx)
-                .await?;
+        .await?
+        .rows_affected();
+        if n == 1 {
+            insert_errors(&mut tx, &report.run_id, &report.errors).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
-    /// Runs a crash interrupted before they finished.
-    pub async fn unfinished_runs(&self) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM cleanup_runs WHERE phase <> 'done' ORDER BY started_at",
-        )
-        .fetch_all(&self.pool)
-        .await?)
+    /// Runs not finished yet, with how long their owner has been silent.
+    pub async fn live_runs(&self) -> Result<Vec<LiveRun>> {
+        let sql = format!(
+            "SELECT id, trigger, phase, owner, then_action, {DB_NOW} - COALESCE(heartbeat_at, 0) AS silent_ms
+             FROM cleanup_runs WHERE phase <> 'done' ORDER BY started_at"
+        );
+        Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
+    }
+
+    /// The live real Deep Clean, if any.
+    pub async fn live_deep_clean(&self) -> Result<Option<LiveRun>> {
+        Ok(self
+            .live_runs()
+            .await?
+            .into_iter()
+            .find(|r| r.trigger == "deep-clean"))
+    }
+
+    /// The report of a finished run (`None` while it runs).
+    pub async fn run_report(&self, id: &str) -> Result<Option<CleanupReport>> {
+        let row: Option<(String, Option<String>)> =
+            sqlx::query_as("SELECT phase, report FROM cleanup_runs WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        match row {
+            None => Err(Error::NotFound(format!("no cleanup run `{id}`"))),
+            Some((phase, _)) if phase != "done" => Ok(None),
+            Some((_, Some(json))) => serde_json::from_str(&json)
+                .map(Some)
+                .map_err(|e| Error::Internal(format!("stored report of {id}: {e}"))),
+            Some((_, None)) => Err(Error::Internal(format!(
+                "run {id} finished without a report"
+            ))),
+        }
     }
 
     pub async fn list_runs(
@@ -131,14 +232,65 @@ impl Registry {
             .collect())
     }
 
-    /// Totals per trigger for `/metrics`: (trigger, result, runs, files, bytes, errors, duration_ms).
-    pub async fn run_totals(&self) -> Result<Vec<(String, String, i64, i64, i64, i64, i64)>> {
+    /// Totals per trigger and result for `/metrics`.
+    pub async fn run_totals(&self) -> Result<Vec<RunTotals>> {
         Ok(sqlx::query_as(
-            "SELECT trigger, COALESCE(result, 'unfinished'), COUNT(*), COALESCE(SUM(files), 0),
-                COALESCE(SUM(bytes), 0), COALESCE(SUM(errors), 0), COALESCE(SUM(duration_ms), 0)
+            "SELECT trigger, COALESCE(result, 'unfinished') AS result, COUNT(*) AS runs,
+                COALESCE(SUM(files), 0) AS files, COALESCE(SUM(bytes), 0) AS bytes,
+                COALESCE(SUM(errors), 0) AS errors, COALESCE(SUM(duration_ms), 0) AS duration_ms
              FROM cleanup_runs WHERE dry_run = 0 GROUP BY trigger, result ORDER BY trigger",
         )
         .fetch_all(&self.pool)
         .await?)
+    }
+}
+
+/// One line of `/metrics` cleanup totals.
+#[derive(sqlx::FromRow, Debug)]
+pub struct RunTotals {
+    pub trigger: String,
+    pub result: String,
+    pub runs: i64,
+    pub files: i64,
+    pub bytes: i64,
+    pub errors: i64,
+    pub duration_ms: i64,
+}
+
+async fn insert_errors(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    run_id: &str,
+    errors: &[PathError],
+) -> Result<()> {
+    for e in errors {
+        sqlx::query("INSERT INTO cleanup_errors (run_id, path, message) VALUES (?, ?, ?)")
+            .bind(run_id)
+            .bind(&e.path)
+            .bind(&e.message)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+impl Registry {
+    /// (trigger, duration) of every finished real run, for the `/metrics` histogram.
+    pub async fn run_durations(&self) -> Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT trigger, duration_ms FROM cleanup_runs WHERE dry_run = 0 AND phase = 'done'",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+impl Registry {
+    /// Deletes the row of a run that was refused before it planned or moved anything.
+    pub async fn discard_run(&self, id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM cleanup_runs WHERE id = ? AND phase = 'planned'")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

@@ -64,16 +64,29 @@ impl Registry {
         Ok(())
     }
 
-    pub async fn create_session(&self, token_hash: &str, user_id: i64, ttl_ms: i64) -> Result<()> {
+    /// Inserts the session only while the user's password hash is still `verified_hash`. One statement,
+    /// so it orders against `set_password`'s transaction: either the session exists before the change
+    /// (and the change deletes it) or the hash no longer matches and nothing is inserted.
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        verified_hash: &str,
+        ttl_ms: i64,
+    ) -> Result<bool> {
         let now = now_ms();
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
-            .bind(token_hash)
-            .bind(user_id)
-            .bind(now)
-            .bind(now + ttl_ms)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let r = sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
+             SELECT ?, id, ?, ? FROM users WHERE id = ? AND password_hash = ?",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .bind(now + ttl_ms)
+        .bind(user_id)
+        .bind(verified_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
     }
 
     pub async fn session_user(&self, token_hash: &str) -> Result<Option<UserRow>> {

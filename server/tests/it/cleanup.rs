@@ -1,19 +1,22 @@
 //! The cleanup engine, tested for every defect of the system it replaces: neighbours, escapes, crashes,
 //! races with running jobs, undeletable files, concurrent Deep Cleans.
 
-mod common;
-use common::{Env, make_media};
+use crate::support::{Env, make_media, wire};
+use app::api::{
+    CleanupReport, CleanupResult, EpisodeState, ProcessOutcome, ReprocessOutcome, RetryOutcome,
+    Stage,
+};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-const TALK: &str = "talk_ep001_2026-01-01";
+pub(crate) const TALK: &str = "talk_ep001_2026-01-01";
 const TALK1: &str = "talk-1_ep001_2026-01-01";
 
 /// A server with one short generated episode, `talk_ep001_2026-01-01`.
-async fn one_talk_episode() -> Env {
+pub(crate) async fn one_talk_episode() -> Env {
     Env::start(|inbox| {
         make_media(
             inbox,
@@ -23,11 +26,12 @@ async fn one_talk_episode() -> Env {
     .await
 }
 
-async fn process_all(env: &Env, ids: &[&str]) {
-    env.ok("process", json!({ "ids": ids })).await;
+pub(crate) async fn process_all(env: &Env, ids: &[&str]) {
+    env.ok::<ProcessOutcome>("process", json!({ "ids": ids }))
+        .await;
     for id in ids {
         let d = env.wait_settled(id, Duration::from_secs(120)).await;
-        assert_eq!(d["episode"]["state"], "done", "{d}");
+        assert_eq!(d.episode.state, EpisodeState::Done, "{d:?}");
     }
 }
 
@@ -60,20 +64,17 @@ async fn cleaning_one_episode_never_touches_a_neighbour_or_a_source_video() {
     let neighbour = under(&before, TALK1);
     assert!(neighbour.len() > 10, "{neighbour:?}");
 
-    let preview = env.ok("cleanup_episode", json!({ "id": TALK, "include_transcripts": true, "include_audio": true, "dry_run": true })).await;
+    let preview: CleanupReport = env.ok("cleanup_episode", json!({ "id": TALK, "include_transcripts": true, "include_audio": true, "dry_run": true })).await;
     assert_eq!(env.files(), before, "a dry run changes nothing");
-    let report = env
+    let report: CleanupReport = env
         .ok(
             "cleanup_episode",
             json!({ "id": TALK, "include_transcripts": true, "include_audio": true }),
         )
         .await;
-    assert_eq!(report["result"], "ok", "{report}");
-    assert_eq!(
-        report["files"], preview["files"],
-        "the preview told the truth"
-    );
-    assert_eq!(report["paths"], preview["paths"]);
+    assert_eq!(report.result, CleanupResult::Ok, "{report:?}");
+    assert_eq!(report.files, preview.files, "the preview told the truth");
+    assert_eq!(report.paths, preview.paths);
 
     let after = env.files();
     assert_eq!(under(&after, TALK1), neighbour, "neighbour untouched");
@@ -90,15 +91,12 @@ async fn cleaning_one_episode_never_touches_a_neighbour_or_a_source_video() {
     }
     let d = env.episode(TALK).await;
     assert!(
-        d["artifacts"].as_array().unwrap().is_empty(),
+        d.artifacts.is_empty(),
         "registry rows removed with the files"
     );
-    assert_eq!(d["episode"]["stage"], "discovered");
+    assert_eq!(d.episode.stage, Stage::Discovered);
     assert_eq!(
-        env.episode(TALK1).await["artifacts"]
-            .as_array()
-            .unwrap()
-            .len(),
+        env.episode(TALK1).await.artifacts.len(),
         before
             .iter()
             .filter(|f| f.contains(TALK1) && !f.starts_with("inbox/"))
@@ -110,12 +108,14 @@ async fn cleaning_one_episode_never_touches_a_neighbour_or_a_source_video() {
 async fn transcripts_and_audio_stay_unless_asked_for() {
     let env = one_talk_episode().await;
     process_all(&env, &[TALK]).await;
-    env.ok("cleanup_episode", json!({ "id": TALK })).await;
-    let kinds: BTreeSet<String> = env.episode(TALK).await["artifacts"]
-        .as_array()
-        .unwrap()
+    env.ok::<CleanupReport>("cleanup_episode", json!({ "id": TALK }))
+        .await;
+    let kinds: BTreeSet<String> = env
+        .episode(TALK)
+        .await
+        .artifacts
         .iter()
-        .map(|a| a["kind"].as_str().unwrap().to_string())
+        .map(|a| wire(&a.kind))
         .collect();
     assert_eq!(
         kinds,
@@ -133,6 +133,9 @@ async fn paths_that_try_to_escape_remove_nothing_outside() {
     let env = one_talk_episode().await;
     let reg = &env.studio.registry;
     let stage = app::api::Stage::Clipped;
+    // Rows are written by a job that owns the episode (writes are fenced), so register them as one.
+    reg.enqueue(TALK, 1, false).await.unwrap();
+    let job = reg.claim_job("test", 60_000).await.unwrap().unwrap();
     for bad in [
         "../precious.txt".to_string(),
         victim.display().to_string(),
@@ -144,6 +147,19 @@ async fn paths_that_try_to_escape_remove_nothing_outside() {
             .await
             .unwrap();
     }
+    let end = ewg::registry::AttemptEnd {
+        episode_state: app::api::EpisodeState::Failed,
+        failed: Some((stage, "test")),
+    };
+    reg.end_job(
+        &job,
+        ewg::registry::JobState::Failed,
+        None,
+        Some(&end),
+        false,
+    )
+    .await
+    .unwrap();
     // A symlinked directory inside the episode's own output dir, and one in place of a sibling dir.
     let out_dir = env.root().join(format!("outputs/talk/2026/{TALK}"));
     std::fs::create_dir_all(&out_dir).unwrap();
@@ -155,14 +171,14 @@ async fn paths_that_try_to_escape_remove_nothing_outside() {
     .unwrap();
     std::os::unix::fs::symlink(&victim, env.root().join(format!("enriched/{TALK}.json"))).unwrap();
 
-    let (status, report) = env
+    let report: CleanupReport = env
         .call(
-            Some(&env.operator),
+            &env.operator,
             "cleanup_episode",
             json!({ "id": TALK, "include_transcripts": true, "include_audio": true }),
         )
-        .await;
-    assert_eq!(status, 200, "{report}");
+        .await
+        .expect("200");
     assert_eq!(
         std::fs::read_to_string(&victim).unwrap(),
         "keep me",
@@ -181,19 +197,14 @@ async fn paths_that_try_to_escape_remove_nothing_outside() {
         std::fs::symlink_metadata(env.root().join(format!("enriched/{TALK}.json"))).is_err(),
         "the link itself was removed"
     );
-    let errors: Vec<String> = report["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["path"].as_str().unwrap().to_string())
-        .collect();
-    assert!(errors.iter().any(|p| p.starts_with("../")), "{report}");
-    assert!(errors.iter().any(|p| p.starts_with("inbox/")), "{report}");
+    let errors: Vec<&str> = report.errors.iter().map(|e| e.path.as_str()).collect();
+    assert!(errors.iter().any(|p| p.starts_with("../")), "{report:?}");
+    assert!(errors.iter().any(|p| p.starts_with("inbox/")), "{report:?}");
     assert!(
         errors.iter().any(|p| p.ends_with("-link/precious.txt")),
-        "{report}"
+        "{report:?}"
     );
-    assert_eq!(report["result"], "partial");
+    assert_eq!(report.result, CleanupResult::Partial);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,19 +213,15 @@ async fn a_path_that_cannot_be_removed_is_reported_and_the_rest_is_removed() {
     process_all(&env, &[TALK]).await;
     let stuck = env.root().join(format!("social/{TALK}"));
     let locked = lock(&stuck);
-    let (status, report) = env
-        .call(
-            Some(&env.operator),
-            "cleanup_episode",
-            json!({ "id": TALK }),
-        )
+    let answer = env
+        .call::<CleanupReport>(&env.operator, "cleanup_episode", json!({ "id": TALK }))
         .await;
     unlock(&stuck, locked);
-    assert_eq!(status, 200, "{report}");
-    assert_eq!(report["result"], "partial", "{report}");
-    let errors = report["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), 1, "{report}");
-    assert_eq!(errors[0]["path"], format!("social/{TALK}"));
+    let report = answer.expect("200");
+    assert_eq!(report.result, CleanupResult::Partial, "{report:?}");
+    let errors = &report.errors;
+    assert_eq!(errors.len(), 1, "{report:?}");
+    assert_eq!(errors[0].path, format!("social/{TALK}"));
     assert!(
         !env.root()
             .join(format!("outputs/talk/2026/{TALK}"))
@@ -223,11 +230,10 @@ async fn a_path_that_cannot_be_removed_is_reported_and_the_rest_is_removed() {
     );
     assert!(stuck.join("x.json").exists());
     let d = env.episode(TALK).await;
-    let kept: Vec<&str> = d["artifacts"]
-        .as_array()
-        .unwrap()
+    let kept: Vec<&str> = d
+        .artifacts
         .iter()
-        .map(|a| a["path"].as_str().unwrap())
+        .map(|a| a.path.as_str())
         .filter(|p| p.starts_with("social/"))
         .collect();
     assert_eq!(kept.len(), 5, "rows of files still on disk stay registered");
@@ -281,19 +287,17 @@ async fn ten_concurrent_deep_cleans_make_one_run() {
         std::fs::create_dir_all(&d).unwrap();
         std::fs::write(d.join(format!("{i}.tmp")), "x").unwrap();
     }
-    let calls = (0..10).map(|_| env.call(Some(&env.admin), "deep_clean", json!({})));
-    let results = futures::future::join_all(calls).await;
-    let ids: BTreeSet<String> = results
-        .iter()
-        .map(|(s, r)| {
-            assert_eq!(*s, 200, "{r}");
-            r["run_id"].as_str().unwrap().to_string()
-        })
+    let calls = (0..10).map(|_| env.call::<CleanupReport>(&env.admin, "deep_clean", json!({})));
+    let results: Vec<CleanupReport> = futures::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(|r| r.expect("200"))
         .collect();
+    let ids: BTreeSet<String> = results.iter().map(|r| r.run_id.clone()).collect();
     assert_eq!(ids.len(), 1, "one shared run: {ids:?}");
     let runs = env.studio.registry.list_runs(None, 100).await.unwrap();
     assert_eq!(runs.iter().filter(|r| r.trigger == "deep-clean").count(), 1);
-    assert_eq!(results[0].1["files"], 2000);
+    assert_eq!(results[0].files, 2000);
     assert!(!env.root().join("outputs/stray").exists());
 }
 
@@ -314,10 +318,14 @@ async fn deep_clean_cleans_failures_orphans_uploads_and_keeps_finished_work() {
         "package",
     )
     .unwrap();
-    env.ok("process", json!({ "ids": [failed] })).await;
+    env.ok::<ProcessOutcome>("process", json!({ "ids": [failed] }))
+        .await;
     assert_eq!(
-        env.wait_settled(failed, Duration::from_secs(120)).await["episode"]["state"],
-        "failed"
+        env.wait_settled(failed, Duration::from_secs(120))
+            .await
+            .episode
+            .state,
+        EpisodeState::Failed
     );
     // Something the failed episode left that its failure cleanup could not know about, plus orphans.
     std::fs::create_dir_all(env.root().join(format!("social/{failed}"))).unwrap();
@@ -331,17 +339,15 @@ async fn deep_clean_cleans_failures_orphans_uploads_and_keeps_finished_work() {
     std::fs::write(env.root().join("uploads/abandoned.part"), "half a video").unwrap();
     let done_files = env.studio.registry.artifacts_of(done).await.unwrap();
 
-    let preview = env.ok("deep_clean", json!({ "dry_run": true })).await;
-    let paths: Vec<&str> = preview["paths"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap())
-        .collect();
-    assert!(paths.contains(&"uploads/abandoned.part"), "{preview}");
-    assert!(paths.iter().any(|p| p.ends_with("stray.tmp")), "{preview}");
-    let report = env.ok("deep_clean", json!({})).await;
-    assert_eq!(report["result"], "ok", "{report}");
+    let preview: CleanupReport = env.ok("deep_clean", json!({ "dry_run": true })).await;
+    let paths: Vec<&str> = preview.paths.iter().map(String::as_str).collect();
+    assert!(paths.contains(&"uploads/abandoned.part"), "{preview:?}");
+    assert!(
+        paths.iter().any(|p| p.ends_with("stray.tmp")),
+        "{preview:?}"
+    );
+    let report: CleanupReport = env.ok("deep_clean", json!({})).await;
+    assert_eq!(report.result, CleanupResult::Ok, "{report:?}");
     assert!(!env.root().join("uploads/abandoned.part").exists());
     assert!(!env.root().join(format!("social/{failed}")).exists());
     assert!(
@@ -361,8 +367,8 @@ async fn deep_clean_cleans_failures_orphans_uploads_and_keeps_finished_work() {
         .collect();
     assert!(trash.is_empty(), "trash purged");
     assert_eq!(
-        env.episode(failed).await["episode"]["state"],
-        "failed",
+        env.episode(failed).await.episode.state,
+        EpisodeState::Failed,
         "the failure stays visible"
     );
 }
@@ -384,15 +390,9 @@ async fn the_orphan_sweep_refuses_when_the_data_root_looks_unmounted() {
         std::fs::create_dir_all(env.root().join(dir)).unwrap();
     }
     std::fs::write(env.root().join("outputs/looks-orphaned.mp4"), "x").unwrap();
-    let report = env.ok("deep_clean", json!({})).await;
-    assert_eq!(report["result"], "failed", "{report}");
-    assert!(
-        report["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("mounted"),
-        "{report}"
-    );
+    let report: CleanupReport = env.ok("deep_clean", json!({})).await;
+    assert_eq!(report.result, CleanupResult::Failed, "{report:?}");
+    assert!(report.errors[0].message.contains("mounted"), "{report:?}");
     assert!(env.root().join("outputs/looks-orphaned.mp4").exists());
 }
 
@@ -406,50 +406,40 @@ async fn retry_cleans_verifies_and_reaches_the_end() {
         std::fs::write(inbox.join("talk/ep001_2026-01-01.fail-at"), "clips").unwrap();
     })
     .await;
-    env.ok("process", json!({ "ids": [TALK] })).await;
+    env.ok::<ProcessOutcome>("process", json!({ "ids": [TALK] }))
+        .await;
     let d = env.wait_settled(TALK, Duration::from_secs(120)).await;
-    assert_eq!(d["episode"]["failed_stage"], "clipped");
+    assert_eq!(d.episode.failed_stage, Some(Stage::Clipped));
     std::fs::remove_file(env.root().join("inbox/talk/ep001_2026-01-01.fail-at")).unwrap();
     // Leftovers a crashed cleanup might have left: retry must remove them before it requeues.
     std::fs::create_dir_all(env.root().join(format!("work/{TALK}/a1"))).unwrap();
     std::fs::write(env.root().join(format!("work/{TALK}/a1/partial.mp4")), "x").unwrap();
     let (s, e) = env
-        .call(
-            Some(&env.operator),
+        .fail(
+            &env.operator,
             "retry_failed",
             json!({ "ids": ["talk_ep404_2026-01-01"] }),
         )
         .await;
-    assert_eq!(s, 404, "{e}");
-    let out = env.ok("retry_failed", json!({})).await;
-    assert_eq!(out["jobs"].as_array().unwrap().len(), 1, "{out}");
+    assert_eq!(s, 404, "{e:?}");
+    let out: RetryOutcome = env.ok("retry_failed", json!({})).await;
+    assert_eq!(out.jobs.len(), 1, "{out:?}");
     assert!(
-        out["report"]["paths"]
-            .as_array()
-            .unwrap()
+        out.report
+            .paths
             .iter()
-            .any(|p| p == &json!(format!("work/{TALK}/a1"))),
-        "{out}"
+            .any(|p| *p == format!("work/{TALK}/a1")),
+        "{out:?}"
     );
     let d = env.wait_settled(TALK, Duration::from_secs(120)).await;
-    assert_eq!(d["episode"]["state"], "done", "{d}");
-    assert_eq!(d["episode"]["attempt"], 2);
-    assert!(
-        d["artifacts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|a| a["attempt"] == 2)
-    );
+    assert_eq!(d.episode.state, EpisodeState::Done, "{d:?}");
+    assert_eq!(d.episode.attempt, 2);
+    assert!(d.artifacts.iter().all(|a| a.attempt == 2));
     assert!(!env.root().join(format!("work/{TALK}/a1")).exists());
     let (s, e) = env
-        .call(
-            Some(&env.operator),
-            "retry_failed",
-            json!({ "ids": [TALK] }),
-        )
+        .fail(&env.operator, "retry_failed", json!({ "ids": [TALK] }))
         .await;
-    assert_eq!(s, 409, "retrying a finished episode is a conflict: {e}");
+    assert_eq!(s, 409, "retrying a finished episode is a conflict: {e:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -463,19 +453,20 @@ async fn force_reprocess_stops_the_writing_job_first_and_leaves_nothing_of_the_o
         .unwrap();
     })
     .await;
-    env.ok("process", json!({ "ids": [TALK] })).await;
+    env.ok::<ProcessOutcome>("process", json!({ "ids": [TALK] }))
+        .await;
     env.wait_until_clipping(TALK).await;
-    let (s, dry) = env
+    let dry: ReprocessOutcome = env
         .call(
-            Some(&env.operator),
+            &env.operator,
             "force_reprocess",
             json!({ "id": TALK, "dry_run": true }),
         )
-        .await;
-    assert_eq!(s, 200);
-    assert!(dry["job"].is_null());
-    let out = env.ok("force_reprocess", json!({ "id": TALK })).await;
-    assert_eq!(out["job"]["attempt"], 2, "{out}");
+        .await
+        .expect("200");
+    assert!(dry.job.is_none());
+    let out: ReprocessOutcome = env.ok("force_reprocess", json!({ "id": TALK })).await;
+    assert_eq!(out.job.as_ref().map(|j| j.attempt), Some(2), "{out:?}");
     // Right after the call: the old job is stopped and nothing of attempt 1 is on disk or registered.
     let rows = env.studio.registry.artifacts_of(TALK).await.unwrap();
     assert!(rows.iter().all(|r| r.attempt == 2), "{rows:?}");
@@ -485,24 +476,14 @@ async fn force_reprocess_stops_the_writing_job_first_and_leaves_nothing_of_the_o
             || rows.iter().any(|r| r.kind == "audio")
     );
     let d = env.wait_settled(TALK, Duration::from_secs(180)).await;
-    assert_eq!(d["episode"]["state"], "done", "{d}");
-    assert!(
-        d["artifacts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|a| a["attempt"] == 2)
-    );
+    assert_eq!(d.episode.state, EpisodeState::Done, "{d:?}");
+    assert!(d.artifacts.iter().all(|a| a.attempt == 2));
     let derived: Vec<String> = env
         .files()
         .into_iter()
         .filter(|f| !f.starts_with("inbox/"))
         .collect();
-    assert_eq!(
-        derived.len(),
-        d["artifacts"].as_array().unwrap().len(),
-        "{derived:?}"
-    );
+    assert_eq!(derived.len(), d.artifacts.len(), "{derived:?}");
 }
 
 #[test]
@@ -546,7 +527,7 @@ fn a_crash_between_rename_and_purge_is_finished_by_the_next_run() {
         !crashed.status.success(),
         "the failpoint must kill the process"
     );
-    let trash_files = common::count_files(&dir.path().join(".trash"));
+    let trash_files = crate::support::count_files(&dir.path().join(".trash"));
     assert!(
         trash_files > 0,
         "files were moved to the trash before the crash"
@@ -565,7 +546,7 @@ fn a_crash_between_rename_and_purge_is_finished_by_the_next_run() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(
-        common::count_files(&dir.path().join(".trash")),
+        crate::support::count_files(&dir.path().join(".trash")),
         0,
         "trash purged"
     );

@@ -1,7 +1,7 @@
 //! The pipeline end to end, with real ffmpeg on generated media, through the real HTTP API.
 
-mod common;
-use common::{Env, ffmpeg_processes, make_media};
+use crate::support::{Env, ffmpeg_processes, make_media, wire};
+use app::api::{DiscoverReport, EpisodeState, ErrorCode, JobInfo, ProcessOutcome, Stage};
 use serde_json::json;
 use std::time::Duration;
 
@@ -10,18 +10,15 @@ const GOOD: &str = "demo-show_ep001_2026-01-01";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_good_episode_reaches_packaged_with_every_artifact_on_disk_and_in_the_registry() {
     let env = Env::start(|inbox| make_media(inbox, &["--episodes", "1", "--seconds", "4"])).await;
-    let out = env.ok("process", json!({ "ids": [GOOD] })).await;
-    assert_eq!(out["jobs"].as_array().unwrap().len(), 1);
+    let out: ProcessOutcome = env.ok("process", json!({ "ids": [GOOD] })).await;
+    assert_eq!(out.jobs.len(), 1);
     let d = env.wait_settled(GOOD, Duration::from_secs(120)).await;
-    assert_eq!(d["episode"]["state"], "done", "{d}");
-    assert_eq!(d["episode"]["stage"], "packaged");
-    assert!(d["episode"]["error"].is_null());
+    assert_eq!(d.episode.state, EpisodeState::Done, "{d:?}");
+    assert_eq!(d.episode.stage, Stage::Packaged);
+    assert!(d.episode.error.is_none());
 
-    let artifacts = d["artifacts"].as_array().unwrap();
-    let paths: Vec<&str> = artifacts
-        .iter()
-        .map(|a| a["path"].as_str().unwrap())
-        .collect();
+    let artifacts = &d.artifacts;
+    let paths: Vec<&str> = artifacts.iter().map(|a| a.path.as_str()).collect();
     for expected in [
         format!("audio/{GOOD}.wav"),
         format!("transcripts/{GOOD}.vtt"),
@@ -47,13 +44,13 @@ async fn a_good_episode_reaches_packaged_with_every_artifact_on_disk_and_in_the_
     }
     // Registry and disk agree, byte for byte, and nothing unregistered was left behind.
     for a in artifacts {
-        let p = env.root().join(a["path"].as_str().unwrap());
+        let p = env.root().join(&a.path);
         let len = std::fs::metadata(&p)
             .unwrap_or_else(|_| panic!("{} missing", p.display()))
             .len();
-        assert_eq!(len as i64, a["bytes"].as_i64().unwrap(), "{}", p.display());
+        assert_eq!(len as i64, a.bytes, "{}", p.display());
         assert!(len > 0, "{} is empty", p.display());
-        assert_eq!(a["attempt"], 1);
+        assert_eq!(a.attempt, 1);
     }
     let derived: Vec<String> = env
         .files()
@@ -94,11 +91,7 @@ async fn a_good_episode_reaches_packaged_with_every_artifact_on_disk_and_in_the_
     )
     .unwrap();
     assert!(x["text"].as_str().unwrap().chars().count() <= 280);
-    assert_eq!(
-        d["stages"].as_array().unwrap().len(),
-        6,
-        "every stage after discovery has a time"
-    );
+    assert_eq!(d.stages.len(), 6, "every stage after discovery has a time");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,13 +127,13 @@ async fn broken_and_unsubtitled_videos_fail_at_the_right_stage_with_the_reason_a
     let broken = "talk_ep900_2026-01-01";
     let nosubs = "nosubs_ep001_2026-01-01";
     let good = "talk_ep001_2026-01-01";
-    env.ok("process", json!({ "ids": [broken, nosubs, good] }))
+    env.ok::<ProcessOutcome>("process", json!({ "ids": [broken, nosubs, good] }))
         .await;
 
     let b = env.wait_settled(broken, Duration::from_secs(120)).await;
-    assert_eq!(b["episode"]["state"], "failed");
-    assert_eq!(b["episode"]["failed_stage"], "prepped");
-    let reason = b["episode"]["error"].as_str().unwrap();
+    assert_eq!(b.episode.state, EpisodeState::Failed);
+    assert_eq!(b.episode.failed_stage, Some(Stage::Prepped));
+    let reason = b.episode.error.as_deref().unwrap();
     assert!(
         reason.contains("ffmpeg failed"),
         "ffmpeg's reason expected: {reason}"
@@ -151,28 +144,30 @@ async fn broken_and_unsubtitled_videos_fail_at_the_right_stage_with_the_reason_a
     );
 
     let n = env.wait_settled(nosubs, Duration::from_secs(120)).await;
-    assert_eq!(n["episode"]["state"], "failed");
-    assert_eq!(n["episode"]["failed_stage"], "transcribed");
-    let reason = n["episode"]["error"].as_str().unwrap();
+    assert_eq!(n.episode.state, EpisodeState::Failed);
+    assert_eq!(n.episode.failed_stage, Some(Stage::Transcribed));
+    let reason = n.episode.error.as_deref().unwrap();
     assert!(
         reason.contains("no transcript") && reason.contains("EWG_TRANSCRIBE_CMD"),
         "{reason}"
     );
     // Failure cleanup removed the failed attempt's files: the prepped audio is gone too.
-    assert!(n["artifacts"].as_array().unwrap().is_empty(), "{n}");
+    assert!(n.artifacts.is_empty(), "{n:?}");
     assert!(!env.root().join(format!("audio/{nosubs}.wav")).exists());
     assert!(!env.root().join(format!("work/{nosubs}/a1")).exists());
-    let runs = n["cleanup_runs"].as_array().unwrap();
+    let runs = &n.cleanup_runs;
     assert_eq!(
-        runs[0]["trigger"], "failure",
-        "the failure cleanup is attached: {n}"
+        wire(&runs[0].trigger),
+        "failure",
+        "the failure cleanup is attached: {n:?}"
     );
-    assert!(runs[0]["files"].as_i64().unwrap() >= 1);
+    assert!(runs[0].files >= 1);
 
     let g = env.wait_settled(good, Duration::from_secs(120)).await;
     assert_eq!(
-        g["episode"]["state"], "done",
-        "other episodes keep processing: {g}"
+        g.episode.state,
+        EpisodeState::Done,
+        "other episodes keep processing: {g:?}"
     );
     assert!(
         env.root().join("inbox/talk/ep900_2026-01-01.mp4").exists(),
@@ -187,19 +182,21 @@ async fn fault_injection_by_sidecar_fails_that_stage() {
         std::fs::write(inbox.join("demo-show/ep001_2026-01-01.fail-at"), "render\n").unwrap();
     })
     .await;
-    env.ok("process", json!({ "ids": [GOOD] })).await;
+    env.ok::<ProcessOutcome>("process", json!({ "ids": [GOOD] }))
+        .await;
     let d = env.wait_settled(GOOD, Duration::from_secs(120)).await;
-    assert_eq!(d["episode"]["state"], "failed");
-    assert_eq!(d["episode"]["failed_stage"], "rendered");
+    assert_eq!(d.episode.state, EpisodeState::Failed);
+    assert_eq!(d.episode.failed_stage, Some(Stage::Rendered));
     assert!(
-        d["episode"]["error"]
-            .as_str()
+        d.episode
+            .error
+            .as_deref()
             .unwrap()
             .contains("injected failure")
     );
     assert!(
-        d["artifacts"].as_array().unwrap().is_empty(),
-        "partial files of the attempt removed: {d}"
+        d.artifacts.is_empty(),
+        "partial files of the attempt removed: {d:?}"
     );
 }
 
@@ -216,18 +213,19 @@ async fn cancelling_a_running_job_kills_ffmpeg_and_cleans_the_attempt() {
     })
     .await;
     let needle = env.root().to_string_lossy().into_owned();
-    env.ok("process", json!({ "ids": [GOOD] })).await;
-    env.wait_until_clipping(GOOD).await;
-    let (status, job) = env
-        .call(Some(&env.operator), "cancel", json!({ "id": GOOD }))
+    env.ok::<ProcessOutcome>("process", json!({ "ids": [GOOD] }))
         .await;
-    assert_eq!(status, 200, "{job}");
-    assert_eq!(job["state"], "cancelled");
+    env.wait_until_clipping(GOOD).await;
+    let job: JobInfo = env
+        .call(&env.operator, "cancel", json!({ "id": GOOD }))
+        .await
+        .expect("200");
+    assert_eq!(wire(&job.state), "cancelled");
     // cancel returns only after the job has stopped: no ffmpeg of this test may be left.
     assert_eq!(ffmpeg_processes(&needle), Vec::<u32>::new());
     let d = env.episode(GOOD).await;
-    assert_eq!(d["episode"]["state"], "cancelled");
-    assert!(d["artifacts"].as_array().unwrap().is_empty(), "{d}");
+    assert_eq!(d.episode.state, EpisodeState::Cancelled);
+    assert!(d.artifacts.is_empty(), "{d:?}");
     let derived: Vec<String> = env
         .files()
         .into_iter()
@@ -248,21 +246,15 @@ async fn processing_a_running_episode_is_a_conflict_naming_the_job() {
         )
     })
     .await;
-    let out = env.ok("process", json!({ "ids": [GOOD] })).await;
-    let job = out["jobs"][0]["id"].as_i64().unwrap();
+    let out: ProcessOutcome = env.ok("process", json!({ "ids": [GOOD] })).await;
+    let job = out.jobs[0].id;
     let (status, err) = env
-        .call(Some(&env.operator), "process", json!({ "ids": [GOOD] }))
+        .fail(&env.operator, "process", json!({ "ids": [GOOD] }))
         .await;
-    assert_eq!(status, 409, "{err}");
-    assert_eq!(err["error"]["code"], "conflict");
-    assert!(
-        err["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("job {job}")),
-        "{err}"
-    );
-    env.call(Some(&env.operator), "cancel", json!({ "id": GOOD }))
+    assert_eq!(status, 409, "{err:?}");
+    assert_eq!(err.code(), ErrorCode::Conflict);
+    assert!(err.error.message.contains(&format!("job {job}")), "{err:?}");
+    env.raw(&env.operator, "cancel", json!({ "id": GOOD }))
         .await;
 }
 
@@ -276,21 +268,16 @@ async fn discovery_reports_files_that_do_not_fit() {
         std::fs::write(inbox.join("Bad Show/ep001_2026-01-01.mp4"), "x").unwrap();
     })
     .await;
-    let r = env.ok("discover", json!({})).await;
-    let skipped = r["skipped"].as_array().unwrap();
+    let r: DiscoverReport = env.ok("discover", json!({})).await;
     let reason = |p: &str| {
-        skipped
+        r.skipped
             .iter()
-            .find(|s| s["path"] == p)
-            .map(|s| s["reason"].as_str().unwrap().to_string())
-            .unwrap_or_else(|| panic!("{p} not reported: {r}"))
+            .find(|s| s.path == p)
+            .map(|s| s.reason.clone())
+            .unwrap_or_else(|| panic!("{p} not reported: {r:?}"))
     };
     assert!(reason("inbox/demo-show/notes.txt").contains(".mp4"));
     assert!(reason("inbox/demo-show/episode-two.mp4").contains("ep001"));
     assert!(reason("inbox/Bad Show/ep001_2026-01-01.mp4").contains("show folder"));
-    assert_eq!(
-        r["added"].as_array().unwrap().len(),
-        0,
-        "already discovered at start"
-    );
+    assert_eq!(r.added.len(), 0, "already discovered at start");
 }

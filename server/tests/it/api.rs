@@ -1,7 +1,7 @@
 //! The HTTP API contract: JSON errors with the right status, auth, roles, sessions, CSRF, limits.
 
-mod common;
-use common::{Env, Options, add_user, login, login_response, make_media};
+use crate::support::{Caller, Env, Options, add_user, login, login_response, make_media};
+use app::api::{CleanupReport, CleanupResult, EpisodeList, EpisodeState};
 use serde_json::json;
 
 #[tokio::test]
@@ -32,9 +32,7 @@ async fn health_answers_get_and_bare_post_with_json() {
 #[tokio::test]
 async fn unknown_paths_bad_json_and_bad_ids_get_json_errors_with_the_right_status() {
     let env = Env::start(|inbox| make_media(inbox, &["--episodes", "1", "--seconds", "2"])).await;
-    let (s, e) = env
-        .call(Some(&env.admin), "does_not_exist", json!({}))
-        .await;
+    let (s, e) = env.raw(&env.admin, "does_not_exist", json!({})).await;
     assert_eq!(
         (s, e["error"]["code"].as_str()),
         (404, Some("not_found")),
@@ -60,21 +58,19 @@ async fn unknown_paths_bad_json_and_bad_ids_get_json_errors_with_the_right_statu
         "{e}"
     );
 
-    let (s, e) = env.call(Some(&env.admin), "episode", json!({})).await;
+    let (s, e) = env.raw(&env.admin, "episode", json!({})).await;
     assert_eq!(s, 400, "{e}");
     assert!(
         e["error"]["message"].as_str().unwrap().contains("`id`"),
         "the missing field is named: {e}"
     );
 
-    let (s, e) = env
-        .call(Some(&env.admin), "episode", json!({ "id": 42 }))
-        .await;
+    let (s, e) = env.raw(&env.admin, "episode", json!({ "id": 42 })).await;
     assert_eq!(s, 400, "wrong type: {e}");
 
     let (s, e) = env
-        .call(
-            Some(&env.admin),
+        .raw(
+            &env.admin,
             "episode",
             json!({ "id": "../../etc_ep001_2026-01-01" }),
         )
@@ -86,8 +82,8 @@ async fn unknown_paths_bad_json_and_bad_ids_get_json_errors_with_the_right_statu
     );
 
     let (s, e) = env
-        .call(
-            Some(&env.admin),
+        .raw(
+            &env.admin,
             "episode",
             json!({ "id": "demo-show_ep404_2026-01-01" }),
         )
@@ -110,37 +106,37 @@ async fn unknown_paths_bad_json_and_bad_ids_get_json_errors_with_the_right_statu
         .unwrap();
     assert_eq!(res.status(), 413);
 
-    let (s, list) = env
+    let list: EpisodeList = env
         .call(
-            Some(&env.viewer),
+            &env.viewer,
             "episodes",
             json!({ "state": "idle", "limit": 10 }),
         )
-        .await;
-    assert_eq!(s, 200);
-    assert_eq!(list["total"], 1);
+        .await
+        .expect("200");
+    assert_eq!(list.total, 1);
 }
 
 #[tokio::test]
 async fn roles_decide_who_may_do_what() {
     let env = Env::start(|_| {}).await;
-    let (s, _) = env.call(None, "deep_clean", json!({})).await;
+    let (s, _) = env.fail(Caller::Nobody, "deep_clean", json!({})).await;
     assert_eq!(s, 401, "unauthenticated");
-    let (s, _) = env.call(None, "episodes", json!({})).await;
+    let (s, _) = env.fail(Caller::Nobody, "episodes", json!({})).await;
     assert_eq!(s, 401);
-    let (s, _) = env.call(Some(&env.viewer), "deep_clean", json!({})).await;
+    let (s, _) = env.fail(&env.viewer, "deep_clean", json!({})).await;
     assert_eq!(s, 403, "viewer");
-    let (s, _) = env.call(Some(&env.viewer), "discover", json!({})).await;
+    let (s, _) = env.fail(&env.viewer, "discover", json!({})).await;
     assert_eq!(s, 403, "viewer cannot discover");
-    let (s, e) = env.call(Some(&env.operator), "deep_clean", json!({})).await;
-    assert_eq!(s, 403, "operator cannot deep clean: {e}");
-    let (s, r) = env
-        .call(Some(&env.admin), "deep_clean", json!({ "dry_run": true }))
-        .await;
-    assert_eq!(s, 200);
-    assert_eq!(r["dry_run"], true);
-    assert_eq!(r["result"], "ok");
-    let (s, _) = env.call(Some("not-a-token"), "episodes", json!({})).await;
+    let (s, e) = env.fail(&env.operator, "deep_clean", json!({})).await;
+    assert_eq!(s, 403, "operator cannot deep clean: {e:?}");
+    let r: CleanupReport = env
+        .call(&env.admin, "deep_clean", json!({ "dry_run": true }))
+        .await
+        .expect("200");
+    assert!(r.dry_run);
+    assert_eq!(r.result, CleanupResult::Ok);
+    let (s, _) = env.fail("not-a-token", "episodes", json!({})).await;
     assert_eq!(s, 401);
 }
 
@@ -158,24 +154,19 @@ async fn revoked_tokens_and_logged_out_sessions_stop_working() {
         )
         .await
         .unwrap();
-    assert_eq!(env.call(Some(&secret), "episodes", json!({})).await.0, 200);
+    assert_eq!(env.raw(&secret, "episodes", json!({})).await.0, 200);
     assert!(env.studio.registry.revoke_token(id).await.unwrap());
-    assert_eq!(env.call(Some(&secret), "episodes", json!({})).await.0, 401);
+    assert_eq!(env.raw(&secret, "episodes", json!({})).await.0, 401);
 
     add_user(&env, "ada", app::api::Role::Admin, "correct horse battery").await;
     let (s, cookie) = login(&env, "ada", "correct horse battery").await;
     assert_eq!(s, 200);
     let cookie = cookie.expect("session cookie");
-    let with_cookie = |path: &str| {
-        env.http
-            .post(format!("{}/api/{path}", env.base))
-            .header("cookie", cookie.clone())
-            .json(&json!({}))
-    };
-    assert_eq!(with_cookie("episodes").send().await.unwrap().status(), 200);
-    assert_eq!(with_cookie("logout").send().await.unwrap().status(), 200);
+    let with_cookie = |path: &'static str| env.raw(Caller::Cookie(&cookie), path, json!({}));
+    assert_eq!(with_cookie("episodes").await.0, 200);
+    assert_eq!(with_cookie("logout").await.0, 200);
     assert_eq!(
-        with_cookie("episodes").send().await.unwrap().status(),
+        with_cookie("episodes").await.0,
         401,
         "replayed cookie after logout"
     );
@@ -224,8 +215,11 @@ async fn cross_origin_posts_with_a_valid_cookie_are_refused_and_change_nothing()
         runs_before
     );
     assert_eq!(
-        env.episode("demo-show_ep001_2026-01-01").await["episode"]["state"],
-        "idle"
+        env.episode("demo-show_ep001_2026-01-01")
+            .await
+            .episode
+            .state,
+        EpisodeState::Idle
     );
     // No login or logout from another site either.
     let res = env
@@ -281,7 +275,7 @@ async fn a_burst_of_wrong_passwords_is_refused_without_locking_out_others() {
 #[tokio::test]
 async fn metrics_are_prometheus_text() {
     let env = Env::start(|_| {}).await;
-    env.ok("deep_clean", json!({})).await;
+    env.ok::<CleanupReport>("deep_clean", json!({})).await;
     let text = env
         .http
         .get(format!("{}/metrics", env.base))

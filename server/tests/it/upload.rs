@@ -2,8 +2,8 @@
 //! names, roles, sizes and overwrites before anything lands, and never leaves a temp file behind — whether
 //! the client aborts, the limit is passed, or a Deep Clean runs while the upload is in flight.
 
-mod common;
-use common::{Env, Options, make_media};
+use crate::support::{Env, Options, make_media};
+use app::api::{CleanupReport, EpisodeState, ProcessOutcome, UploadDone};
 use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -40,7 +40,7 @@ async fn upload(
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
-    common::status_and_json(req.send().await.expect("request")).await
+    crate::support::status_and_json(req.send().await.expect("request")).await
 }
 
 /// Entries of a directory (empty when it does not exist).
@@ -95,19 +95,29 @@ async fn read_response(mut s: impl AsyncReadExt + Unpin) -> (u16, serde_json::Va
     (status, serde_json::from_str(body).unwrap_or(json!(body)))
 }
 
+/// Upload parts the registry holds as in flight (the rows every sweep in every process respects).
+fn in_flight(env: &Env) -> Vec<String> {
+    let out = std::process::Command::new("sqlite3")
+        .arg(env.root().join("ewg.db"))
+        .arg("SELECT part FROM uploads ORDER BY part")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 /// Waits until the server has a temp file in flight; returns its path relative to the data root.
 async fn wait_in_flight(env: &Env) -> String {
     let start = Instant::now();
     loop {
-        let busy: Vec<String> = env
-            .studio
-            .cleanup
-            .uploads_in_flight
-            .lock()
-            .unwrap()
-            .iter()
-            .cloned()
-            .collect();
+        let busy: Vec<String> = in_flight(env);
         if let [rel] = busy.as_slice()
             && env.root().join(rel).exists()
         {
@@ -160,8 +170,9 @@ async fn a_real_video_and_its_subtitles_land_in_the_inbox_are_discovered_and_pro
     )
     .await;
     assert_eq!(s, 200, "{body}");
-    assert_eq!(body["path"], format!("inbox/uploaded/{SUBS}"));
-    assert_eq!(body["episode"], "uploaded_ep001_2026-01-01");
+    let done: UploadDone = serde_json::from_value(body).unwrap();
+    assert_eq!(done.path, format!("inbox/uploaded/{SUBS}"));
+    assert_eq!(done.episode, "uploaded_ep001_2026-01-01");
 
     // Byte for byte what was sent, nothing left in uploads/, nothing registered as in flight.
     let inbox = env.root().join("inbox/uploaded");
@@ -169,25 +180,19 @@ async fn a_real_video_and_its_subtitles_land_in_the_inbox_are_discovered_and_pro
     assert_eq!(std::fs::read(inbox.join(SUBS)).unwrap(), subs);
     assert_eq!(entries(&inbox), vec![VIDEO.to_string(), SUBS.to_string()]);
     assert!(uploads(&env).is_empty(), "{:?}", uploads(&env));
-    assert!(
-        env.studio
-            .cleanup
-            .uploads_in_flight
-            .lock()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(in_flight(&env).is_empty());
 
     // Discovered by the upload itself: no scan needed.
     let id = "uploaded_ep001_2026-01-01";
     let d = env.episode(id).await;
-    assert_eq!(d["source_path"], format!("inbox/uploaded/{VIDEO}"));
-    assert_eq!(d["episode"]["state"], "idle");
+    assert_eq!(d.source_path, format!("inbox/uploaded/{VIDEO}"));
+    assert_eq!(d.episode.state, EpisodeState::Idle);
 
     // And it is a usable episode: the pipeline takes it to the end with the uploaded subtitles.
-    env.ok("process", json!({ "ids": [id] })).await;
+    env.ok::<ProcessOutcome>("process", json!({ "ids": [id] }))
+        .await;
     let d = env.wait_settled(id, Duration::from_secs(120)).await;
-    assert_eq!(d["episode"]["state"], "done", "{d}");
+    assert_eq!(d.episode.state, EpisodeState::Done, "{d:?}");
 }
 
 #[tokio::test]
@@ -299,8 +304,8 @@ async fn viewers_and_strangers_cannot_upload() {
     assert_error(s, &body, 403, "forbidden", "operator");
 
     // A browser session works from the app's own origin and is refused from another site.
-    common::add_user(&env, "op", app::api::Role::Operator, "operator-pass").await;
-    let (status, cookie) = common::login(&env, "op", "operator-pass").await;
+    crate::support::add_user(&env, "op", app::api::Role::Operator, "operator-pass").await;
+    let (status, cookie) = crate::support::login(&env, "op", "operator-pass").await;
     assert_eq!(status, 200);
     let cookie = cookie.expect("session cookie");
     let res = env
@@ -370,14 +375,7 @@ async fn uploads_over_the_limit_get_413_and_leave_nothing() {
     let _ = writer.await;
     assert_error(status, &body, 413, "payload_too_large", "EWG_MAX_UPLOAD_MB");
     wait_until("the temp file is removed", || uploads(&env).is_empty()).await;
-    assert!(
-        env.studio
-            .cleanup
-            .uploads_in_flight
-            .lock()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(in_flight(&env).is_empty());
     assert!(entries(&env.root().join("inbox")).is_empty());
 
     // A dry run announcing the size is refused the same way, and accepted under the limit, storing nothing.
@@ -415,7 +413,8 @@ async fn uploads_over_the_limit_get_413_and_leave_nothing() {
     // Exactly at the limit is fine.
     let (s, body) = upload(&env, Some(&env.operator), &q, vec![7u8; 1024 * 1024]).await;
     assert_eq!(s, 200, "{body}");
-    assert_eq!(body["bytes"], 1024 * 1024);
+    let done: UploadDone = serde_json::from_value(body).unwrap();
+    assert_eq!(done.bytes, 1024 * 1024);
 }
 
 #[tokio::test]
@@ -439,11 +438,8 @@ async fn an_aborted_upload_leaves_nothing_and_deep_clean_spares_uploads_in_fligh
         part.starts_with("uploads/") && part.ends_with(".part"),
         "{part}"
     );
-    let report = env.ok("deep_clean", json!({ "dry_run": false })).await;
-    assert!(
-        !report["paths"].as_array().unwrap().contains(&json!(part)),
-        "{report}"
-    );
+    let report: CleanupReport = env.ok("deep_clean", json!({ "dry_run": false })).await;
+    assert!(!report.paths.contains(&part), "{report:?}");
     assert!(
         env.root().join(&part).exists(),
         "an upload in flight was swept"
@@ -470,12 +466,7 @@ async fn an_aborted_upload_leaves_nothing_and_deep_clean_spares_uploads_in_fligh
     let part = wait_in_flight(&env).await;
     drop(s);
     wait_until("the aborted upload is unregistered", || {
-        env.studio
-            .cleanup
-            .uploads_in_flight
-            .lock()
-            .unwrap()
-            .is_empty()
+        in_flight(&env).is_empty()
     })
     .await;
     assert!(!env.root().join(&part).exists(), "{part} left behind");
@@ -487,13 +478,10 @@ async fn an_aborted_upload_leaves_nothing_and_deep_clean_spares_uploads_in_fligh
 
     // 3. What a crash leaves (a temp file nobody writes) is swept by Deep Clean and reported.
     std::fs::write(env.root().join("uploads/crashed.part"), &video[..half]).unwrap();
-    let report = env.ok("deep_clean", json!({ "dry_run": false })).await;
+    let report: CleanupReport = env.ok("deep_clean", json!({ "dry_run": false })).await;
     assert!(
-        report["paths"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("uploads/crashed.part")),
-        "{report}"
+        report.paths.iter().any(|p| p == "uploads/crashed.part"),
+        "{report:?}"
     );
     assert!(uploads(&env).is_empty(), "{:?}", uploads(&env));
     assert_eq!(

@@ -1,15 +1,16 @@
 //! A server killed mid-job: after a restart, the interrupted episode is failed ("interrupted") and the
 //! half-written attempt is cleaned. Uses the real `ewg` binary and SIGKILL.
 
-mod common;
-use common::make_media;
+use crate::support::{Client, make_media, wire};
+use app::api::{DiscoverReport, EpisodeDetail, EpisodeState, ProcessOutcome, Stage};
+use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ID: &str = "demo-show_ep001_2026-01-01";
 
 /// Kills the server when the test ends, however it ends.
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -18,7 +19,7 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -26,8 +27,30 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// `ewg serve` with extra environment variables (failpoints).
+pub(crate) fn serve_with(dir: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Server {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ewg"));
+    c.args([
+        "serve",
+        "--lease-secs",
+        "2",
+        "--workers",
+        "1",
+        "--addr",
+        &format!("127.0.0.1:{port}"),
+        "--data-dir",
+    ])
+    .arg(dir)
+    .env("EWG_LOG", "warn")
+    .env_remove("EWG_TRANSCRIBE_CMD")
+    .envs(env.iter().copied())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    Server(c.spawn().expect("start ewg"))
+}
+
 /// `transcriber`: a slow EWG_TRANSCRIBE_CMD keeps the job busy at a known stage until we kill it.
-fn serve(dir: &std::path::Path, port: u16, transcriber: Option<&str>) -> Server {
+pub(crate) fn serve(dir: &std::path::Path, port: u16, transcriber: Option<&str>) -> Server {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ewg"));
     c.args([
         "serve",
@@ -50,21 +73,16 @@ fn serve(dir: &std::path::Path, port: u16, transcriber: Option<&str>) -> Server 
     Server(c.spawn().expect("start ewg"))
 }
 
-async fn call(port: u16, token: &str, name: &str, body: serde_json::Value) -> serde_json::Value {
-    reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{port}/api/{name}"))
-        .bearer_auth(token)
+/// The typed client for the server on `port`; every request gives up after 10 s.
+pub(crate) fn client(port: u16) -> Client {
+    let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
-        .json(&body)
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json")
+        .build()
+        .unwrap();
+    Client::new(format!("http://127.0.0.1:{port}"), http)
 }
 
-async fn wait_up(port: u16) {
+pub(crate) async fn wait_up(port: u16) {
     let start = Instant::now();
     while reqwest::get(format!("http://127.0.0.1:{port}/api/health"))
         .await
@@ -97,9 +115,15 @@ async fn a_restart_after_a_kill_marks_the_interrupted_episode_failed_and_cleans_
     let port = free_port();
     let mut first = serve(dir.path(), port, Some(&transcriber));
     wait_up(port).await;
-    call(port, &token, "discover", serde_json::json!({})).await;
-    let out = call(port, &token, "process", serde_json::json!({ "ids": [ID] })).await;
-    assert_eq!(out["jobs"][0]["attempt"], 1, "{out}");
+    let api = client(port);
+    api.call::<DiscoverReport>(&token, "discover", json!({}))
+        .await
+        .expect("discover");
+    let out: ProcessOutcome = api
+        .call(&token, "process", json!({ "ids": [ID] }))
+        .await
+        .expect("process");
+    assert_eq!(out.jobs[0].attempt, 1, "{out:?}");
     let start = Instant::now();
     while !marker.exists() {
         assert!(
@@ -126,24 +150,31 @@ async fn a_restart_after_a_kill_marks_the_interrupted_episode_failed_and_cleans_
     let port = free_port();
     let _second = serve(dir.path(), port, None);
     wait_up(port).await;
+    let api = client(port);
     let start = Instant::now();
     let detail = loop {
-        let d = call(port, &token, "episode", serde_json::json!({ "id": ID })).await;
-        if d["episode"]["state"] == "failed" && d["job"].is_null() {
-            break d;
+        let d = api
+            .call::<EpisodeDetail>(&token, "episode", json!({ "id": ID }))
+            .await;
+        if let Ok(d) = &d
+            && d.episode.state == EpisodeState::Failed
+            && d.job.is_none()
+        {
+            break d.clone();
         }
         assert!(
             start.elapsed() < Duration::from_secs(20),
-            "never marked interrupted: {d}"
+            "never marked interrupted: {d:?}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert_eq!(detail["episode"]["error"], "interrupted", "{detail}");
-    assert_eq!(detail["episode"]["failed_stage"], "transcribed");
-    assert!(
-        detail["artifacts"].as_array().unwrap().is_empty(),
-        "{detail}"
+    assert_eq!(
+        detail.episode.error.as_deref(),
+        Some("interrupted"),
+        "{detail:?}"
     );
+    assert_eq!(detail.episode.failed_stage, Some(Stage::Transcribed));
+    assert!(detail.artifacts.is_empty(), "{detail:?}");
     assert!(
         !dir.path().join(format!("work/{ID}/a1")).exists(),
         "the attempt was cleaned"
@@ -152,5 +183,9 @@ async fn a_restart_after_a_kill_marks_the_interrupted_episode_failed_and_cleans_
         !dir.path().join(format!("audio/{ID}.wav")).exists(),
         "its audio too"
     );
-    assert_eq!(detail["cleanup_runs"][0]["trigger"], "recovery", "{detail}");
+    assert_eq!(
+        wire(&detail.cleanup_runs[0].trigger),
+        "recovery",
+        "{detail:?}"
+    );
 }

@@ -1,0 +1,251 @@
+//! A run's life. `begin` writes its row (owner = this node) and starts its heartbeat; `execute` moves every
+//! target into `.trash/<run>/` (phase one), commits the registry change in one transaction — planned rows
+//! by id, the episodes' end state, their release — then purges the trash (phase two) and stores the report.
+//! A crash anywhere leaves a run whose heartbeat stops; `repair` finishes it from the registry.
+
+use super::plan::Plan;
+use super::{Cleanup, Outcome, RUN_HEARTBEAT, Trigger};
+use crate::error::Result;
+use crate::ids::EpisodeId;
+use crate::now_ms;
+use crate::registry::{RunRecord, Then};
+use crate::storage::Purged;
+use app::api::{CleanupReport, CleanupResult, PathError};
+use std::collections::HashSet;
+use std::time::Instant;
+
+/// What a caller asks a run to be.
+pub(crate) struct Spec<'a> {
+    pub trigger: Trigger,
+    pub actor: &'a str,
+    pub scope: String,
+    pub episode: Option<&'a EpisodeId>,
+    pub dry_run: bool,
+    pub then: Then,
+}
+
+/// A run this process owns: its record and its heartbeat, which stops when the run is dropped.
+pub(crate) struct ActiveRun {
+    pub record: RunRecord,
+    started: Instant,
+    heartbeat: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for ActiveRun {
+    fn drop(&mut self) {
+        self.heartbeat.abort();
+    }
+}
+
+impl Cleanup {
+    pub(crate) fn record(&self, spec: Spec<'_>) -> RunRecord {
+        RunRecord {
+            id: new_run_id(),
+            actor: spec.actor.to_string(),
+            trigger: spec.trigger.as_str().to_string(),
+            scope: spec.scope,
+            episode: spec.episode.map(|e| e.to_string()),
+            dry_run: spec.dry_run,
+            then: spec.then,
+        }
+    }
+
+    /// Writes the run's row and starts its heartbeat. `None`: the registry refused a second live Deep
+    /// Clean (another caller, maybe another process, is running one).
+    pub(crate) async fn begin(&self, record: RunRecord) -> Result<Option<ActiveRun>> {
+        if !self.registry.start_run(&record, &self.node).await? {
+            return Ok(None);
+        }
+        let registry = self.registry.clone();
+        let id = record.id.clone();
+        let heartbeat = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(RUN_HEARTBEAT).await;
+                match registry.heartbeat_run(&id).await {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(e) => tracing::warn!(run = %id, error = %e, "run heartbeat failed"),
+                }
+            }
+        });
+        Ok(Some(ActiveRun {
+            record,
+            started: Instant::now(),
+            heartbeat,
+        }))
+    }
+
+    /// Ends a run that will move nothing (its claims or the guard refused it), recording why.
+    pub(crate) async fn refuse(
+        &self,
+        run: ActiveRun,
+        errors: Vec<PathError>,
+    ) -> Result<CleanupReport> {
+        self.registry.release_episodes(&run.record.id).await?;
+        let mut report = empty_report(&run.record, errors);
+        report.result = CleanupResult::Failed;
+        report.duration_ms = run.started.elapsed().as_millis() as i64;
+        self.registry.finish_run(&report).await?;
+        Ok(report)
+    }
+
+    /// Both phases and the commit. `unowned`: episodes a live job owns (its own failure cleanup), which
+    /// get the end state without being claimed.
+    pub(crate) async fn execute(
+        &self,
+        run: ActiveRun,
+        plan: Plan,
+        unowned: &[String],
+    ) -> Result<Outcome> {
+        let record = &run.record;
+        let mut report = empty_report(record, plan.errors);
+        let drop_ids = self.take_all(record, plan.targets, &mut report);
+        let mut jobs = Vec::new();
+        if record.dry_run {
+            self.registry.release_episodes(&record.id).await?;
+        } else {
+            // Failpoint for the crash-recovery tests: die between phase one and the registry commit.
+            if std::env::var_os("EWG_FAILPOINT_CRASH_AFTER_TRASH").is_some() {
+                std::process::abort();
+            }
+            // A partial cleanup never moves an episode on: it stays where it is, released, and the
+            // report says what is left.
+            let then = if report.errors.is_empty() {
+                record.then
+            } else {
+                Then::Release
+            };
+            jobs = self
+                .commit_and_purge(record, &drop_ids, then, unowned, &mut report)
+                .await;
+        }
+        report.result = result_of(&report);
+        report.duration_ms = run.started.elapsed().as_millis() as i64;
+        self.registry.finish_run(&report).await?;
+        tracing::info!(
+            run = %record.id, trigger = %record.trigger, scope = %record.scope, actor = %record.actor,
+            dry_run = record.dry_run, files = report.files, bytes = report.bytes,
+            errors = report.errors.len(), duration_ms = report.duration_ms, "cleanup run finished"
+        );
+        Ok(Outcome { report, jobs })
+    }
+
+    /// Phase one (or its measurement in a dry run). Returns the artifact ids whose files are gone.
+    fn take_all(
+        &self,
+        record: &RunRecord,
+        targets: Vec<super::plan::Target>,
+        report: &mut CleanupReport,
+    ) -> Vec<i64> {
+        let trash = self.root.trash(&record.id);
+        let mut drop_ids = Vec::new();
+        let mut seen = HashSet::new();
+        for t in targets {
+            if !seen.insert(t.rel.clone()) {
+                continue;
+            }
+            let res = if record.dry_run {
+                trash.measure(&t.rel).map(|m| {
+                    report.files += m.files;
+                    report.bytes += m.bytes;
+                    m.existed
+                })
+            } else {
+                trash.take(&t.rel)
+            };
+            match res {
+                Ok(existed) => {
+                    if existed {
+                        report.paths.push(t.rel);
+                    }
+                    drop_ids.extend(t.artifact_ids);
+                }
+                Err(message) => {
+                    tracing::warn!(run = %record.id, path = %t.rel, %message, "cleanup could not remove a path");
+                    report.errors.push(PathError {
+                        path: t.rel,
+                        message,
+                    });
+                }
+            }
+        }
+        drop_ids
+    }
+
+    /// Once everything is in the trash, the registry commit and the purge are independent (a crash during
+    /// either leaves trash and a run that recovery finishes), so they overlap.
+    async fn commit_and_purge(
+        &self,
+        record: &RunRecord,
+        drop_ids: &[i64],
+        then: Then,
+        unowned: &[String],
+        report: &mut CleanupReport,
+    ) -> Vec<crate::registry::JobRow> {
+        let trash = self.root.trash(&record.id);
+        let purge = tokio::task::spawn_blocking(move || trash.purge());
+        let commit = self
+            .registry
+            .commit_run(&record.id, drop_ids, then, unowned);
+        let (committed, purged) = tokio::join!(commit, purge);
+        let jobs = committed.unwrap_or_else(|e| {
+            tracing::error!(run = %record.id, error = %e, "cleanup commit failed");
+            report.errors.push(PathError {
+                path: "registry".into(),
+                message: e.to_string(),
+            });
+            vec![]
+        });
+        match purged {
+            Ok(p) => add_purged(report, p),
+            Err(e) => report.errors.push(PathError {
+                path: format!(".trash/{}", record.id),
+                message: format!("purge stopped: {e}"),
+            }),
+        }
+        jobs
+    }
+}
+
+pub(crate) fn empty_report(record: &RunRecord, errors: Vec<PathError>) -> CleanupReport {
+    CleanupReport {
+        run_id: record.id.clone(),
+        trigger: record.trigger.clone(),
+        dry_run: record.dry_run,
+        result: CleanupResult::Ok,
+        files: 0,
+        bytes: 0,
+        errors,
+        duration_ms: 0,
+        paths: vec![],
+    }
+}
+
+pub(crate) fn result_of(report: &CleanupReport) -> CleanupResult {
+    match (
+        report.errors.is_empty(),
+        report.files > 0 || !report.paths.is_empty(),
+    ) {
+        (true, _) => CleanupResult::Ok,
+        (false, true) => CleanupResult::Partial,
+        (false, false) => CleanupResult::Failed,
+    }
+}
+
+pub(crate) fn add_purged(report: &mut CleanupReport, purged: Purged) {
+    report.files += purged.files;
+    report.bytes += purged.bytes;
+    report.errors.extend(
+        purged
+            .errors
+            .into_iter()
+            .map(|(path, message)| PathError { path, message }),
+    );
+}
+
+/// Sortable and unique: time first, then randomness.
+fn new_run_id() -> String {
+    let mut rnd = [0u8; 4];
+    let _ = getrandom::fill(&mut rnd);
+    format!("{}-{}", now_ms(), hex::encode(rnd))
+}

@@ -1,0 +1,123 @@
+//! The cleanup engine: every cleanup action, all through the data root's one deletion primitive
+//! ([`crate::storage`]), all audited as runs in the registry, all able to dry-run.
+//!
+//! | file | concern |
+//! |---|---|
+//! | `actions.rs` | the actions callers ask for: an attempt, an episode, Deep Clean, the schedule |
+//! | `plan.rs` | from registry rows and fixed per-episode places to the paths a run removes |
+//! | `sweep.rs` | the orphan sweep and the guard against mass deletion |
+//! | `execute.rs` | a run's life: its row and heartbeat, the two phases, the one-transaction commit |
+//! | `repair.rs` | recovery of runs and jobs whose owner is gone |
+//! | `uploads.rs` | uploads in flight, as registry rows with heartbeats |
+//!
+//! Coordination lives in the registry, never in this process's memory or a request's lifetime:
+//! - a run is a row with an owner (this node) and a heartbeat; recovery touches only runs whose
+//!   heartbeat expired, and replays the end state they intended ([`crate::registry::Then`]);
+//! - a run owns the episodes it cleans (`episodes.cleanup_run`), taken in the transaction that checks no
+//!   job is live, so a cleanup and a job never interleave on one episode;
+//! - rows go by the ids that were planned, never by episode;
+//! - Deep Clean is single-flight through a unique index: at most one live run, whichever process asks.
+//!
+//! Callers that must survive a disconnecting client run these on a spawned task (see
+//! [`crate::studio`]): a run, once started, always reaches its commit and its report.
+
+mod actions;
+mod execute;
+mod plan;
+mod repair;
+mod sweep;
+mod uploads;
+
+pub use actions::DeepCleanRequest;
+pub use sweep::{MASS_FILES, SweepGuard};
+pub use uploads::UploadLease;
+
+use crate::registry::Registry;
+use crate::storage::DataRoot;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often a live run renews its heartbeat.
+const RUN_HEARTBEAT: Duration = Duration::from_secs(2);
+/// A run silent for this long has lost its owner (crashed, killed, partitioned): recovery may finish it.
+/// Several heartbeats long, so a busy database or a slow disk never makes a live run look dead.
+const RUN_STALE_MS: i64 = 20_000;
+/// An upload part whose owner has not heartbeated for this long is no longer in flight.
+const UPLOAD_STALE_MS: i64 = 30_000;
+
+/// Why a cleanup ran; stored with the run and used as the metrics label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    Failure,
+    Cancel,
+    Episode,
+    Force,
+    Retry,
+    DeepClean,
+    Schedule,
+    Recovery,
+    /// An attempt's scratch after success.
+    Scratch,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Failure => "failure",
+            Trigger::Cancel => "cancel",
+            Trigger::Episode => "episode",
+            Trigger::Force => "force",
+            Trigger::Retry => "retry",
+            Trigger::DeepClean => "deep-clean",
+            Trigger::Schedule => "schedule",
+            Trigger::Recovery => "recovery",
+            Trigger::Scratch => "scratch",
+        }
+    }
+}
+
+/// Which derived files of an episode a cleanup leaves in place.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Keep {
+    pub transcripts: bool,
+    pub audio: bool,
+}
+
+impl Keep {
+    pub const NOTHING: Keep = Keep {
+        transcripts: false,
+        audio: false,
+    };
+    /// What the user chose to keep stays kept: transcripts and audio.
+    pub const USER_DATA: Keep = Keep {
+        transcripts: true,
+        audio: true,
+    };
+}
+
+pub struct Cleanup {
+    pub root: DataRoot,
+    pub registry: Registry,
+    /// Age after which an unfinished upload or an abandoned work dir is swept by the schedule.
+    stale_after: Duration,
+    /// This process in the registry (`node::node_id`).
+    node: String,
+}
+
+impl Cleanup {
+    pub fn new(root: DataRoot, registry: Registry, stale_after: Duration) -> Arc<Self> {
+        Arc::new(Cleanup {
+            root,
+            registry,
+            stale_after,
+            node: crate::node::node_id().to_string(),
+        })
+    }
+}
+
+/// A finished run and the jobs its end state queued.
+#[derive(Debug)]
+pub struct Outcome {
+    pub report: app::api::CleanupReport,
+    pub jobs: Vec<crate::registry::JobRow>,
+}

@@ -1,0 +1,165 @@
+//! Recovery: finishing what a dead owner left. Everything here is decided from the registry, so running
+//! it beside a live server (a CLI command, a second process) is safe: a run whose owner still heartbeats,
+//! or a job whose lease is current, is never touched.
+
+use super::execute::{add_purged, empty_report, result_of};
+use super::{Cleanup, Keep, RUN_STALE_MS, Trigger};
+use crate::error::{Error, Result};
+use crate::ids::EpisodeId;
+use crate::registry::{LiveRun, RunRecord, Then};
+use app::api::{EpisodeState, Stage};
+use std::collections::HashSet;
+
+impl Cleanup {
+    /// Finishes every run whose owner has gone silent. Returns how many it finished.
+    pub async fn recover(&self) -> Result<usize> {
+        let mut n = 0;
+        for run in self.registry.live_runs().await? {
+            if run.owner_gone(RUN_STALE_MS) {
+                self.recover_run(&run).await?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Runs still owned by a live process: their trash is not ours to purge.
+    pub(crate) async fn busy_runs(&self) -> Result<HashSet<String>> {
+        Ok(self
+            .registry
+            .live_runs()
+            .await?
+            .into_iter()
+            .filter(|r| !r.owner_gone(RUN_STALE_MS))
+            .map(|r| r.id)
+            .collect())
+    }
+
+    /// Replays the end of an interrupted run: its trash purged, the rows of its episodes' files that are
+    /// gone deleted, the end state it intended applied (unless its commit already happened), real counts.
+    pub(crate) async fn recover_run(&self, run: &LiveRun) -> Result<()> {
+        let purged = tokio::task::spawn_blocking({
+            let trash = self.root.trash(&run.id);
+            move || trash.purge()
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("purge of {} stopped: {e}", run.id)))?;
+        if run.phase == "planned" {
+            let episodes = self.registry.episodes_of_run(&run.id).await?;
+            let gone: Vec<i64> = self
+                .registry
+                .artifacts_of_many(&episodes)
+                .await?
+                .into_iter()
+                .filter(|a| std::fs::symlink_metadata(self.root.abs(&a.path)).is_err())
+                .map(|a| a.id)
+                .collect();
+            let then = Then::parse(run.then_action.as_deref().unwrap_or(""));
+            self.registry.commit_run(&run.id, &gone, then, &[]).await?;
+        }
+        let record = RunRecord {
+            id: run.id.clone(),
+            actor: "recovery".into(),
+            trigger: run.trigger.clone(),
+            scope: String::new(),
+            episode: None,
+            dry_run: false,
+            then: Then::Release,
+        };
+        let mut report = empty_report(&record, vec![]);
+        add_purged(&mut report, purged);
+        report.result = result_of(&report);
+        self.registry.finish_run(&report).await?;
+        tracing::warn!(run = %run.id, owner = ?run.owner, silent_ms = run.silent_ms, files = report.files,
+            "finished a cleanup run whose owner stopped");
+        Ok(())
+    }
+
+    /// Jobs whose lease expired (database clock) become interrupted, their episodes failed and their
+    /// attempts cleaned; episodes shown queued or running without any live job are failed the same way.
+    pub async fn repair_registry(&self) -> Result<usize> {
+        let mut repaired = 0;
+        for job in self.registry.expired_jobs().await? {
+            if self
+                .registry
+                .interrupt_job(job.id, "interrupted: the worker stopped")
+                .await?
+            {
+                self.fail_interrupted(&job.episode, job.attempt).await?;
+                repaired += 1;
+            }
+        }
+        for ep in self
+            .registry
+            .episodes_in_states(&[EpisodeState::Queued, EpisodeState::Running])
+            .await?
+        {
+            if self.registry.live_job(&ep.id).await?.is_none() {
+                self.fail_interrupted(&ep.id, ep.attempt).await?;
+                repaired += 1;
+            }
+        }
+        Ok(repaired)
+    }
+
+    /// Episodes [`Self::repair_registry`] would fail now (a dry run plans them like failed ones).
+    pub(crate) async fn repair_candidates(&self) -> Result<Vec<String>> {
+        let mut out: Vec<String> = self
+            .registry
+            .expired_jobs()
+            .await?
+            .into_iter()
+            .map(|j| j.episode)
+            .collect();
+        for ep in self
+            .registry
+            .episodes_in_states(&[EpisodeState::Queued, EpisodeState::Running])
+            .await?
+        {
+            if self.registry.live_job(&ep.id).await?.is_none() {
+                out.push(ep.id);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn fail_interrupted(&self, episode: &str, attempt: i64) -> Result<()> {
+        let stage = self
+            .registry
+            .episode(episode)
+            .await?
+            .and_then(|e| e.progress_stage.as_deref().and_then(Stage::parse))
+            .unwrap_or(Stage::Prepped);
+        // A failure the job recorded itself keeps its reason; only a still-live episode becomes
+        // "interrupted".
+        self.registry
+            .fail_interrupted(episode, attempt, stage)
+            .await?;
+        let Ok(id) = EpisodeId::parse(episode) else {
+            return Ok(());
+        };
+        match self
+            .attempts(
+                &[(id, attempt)],
+                Keep::NOTHING,
+                Trigger::Recovery,
+                "system",
+                false,
+                Then::ResetStage,
+            )
+            .await
+        {
+            Ok(o) => tracing::warn!(
+                episode,
+                files = o.report.files,
+                "interrupted attempt cleaned"
+            ),
+            // Someone else owns the episode now (a new job, another run): theirs to finish.
+            Err(Error::Conflict(why)) => {
+                tracing::info!(episode, %why, "interrupted attempt left to its new owner")
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+}

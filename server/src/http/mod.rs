@@ -1,0 +1,92 @@
+//! The HTTP surface: Leptos SSR pages, server functions at `/api/<name>`, `/metrics`, media files.
+//!
+//! | file | concern |
+//! |---|---|
+//! | `mod.rs` | the router and its state |
+//! | `contract.rs` | the API's error contract for server functions (one middleware) |
+//! | `error.rs` | one error type that is a response |
+//! | `extract.rs` | who is calling, as an extractor (`Caller<Viewer>`, `Caller<Operator>`) |
+//! | `files.rs` | `/files/<path>`: media for signed-in users |
+//! | `upload.rs` | `POST /api/upload`: streamed uploads into the inbox |
+//!
+//! Handlers translate HTTP to [`Studio`] calls and nothing else; the domain lives there.
+
+mod contract;
+mod error;
+mod extract;
+mod files;
+mod upload;
+
+pub use error::{HttpError, error_response};
+
+use crate::backend::StudioBackend;
+use crate::studio::Studio;
+use app::api::ApiError;
+use app::api::backend::SharedBackend;
+use app::{App, shell};
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub studio: Arc<Studio>,
+    pub backend: SharedBackend,
+}
+
+impl axum::extract::FromRef<AppState> for LeptosOptions {
+    fn from_ref(s: &AppState) -> Self {
+        s.leptos_options.clone()
+    }
+}
+
+pub fn router(studio: Arc<Studio>, leptos_options: LeptosOptions) -> Router {
+    let backend: SharedBackend = Arc::new(StudioBackend(Arc::clone(&studio)));
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        studio,
+        backend: Arc::clone(&backend),
+    };
+    let routes = generate_route_list(App);
+    let context = move || provide_context(Arc::clone(&backend));
+    Router::new()
+        .route("/api/health", get(health_get))
+        .route("/api/{*rest}", any(api_not_found))
+        .route("/metrics", get(metrics))
+        .route("/files/{*path}", get(files::serve))
+        // Streams its body to disk, so the JSON middleware below lets it through untouched.
+        .route("/api/upload", post(upload::upload))
+        .leptos_routes_with_context(&state, routes, context, {
+            let o = leptos_options.clone();
+            move || shell(o.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(contract::api_contract))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn health_get(State(s): State<AppState>) -> impl IntoResponse {
+    Json(s.backend.health().await)
+}
+
+async fn api_not_found(req: Request) -> Response {
+    error_response(ApiError::not_found(format!(
+        "no API function at {} (see the README for the list)",
+        req.uri().path()
+    )))
+}
+
+async fn metrics(State(s): State<AppState>) -> Response {
+    match crate::metrics::render(&s.studio.registry).await {
+        Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
+        Err(e) => error_response(ApiError::from(e)),
+    }
+}

@@ -1,0 +1,248 @@
+//! One owner per episode: a live job or one cleanup run, never both, decided inside the transaction that
+//! enqueues a job or starts a cleanup. In SQLite the first statement of each of those transactions is a
+//! write, so they serialise on the database's write lock and the checks that follow cannot race; the
+//! same statements take row locks on PostgreSQL.
+
+use super::runs::Then;
+use super::{JobRow, Registry};
+use crate::error::{Error, Result};
+use crate::now_ms;
+use sqlx::Sqlite;
+
+type Tx<'a> = sqlx::Transaction<'a, Sqlite>;
+
+impl Registry {
+    /// Gives `episode` to `run_id` if no job is live on it and no other run owns it. Returns why not.
+    async fn try_claim(
+        &self,
+        tx: &mut Tx<'_>,
+        run_id: &str,
+        episode: &str,
+    ) -> Result<Option<String>> {
+        let n = sqlx::query(
+            "UPDATE episodes SET cleanup_run = ? WHERE id = ? AND (cleanup_run IS NULL OR cleanup_run = ?)
+               AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.episode = episodes.id
+                               AND jobs.state IN ('queued', 'running'))",
+        )
+        .bind(run_id)
+        .bind(episode)
+        .bind(run_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if n == 1 {
+            return Ok(None);
+        }
+        let job: Option<(i64, String)> = sqlx::query_as(
+            "SELECT id, state FROM jobs WHERE episode = ? AND state IN ('queued', 'running')",
+        )
+        .bind(episode)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let run: Option<Option<String>> =
+            sqlx::query_scalar("SELECT cleanup_run FROM episodes WHERE id = ?")
+                .bind(episode)
+                .fetch_optional(&mut **tx)
+                .await?;
+        Ok(Some(match (job, run) {
+            (Some((id, state)), _) => format!("episode `{episode}` has {state} job {id}"),
+            (None, Some(Some(r))) => format!("episode `{episode}` is being cleaned by run {r}"),
+            (None, Some(None)) => format!("episode `{episode}` changed while it was claimed"),
+            (None, None) => format!("no episode `{episode}`"),
+        }))
+    }
+
+    /// All or nothing: `run_id` owns every episode, or none and a 409 names the job or run in the way.
+    pub async fn claim_episodes(&self, run_id: &str, episodes: &[String]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for e in episodes {
+            if let Some(why) = self.try_claim(&mut tx, run_id, e).await? {
+                tx.rollback().await?;
+                return Err(Error::Conflict(format!(
+                    "{why}; cancel it or use force reprocess first"
+                )));
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Claims the episodes that are free and skips the busy ones (Deep Clean leaves those alone).
+    pub async fn claim_free_episodes(
+        &self,
+        run_id: &str,
+        episodes: &[String],
+    ) -> Result<Vec<String>> {
+        let mut tx = self.pool.begin().await?;
+        let mut claimed = Vec::new();
+        for e in episodes {
+            if self.try_claim(&mut tx, run_id, e).await?.is_none() {
+                claimed.push(e.clone());
+            }
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Episodes `run_id` owns.
+    pub async fn episodes_of_run(&self, run_id: &str) -> Result<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM episodes WHERE cleanup_run = ? ORDER BY id")
+                .bind(run_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Episodes some cleanup run owns right now.
+    pub async fn episodes_being_cleaned(&self) -> Result<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM episodes WHERE cleanup_run IS NOT NULL")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// The commit of a run, one transaction: the planned rows go (by id), the episodes it owns reach the
+    /// end state `then` and are released, and the run is marked committed. `unowned` are episodes whose
+    /// live job owns them (a job's own failure cleanup): `then` applies to those without a release.
+    /// Returns the jobs a `Requeue` queued.
+    pub async fn commit_run(
+        &self,
+        run_id: &str,
+        drop_ids: &[i64],
+        then: Then,
+        unowned: &[String],
+    ) -> Result<Vec<JobRow>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE cleanup_runs SET phase = 'committed' WHERE id = ?")
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        for chunk in drop_ids.chunks(5000) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!("DELETE FROM artifacts WHERE id IN ({marks})");
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        let owned: Vec<(String, i64)> =
+            sqlx::query_as("SELECT id, attempt FROM episodes WHERE cleanup_run = ?")
+                .bind(run_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let trigger: Option<String> =
+            sqlx::query_scalar("SELECT trigger FROM cleanup_runs WHERE id = ?")
+                .bind(run_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let force = trigger.as_deref() == Some("force");
+        let mut jobs = Vec::new();
+        for (episode, attempt) in &owned {
+            apply_then(&mut tx, episode, then).await?;
+            sqlx::query("UPDATE episodes SET cleanup_run = NULL WHERE id = ?")
+                .bind(episode)
+                .execute(&mut *tx)
+                .await?;
+            if then == Then::Requeue {
+                jobs.push(enqueue_in(&mut tx, episode, attempt + 1, force).await?);
+            }
+        }
+        for episode in unowned {
+            if then != Then::Requeue {
+                apply_then(&mut tx, episode, then).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(jobs)
+    }
+
+    /// Lets go of every episode a run owns without changing them (a dry run, a refused run).
+    pub async fn release_episodes(&self, run_id: &str) -> Result<()> {
+        sqlx::query("UPDATE episodes SET cleanup_run = NULL WHERE cleanup_run = ?")
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+async fn apply_then(tx: &mut Tx<'_>, episode: &str, then: Then) -> Result<()> {
+    let sql = match then {
+        Then::Release => return Ok(()),
+        Then::ResetStage => "UPDATE episodes SET stage = 'discovered', updated_at = ? WHERE id = ?",
+        Then::Reset | Then::Requeue => {
+            "UPDATE episodes SET stage = 'discovered', state = 'idle', failed_stage = NULL, error = NULL,
+                progress_stage = NULL, progress_percent = NULL, updated_at = ? WHERE id = ?"
+        }
+    };
+    sqlx::query(sql)
+        .bind(now_ms())
+        .bind(episode)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Queues attempt `attempt` inside an open transaction: the job row and the episode's `queued` state
+/// together, refused (409) while a cleanup run owns the episode or another job is live.
+pub(super) async fn enqueue_in(
+    tx: &mut Tx<'_>,
+    episode: &str,
+    attempt: i64,
+    force: bool,
+) -> Result<JobRow> {
+    let now = now_ms();
+    let updated = sqlx::query(
+        "UPDATE episodes SET state = 'queued', attempt = ?, stage = 'discovered', failed_stage = NULL,
+            error = NULL, progress_stage = NULL, progress_percent = NULL, updated_at = ?
+         WHERE id = ? AND cleanup_run IS NULL",
+    )
+    .bind(attempt)
+    .bind(now)
+    .bind(episode)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        let run: Option<Option<String>> =
+            sqlx::query_scalar("SELECT cleanup_run FROM episodes WHERE id = ?")
+                .bind(episode)
+                .fetch_optional(&mut **tx)
+                .await?;
+        return Err(match run {
+            Some(Some(r)) => Error::Conflict(format!(
+                "episode `{episode}` is being cleaned by run {r}; try again when it has finished"
+            )),
+            _ => Error::UnknownEpisode(episode.to_string()),
+        });
+    }
+    let inserted = sqlx::query_as::<_, JobRow>(
+        "INSERT INTO jobs (episode, state, attempt, force, created_at) VALUES (?, 'queued', ?, ?, ?)
+         RETURNING *",
+    )
+    .bind(episode)
+    .bind(attempt)
+    .bind(force)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await;
+    match inserted {
+        Ok(job) => Ok(job),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            let live: Option<(i64, String)> = sqlx::query_as(
+                "SELECT id, state FROM jobs WHERE episode = ? AND state IN ('queued', 'running')",
+            )
+            .bind(episode)
+            .fetch_optional(&mut **tx)
+            .await?;
+            Err(Error::Conflict(match live {
+                Some((id, state)) => format!("episode `{episode}` already has job {id} ({state})"),
+                None => format!("episode `{episode}` already has a live job"),
+            }))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

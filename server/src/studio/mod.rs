@@ -1,0 +1,119 @@
+//! The application service: every user-facing action, validated, with the cleanup rules. Server
+//! functions ([`crate::backend`]), the upload and file handlers ([`crate::http`]) and the CLI
+//! ([`crate::cli`]) all come in here, so they cannot drift apart.
+//!
+//! | file | actions |
+//! |---|---|
+//! | `episodes.rs` | discover, list, detail, process, cancel |
+//! | `cleaning.rs` | episode cleanup, force reprocess, retry with cleanup, Deep Clean |
+//! | `inbox.rs` | browser uploads into the inbox |
+//!
+//! Actions that change state run [`Studio::detached`]: on a task of their own, so a client that
+//! disconnects (its request future dropped) can never stop one half-way.
+
+mod cleaning;
+mod episodes;
+mod inbox;
+
+pub use cleaning::{CleanEpisode, ProcessRequest};
+pub use inbox::{UploadRequest, UploadTarget};
+
+use crate::auth::Auth;
+use crate::cleanup::Cleanup;
+use crate::config::{Common, ServeArgs};
+use crate::error::{Error, Result};
+use crate::ids::EpisodeId;
+use crate::jobs::Jobs;
+use crate::pipeline::{Pipeline, PipelineConfig};
+use crate::registry::{EpisodeRow, Registry};
+use crate::storage::DataRoot;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Studio {
+    pub root: DataRoot,
+    pub registry: Registry,
+    pub jobs: Arc<Jobs>,
+    pub cleanup: Arc<Cleanup>,
+    pub auth: Auth,
+    /// Largest browser upload accepted (`--max-upload-mb`).
+    pub max_upload_bytes: u64,
+}
+
+impl Studio {
+    /// Opens the data root and the registry, then finishes what a dead owner left (only runs whose owner
+    /// is gone: opening beside a live server is safe).
+    pub async fn open(common: &Common, serve: &ServeArgs) -> Result<Arc<Self>> {
+        // Refuse a bad URL before creating anything, so a typo leaves no half-made data dir behind.
+        if let Some(url) = &common.database_url {
+            Registry::check_url(url)?;
+        }
+        let root = DataRoot::open(&common.data_dir)?;
+        let registry = Registry::open(common.database_url.as_deref(), root.path()).await?;
+        let cleanup = Cleanup::new(
+            root.clone(),
+            registry.clone(),
+            Duration::from_secs(serve.stale_after_secs),
+        );
+        let recovered = cleanup.recover().await?;
+        if recovered > 0 {
+            tracing::warn!(
+                runs = recovered,
+                "finished cleanup runs whose owner had stopped"
+            );
+        }
+        let mut pipeline = Pipeline {
+            root: root.clone(),
+            registry: registry.clone(),
+            config: PipelineConfig::from_env(),
+        };
+        // The flag wins over EWG_TRANSCRIBE, which PipelineConfig::from_env reads for `ewg process`.
+        if let Some(t) = serve.transcriber {
+            pipeline.config.transcriber = t;
+        }
+        let jobs = Jobs::new(pipeline, Arc::clone(&cleanup), serve.lease());
+        Ok(Arc::new(Studio {
+            auth: Auth::new(registry.clone(), serve),
+            root,
+            registry,
+            jobs,
+            cleanup,
+            max_upload_bytes: serve.max_upload_mb.saturating_mul(1024 * 1024),
+        }))
+    }
+
+    /// Runs an action on its own task and waits for it. Dropping the returned future (a client that went
+    /// away) leaves the action running to its end; its outcome is in the registry either way.
+    pub async fn detached<T, F, Fut>(self: &Arc<Self>, action: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<Studio>) -> Fut,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+    {
+        let task = tokio::spawn(action(Arc::clone(self)));
+        task.await
+            .map_err(|e| Error::Internal(format!("action stopped: {e}")))?
+    }
+
+    /// Validates an id (400) and finds its episode (404).
+    pub async fn find(&self, id: &str) -> Result<(EpisodeId, EpisodeRow)> {
+        let id = EpisodeId::parse(id)?;
+        let row = self
+            .registry
+            .episode(id.as_str())
+            .await?
+            .ok_or_else(|| Error::UnknownEpisode(id.to_string()))?;
+        Ok((id, row))
+    }
+
+    async fn refuse_if_live(&self, id: &EpisodeId, what: &str) -> Result<()> {
+        if let Some(job) = self.registry.live_job(id.as_str()).await? {
+            return Err(Error::Conflict(format!(
+                "episode `{id}` has {} job {}; cancel it or use force reprocess before {what}",
+                job.state, job.id
+            )));
+        }
+        Ok(())
+    }
+}
