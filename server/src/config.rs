@@ -63,6 +63,9 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Transcript source: sidecar .vtt/.srt, else EWG_TRANSCRIBE_CMD, else the built-in recognizer [default: auto].
+    #[arg(long, env = "EWG_TRANSCRIBE", value_enum)]
+    pub transcriber: Option<crate::pipeline::transcribe::Transcriber>,
 }
 
 impl Default for ServeArgs {
@@ -77,6 +80,7 @@ impl Default for ServeArgs {
             secure_cookies: false,
             public_url: None,
             trusted_proxies: Vec::new(),
+            transcriber: None,
         }
     }
 }

@@ -3,12 +3,16 @@
 //! attempt number, so cleanup always knows exactly what a stage produced.
 
 pub mod child;
+pub mod cues;
 pub mod discover;
 pub mod enrich;
 pub mod ffmpeg;
 pub mod render;
 pub mod social;
+pub mod sphinx;
+pub mod transcribe;
 pub mod transcript;
+pub mod wer;
 
 use crate::error::Error;
 use crate::ids::EpisodeId;
@@ -40,6 +44,8 @@ pub struct PipelineConfig {
     pub max_clips: usize,
     /// Keep each attempt's scratch dir after success (benchmarks replay commands that read it).
     pub keep_scratch: bool,
+    /// `--transcriber` / `EWG_TRANSCRIBE`: which transcript source the transcribe stage uses.
+    pub transcriber: transcribe::Transcriber,
 }
 
 impl PipelineConfig {
@@ -56,6 +62,7 @@ impl PipelineConfig {
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(3),
             keep_scratch: false,
+            transcriber: transcribe::Transcriber::from_env().unwrap_or_default(),
         }
     }
 }
@@ -257,68 +264,6 @@ impl Attempt<'_> {
 
     fn work_timeout(&self) -> std::time::Duration {
         ffmpeg::work_timeout(Some(self.duration).filter(|d| *d > 0.0))
-    }
-
-    async fn transcribe(&self) -> Step<Vec<Cue>> {
-        let cues = match self.sidecar_transcript() {
-            Some(text) => transcript::parse(&text),
-            None => self.external_transcript().await?,
-        };
-        if cues.is_empty() {
-            return Err(StepError::Other("the transcript has no cues".into()));
-        }
-        let stage = Stage::Transcribed;
-        let t = |ext| self.p.root.transcript(&self.id, ext);
-        self.write(
-            stage,
-            "transcript",
-            &t("vtt"),
-            transcript::to_vtt(&cues).as_bytes(),
-        )
-        .await?;
-        self.write(
-            stage,
-            "transcript",
-            &t("txt"),
-            transcript::to_text(&cues).as_bytes(),
-        )
-        .await?;
-        let json = serde_json::to_vec_pretty(&cues).map_err(|e| StepError::Other(e.to_string()))?;
-        self.write(stage, "transcript", &t("json"), &json).await?;
-        Ok(cues)
-    }
-
-    fn sidecar_transcript(&self) -> Option<String> {
-        ["vtt", "srt"]
-            .iter()
-            .find_map(|ext| std::fs::read_to_string(self.source.with_extension(ext)).ok())
-    }
-
-    async fn external_transcript(&self) -> Step<Vec<Cue>> {
-        let Some(cmd) = &self.p.config.transcribe_cmd else {
-            return Err(StepError::Other(format!(
-                "no transcript: put {} (or .srt) beside the video, or set EWG_TRANSCRIBE_CMD",
-                self.source
-                    .with_extension("vtt")
-                    .file_name()
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            )));
-        };
-        let out = self.scratch.join("transcript.vtt");
-        let mut c = tokio::process::Command::new("sh");
-        c.arg("-c")
-            .arg(cmd)
-            .env("EWG_AUDIO", self.p.root.abs(&self.p.root.audio(&self.id)))
-            .env("EWG_VTT", &out);
-        // No timeout here: a transcriber's run time depends on its model; cancellation still ends it.
-        child::run(c, &self.cancel, None).await?;
-        let text = std::fs::read_to_string(&out).map_err(|e| {
-            StepError::Other(format!(
-                "EWG_TRANSCRIBE_CMD wrote no WebVTT to $EWG_VTT: {e}"
-            ))
-        })?;
-        Ok(transcript::parse(&text))
     }
 
     async fn enrich(&self, cues: &[Cue]) -> Step<enrich::Enriched> {

@@ -63,11 +63,15 @@ impl Studio {
                 "finished cleanup runs whose owner had stopped"
             );
         }
-        let pipeline = Pipeline {
+        let mut pipeline = Pipeline {
             root: root.clone(),
             registry: registry.clone(),
             config: PipelineConfig::from_env(),
         };
+        // The flag wins over EWG_TRANSCRIBE, which PipelineConfig::from_env reads for `ewg process`.
+        if let Some(t) = serve.transcriber {
+            pipeline.config.transcriber = t;
+        }
         let jobs = Jobs::new(pipeline, Arc::clone(&cleanup), serve.lease());
         Ok(Arc::new(Studio {
             auth: Auth::new(registry.clone(), serve),

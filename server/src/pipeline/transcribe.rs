@@ -1,0 +1,214 @@
+//! The transcribe stage: a sidecar `.vtt`/`.srt` beside the video, else `EWG_TRANSCRIBE_CMD`, else the
+//! built-in offline recognizer ([`super::sphinx`]). `--transcriber` / `EWG_TRANSCRIBE` pins one source.
+
+use super::cues::{self, Word};
+use super::transcript::{self, Cue};
+use super::{Attempt, Step, StepError, child, ffmpeg, sphinx};
+use app::api::Stage;
+use serde::Serialize;
+
+/// Which transcript source to use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transcriber {
+    /// Sidecar, else EWG_TRANSCRIBE_CMD, else the built-in recognizer.
+    #[default]
+    Auto,
+    /// Only a `.vtt`/`.srt` beside the video.
+    Sidecar,
+    /// Only EWG_TRANSCRIBE_CMD.
+    Command,
+    /// Only the built-in offline recognizer (pocketsphinx).
+    Builtin,
+}
+
+impl Transcriber {
+    /// `EWG_TRANSCRIBE` for code paths that do not go through clap (`ewg process`); the server's flag
+    /// has already refused a bad value with exit 2, so here a bad value only warns.
+    pub fn from_env() -> Option<Self> {
+        let v = std::env::var("EWG_TRANSCRIBE").ok()?;
+        let parsed = <Self as clap::ValueEnum>::from_str(v.trim(), true);
+        if parsed.is_err() {
+            tracing::warn!(value = %v, "EWG_TRANSCRIBE is not auto|sidecar|command|builtin; using auto");
+        }
+        parsed.ok()
+    }
+}
+
+/// What `transcripts/<episode>.json` holds: the cues as shown, and the recognizer's words when there are.
+#[derive(Serialize)]
+struct TranscriptJson<'a> {
+    transcriber: Transcriber,
+    note: Option<&'a str>,
+    cues: &'a [Cue],
+    words: &'a [Word],
+}
+
+const NO_SPEECH: &str =
+    "no speech recognized: the transcript is empty, so there are no highlights or clips";
+
+impl Attempt<'_> {
+    pub(super) async fn transcribe(&self) -> Step<Vec<Cue>> {
+        let (used, cues, words) = self.choose_transcript().await?;
+        let note = cues.is_empty().then_some(NO_SPEECH);
+        if note.is_some() {
+            tracing::warn!(episode = %self.id, transcriber = ?used, "{NO_SPEECH}");
+        }
+        let stage = Stage::Transcribed;
+        let t = |ext| self.p.root.transcript(&self.id, ext);
+        let vtt = transcript::to_vtt(&cues);
+        self.write(stage, "transcript", &t("vtt"), vtt.as_bytes())
+            .await?;
+        let txt = transcript::to_text(&cues);
+        self.write(stage, "transcript", &t("txt"), txt.as_bytes())
+            .await?;
+        let json = TranscriptJson {
+            transcriber: used,
+            note,
+            cues: &cues,
+            words: &words,
+        };
+        let json = serde_json::to_vec_pretty(&json).map_err(|e| StepError::Other(e.to_string()))?;
+        self.write(stage, "transcript", &t("json"), &json).await?;
+        Ok(cues)
+    }
+
+    /// The first source that applies, with the cues and (for the recognizer) the timed words.
+    async fn choose_transcript(&self) -> Step<(Transcriber, Vec<Cue>, Vec<Word>)> {
+        let mode = self.p.config.transcriber;
+        if matches!(mode, Transcriber::Auto | Transcriber::Sidecar) {
+            if let Some((name, text)) = self.sidecar_transcript() {
+                let cues = transcript::parse(&text);
+                if cues.is_empty() {
+                    return Err(StepError::Other(format!(
+                        "the sidecar {name} has no cues (expected WebVTT or SubRip)"
+                    )));
+                }
+                return Ok((Transcriber::Sidecar, cues, Vec::new()));
+            }
+            if mode == Transcriber::Sidecar {
+                return Err(StepError::Other(format!(
+                    "no transcript: --transcriber sidecar, but there is no {} (or .srt) beside the video",
+                    self.sidecar_name()
+                )));
+            }
+        }
+        let use_command = match mode {
+            Transcriber::Command => true,
+            Transcriber::Auto => self.p.config.transcribe_cmd.is_some(),
+            _ => false,
+        };
+        if use_command {
+            return Ok((
+                Transcriber::Command,
+                self.external_transcript().await?,
+                Vec::new(),
+            ));
+        }
+        if !sphinx::available() {
+            return Err(StepError::Other(if mode == Transcriber::Auto {
+                format!(
+                    "no transcript: put {} (or .srt) beside the video, set EWG_TRANSCRIBE_CMD, or install the built-in recognizer ({})",
+                    self.sidecar_name(),
+                    sphinx::INSTALL_HINT
+                )
+            } else {
+                format!(
+                    "no transcript: the built-in recognizer is not installed ({})",
+                    sphinx::INSTALL_HINT
+                )
+            }));
+        }
+        let words = self.builtin_transcript().await?;
+        Ok((Transcriber::Builtin, cues::group(&words), words))
+    }
+
+    fn sidecar_name(&self) -> String {
+        self.source
+            .with_extension("vtt")
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    fn sidecar_transcript(&self) -> Option<(String, String)> {
+        ["vtt", "srt"].iter().find_map(|ext| {
+            let p = self.source.with_extension(ext);
+            let text = std::fs::read_to_string(&p).ok()?;
+            Some((p.file_name()?.to_string_lossy().into_owned(), text))
+        })
+    }
+
+    async fn external_transcript(&self) -> Step<Vec<Cue>> {
+        let Some(cmd) = &self.p.config.transcribe_cmd else {
+            return Err(StepError::Other(
+                "no transcript: --transcriber command, but EWG_TRANSCRIBE_CMD is not set".into(),
+            ));
+        };
+        let out = self.scratch.join("transcript.vtt");
+        let mut c = tokio::process::Command::new("sh");
+        c.arg("-c")
+            .arg(cmd)
+            .env("EWG_AUDIO", self.p.root.abs(&self.p.root.audio(&self.id)))
+            .env("EWG_VTT", &out);
+        // No timeout here: a transcriber's run time depends on its model; cancellation still ends it.
+        child::run(c, &self.cancel, None).await?;
+        let text = std::fs::read_to_string(&out).map_err(|e| {
+            StepError::Other(format!(
+                "EWG_TRANSCRIBE_CMD wrote no WebVTT to $EWG_VTT: {e}"
+            ))
+        })?;
+        Ok(transcript::parse(&text))
+    }
+
+    async fn builtin_transcript(&self) -> Step<Vec<Word>> {
+        let wav = self.p.root.abs(&self.p.root.audio(&self.id));
+        let duration = if self.duration > 0.0 {
+            self.duration
+        } else {
+            ffmpeg::probe_duration(
+                &wav,
+                ffmpeg::Input::Wav,
+                &self.cancel,
+                ffmpeg::PROBE_TIMEOUT,
+            )
+            .await?
+        };
+        let (tx, mut rx) = tokio::sync::watch::channel(0u8);
+        let work = sphinx::recognize(&wav, duration, &self.scratch, &self.cancel, &tx);
+        tokio::pin!(work);
+        // Progress goes to the registry from here, between the recognizer's lines, never from inside it.
+        let recognized = loop {
+            tokio::select! {
+                r = &mut work => break r,
+                Ok(()) = rx.changed() => {
+                    let pct = *rx.borrow_and_update();
+                    self.p.set_progress(&self.id, Stage::Transcribed, pct).await;
+                }
+            }
+        };
+        let recognized = recognized.map_err(|e| match e {
+            ffmpeg::ToolError::Spawn { source, .. }
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                StepError::Other(format!(
+                    "no transcript: the built-in recognizer ({}) is not installed: {}",
+                    sphinx::PROGRAM,
+                    sphinx::INSTALL_HINT
+                ))
+            }
+            other => StepError::Tool(other),
+        })?;
+        tracing::info!(
+            episode = %self.id,
+            words = recognized.words.len(),
+            peak_rss_kb = recognized.peak_rss_kb,
+            "built-in recognizer finished"
+        );
+        Ok(recognized.words)
+    }
+}
+
+#[cfg(test)]
+#[path = "transcribe_tests.rs"]
+mod tests;
