@@ -88,7 +88,7 @@ impl Attempt<'_> {
             }
             if mode == Transcriber::Sidecar {
                 return Err(StepError::Other(format!(
-                    "no transcript: --transcriber sidecar, but there is no {} (or .srt) beside the video",
+                    "no transcript: --transcriber sidecar, but there is no {} (or .srt) beside the video; --transcriber auto falls back to EWG_TRANSCRIBE_CMD or the built-in recognizer",
                     self.sidecar_name()
                 )));
             }

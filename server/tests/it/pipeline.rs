@@ -1,6 +1,6 @@
 //! The pipeline end to end, with real ffmpeg on generated media, through the real HTTP API.
 
-use crate::support::{Env, ffmpeg_processes, make_media, wire};
+use crate::support::{Env, Options, ffmpeg_processes, make_media, wire};
 use app::api::{DiscoverReport, EpisodeState, ErrorCode, JobInfo, ProcessOutcome, Stage};
 use serde_json::json;
 use std::time::Duration;
@@ -97,7 +97,13 @@ async fn a_good_episode_reaches_packaged_with_every_artifact_on_disk_and_in_the_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_and_unsubtitled_videos_fail_at_the_right_stage_with_the_reason_and_others_continue()
 {
-    let env = Env::start(|inbox| {
+    // Pinned to sidecars: under `auto` the built-in recognizer would transcribe the unsubtitled episode
+    // (the pipeline's transcription unit tests cover that path).
+    let opts = Options {
+        transcriber: Some(ewg::pipeline::transcribe::Transcriber::Sidecar),
+        ..Options::default()
+    };
+    let env = Env::start_with(opts, |inbox| {
         make_media(
             inbox,
             &[

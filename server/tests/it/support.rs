@@ -183,6 +183,8 @@ pub struct Options {
     pub public_url: Option<String>,
     /// `--trusted-proxy`.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `--transcriber`; `None` = `auto`.
+    pub transcriber: Option<ewg::pipeline::transcribe::Transcriber>,
 }
 
 impl Default for Options {
@@ -193,6 +195,7 @@ impl Default for Options {
             max_upload_mb: ServeArgs::default().max_upload_mb,
             secure_cookies: false,
             public_url: None,
+            transcriber: None,
             trusted_proxies: Vec::new(),
         }
     }
@@ -218,6 +221,7 @@ impl Env {
             secure_cookies: opts.secure_cookies,
             public_url: opts.public_url,
             trusted_proxies: opts.trusted_proxies,
+            transcriber: opts.transcriber,
             ..ServeArgs::default()
         };
         let studio = Studio::open(&common, &serve).await.expect("open studio");
