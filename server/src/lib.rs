@@ -1,5 +1,28 @@
 //! EWG Studio's server: the registry, the video pipeline, the job queue, the cleanup engine, auth and the
-//! HTTP surface. One module per concern; `app` owns the API contract, this crate implements it.
+//! HTTP surface. `app` owns the API contract (types, server-function signatures); this crate implements it.
+//!
+//! How a request travels: `http/` (router, error contract, `Caller<Role>` extractor) or a server function
+//! in `app` → [`backend`] (wire types ↔ domain) → [`studio`] (the one way in: validation, detached actions)
+//! → [`cleanup`] / [`jobs`] / [`pipeline`] → [`registry`] (SQL) and [`storage`] (the deletion primitive).
+//! The CLI ([`cli`]) enters at [`studio`] too.
+//!
+//! | module | concern |
+//! |---|---|
+//! | [`studio`] | the application service every front end calls |
+//! | [`cleanup`] | cleanup actions, planning, orphan sweep and guard, run execution, recovery, upload leases |
+//! | [`storage`] | the data root and the deletion primitive (directory handles, no links, no mounts) |
+//! | [`registry`] | sqlx queries: episodes, artifacts, jobs, runs, ownership, uploads, users |
+//! | [`jobs`] | workers, leases, heartbeats, fenced job ends, cancellation |
+//! | [`pipeline`] | the stages, ffmpeg, transcription, child processes |
+//! | [`auth`] | passwords, sessions, tokens, login limits, Origin checks |
+//! | [`http`] | the axum router and its handlers |
+//! | [`backend`] | the `app` contract's `Backend` trait, implemented over [`studio`] |
+//! | [`cli`], [`config`] | the `ewg` command line and its flags |
+//! | [`node`] | this process's identity in the registry |
+//! | [`ids`], [`error`], [`metrics`] | episode ids, the error type, `/metrics` |
+//!
+//! The design rules (what may delete what, who owns an episode, what survives a crash) are stated in the
+//! README ("How cleanup stays trustworthy") and in the module docs of [`cleanup`] and [`storage`].
 
 pub mod auth;
 pub mod backend;

@@ -2,8 +2,8 @@
 //! (claimed before planning, so the plan cannot go stale under a new job).
 
 use super::execute::{ActiveRun, Spec};
-use super::plan::{Plan, Target, attempt_plan, episode_paths, episode_plan};
-use super::sweep::{Leave, Registered, find_orphans, guard, looks_unmounted};
+use super::plan::{Plan, Target, attempt_plan, episode_paths, episode_plan, whole_episode_plan};
+use super::sweep::{Leave, MASS_BYTES, Registered, find_orphans, guard, looks_unmounted};
 use super::{Cleanup, Keep, Outcome, RUN_STALE_MS, Trigger, UPLOAD_STALE_MS};
 use crate::error::{Error, Result};
 use crate::ids::EpisodeId;
@@ -50,7 +50,7 @@ impl Cleanup {
     pub async fn scratch(&self, id: &EpisodeId, attempt: i64) -> Result<CleanupReport> {
         let plan = Plan {
             targets: vec![Target::path(self.root.work_dir(id))],
-            errors: vec![],
+            ..Plan::default()
         };
         let spec = Spec {
             trigger: Trigger::Scratch,
@@ -186,6 +186,7 @@ impl Cleanup {
     }
 
     async fn deep_clean_run(&self, run: ActiveRun, req: DeepCleanRequest) -> Result<CleanupReport> {
+        let started = std::time::Instant::now();
         let run_id = run.record.id.clone();
         let leftovers = if req.dry_run {
             Purged::default()
@@ -198,17 +199,27 @@ impl Cleanup {
                 .await
                 .map_err(|e| Error::Internal(format!("trash purge stopped: {e}")))?
         };
+        let repaired = started.elapsed();
         let cleaned = self.deep_clean_episodes(&run_id, req.dry_run).await?;
-        let rows = self.registry.artifacts_of_many(&cleaned).await?;
+        let claimed = started.elapsed();
+        let row_bound = self.registry.max_artifact_id().await?;
+        let mut strays: std::collections::HashMap<String, Vec<(i64, String)>> = Default::default();
+        for (row, episode, rel) in self
+            .registry
+            .artifacts_outside_fixed_places(&cleaned)
+            .await?
+        {
+            strays.entry(episode).or_default().push((row, rel));
+        }
         let mut plan = Plan::default();
         for raw in &cleaned {
             let Ok(id) = EpisodeId::parse(raw) else {
                 continue;
             };
-            let mine = rows.iter().filter(|r| &r.episode == raw).cloned().collect();
-            plan.merge(episode_plan(&self.root, &id, Keep::NOTHING, mine));
+            let mine = strays.remove(raw).unwrap_or_default();
+            plan.merge(whole_episode_plan(&self.root, &id, mine, row_bound));
         }
-        match self.sweep_into(&mut plan, &cleaned, req).await {
+        match self.sweep_into(&mut plan, &run_id, &cleaned, req).await {
             Ok(()) => {}
             Err(e) => {
                 let message = e.to_string();
@@ -224,6 +235,14 @@ impl Cleanup {
             }
         }
         plan.targets.extend(self.upload_targets(None).await?);
+        tracing::debug!(
+            run = %run_id,
+            repair_ms = repaired.as_millis() as u64,
+            claim_ms = (claimed - repaired).as_millis() as u64,
+            plan_ms = (started.elapsed() - claimed).as_millis() as u64,
+            targets = plan.targets.len(),
+            "deep clean planned"
+        );
         let mut outcome = self.execute(run, plan, &[]).await?;
         if leftovers.files > 0 || !leftovers.errors.is_empty() {
             super::execute::add_purged(&mut outcome.report, leftovers);
@@ -263,16 +282,17 @@ impl Cleanup {
     async fn sweep_into(
         &self,
         plan: &mut Plan,
+        run_id: &str,
         cleaned: &[String],
         req: DeepCleanRequest,
     ) -> Result<()> {
         let excluded: HashSet<String> = cleaned.iter().cloned().collect();
-        let owned = self.registry.paths_owned_except(&excluded).await?;
+        let owned = self.registry.paths_owned_except(run_id, &excluded).await?;
         if let Some(e) = looks_unmounted(&self.root, &owned) {
             plan.errors.push(e);
             return Ok(());
         }
-        let owned_bytes = self.registry.artifact_bytes_except(&excluded).await?;
+
         let known: Vec<EpisodeId> = self
             .registry
             .episode_ids()
@@ -282,9 +302,9 @@ impl Cleanup {
             .collect();
         let protected = self.protected_paths().await?;
         let covered: HashSet<String> = plan.targets.iter().map(|t| t.rel.clone()).collect();
-        let reg = Registered {
+        let mut reg = Registered {
             owned: &owned,
-            owned_bytes,
+            owned_bytes: 0,
             known: &known,
         };
         let leave = Leave {
@@ -293,6 +313,10 @@ impl Cleanup {
         };
         let root = self.root.clone();
         let found = find_orphans(&root, &reg, &leave);
+        // Only the share-of-bytes rule needs the registry's byte total; skip the scan when it cannot apply.
+        if found.bytes >= MASS_BYTES {
+            reg.owned_bytes = self.registry.artifact_bytes_except(&excluded).await?;
+        }
         if let Some(g) = guard(&found, &reg) {
             let how = format!(
                 "{} To go ahead, repeat the call with \"confirm_orphans\": {} (the file count).",

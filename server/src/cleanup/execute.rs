@@ -3,12 +3,12 @@
 //! by id, the episodes' end state, their release — then purges the trash (phase two) and stores the report.
 //! A crash anywhere leaves a run whose heartbeat stops; `repair` finishes it from the registry.
 
-use super::plan::Plan;
+use super::plan::{Plan, WholeEpisode, is_within};
 use super::{Cleanup, Outcome, RUN_HEARTBEAT, Trigger};
 use crate::error::Result;
 use crate::ids::EpisodeId;
 use crate::now_ms;
-use crate::registry::{RunRecord, Then};
+use crate::registry::{PlannedRows, RunRecord, Then};
 use crate::storage::Purged;
 use app::api::{CleanupReport, CleanupResult, PathError};
 use std::collections::HashSet;
@@ -99,7 +99,11 @@ impl Cleanup {
     ) -> Result<Outcome> {
         let record = &run.record;
         let mut report = empty_report(record, plan.errors);
-        let drop_ids = self.take_all(record, plan.targets, &mut report);
+        let mut drop_ids = self.take_all(record, plan.targets, &mut report);
+        let whole = self
+            .whole_rows(&plan.wholes, &report, &mut drop_ids)
+            .await?;
+        let moved = run.started.elapsed();
         let mut jobs = Vec::new();
         if record.dry_run {
             self.registry.release_episodes(&record.id).await?;
@@ -115,12 +119,23 @@ impl Cleanup {
             } else {
                 Then::Release
             };
+            let rows = PlannedRows {
+                ids: &drop_ids,
+                whole_episodes: &whole,
+                row_bound: plan.row_bound,
+            };
             jobs = self
-                .commit_and_purge(record, &drop_ids, then, unowned, &mut report)
+                .commit_and_purge(record, &rows, then, unowned, &mut report)
                 .await;
         }
         report.result = result_of(&report);
         report.duration_ms = run.started.elapsed().as_millis() as i64;
+        tracing::debug!(
+            run = %record.id,
+            move_ms = moved.as_millis() as u64,
+            commit_and_purge_ms = (run.started.elapsed() - moved).as_millis() as u64,
+            "cleanup phases"
+        );
         self.registry.finish_run(&report).await?;
         tracing::info!(
             run = %record.id, trigger = %record.trigger, scope = %record.scope, actor = %record.actor,
@@ -128,6 +143,40 @@ impl Cleanup {
             errors = report.errors.len(), duration_ms = report.duration_ms, "cleanup run finished"
         );
         Ok(Outcome { report, jobs })
+    }
+
+    /// Episodes removed whole whose every fixed place went: their rows go by the plan's bound. One with a
+    /// place that could not be removed keeps the rows under that place; its other rows go by id.
+    async fn whole_rows(
+        &self,
+        wholes: &[WholeEpisode],
+        report: &CleanupReport,
+        drop_ids: &mut Vec<i64>,
+    ) -> Result<Vec<String>> {
+        let mut clean = Vec::new();
+        for w in wholes {
+            let stuck: Vec<&str> = report
+                .errors
+                .iter()
+                .map(|e| e.path.as_str())
+                .filter(|f| w.rels.iter().any(|r| is_within(f, r) || is_within(r, f)))
+                .collect();
+            if stuck.is_empty() {
+                clean.push(w.id.clone());
+                continue;
+            }
+            for row in self.registry.artifacts_of(&w.id).await? {
+                let placed = w.rels.iter().any(|r| is_within(&row.path, r));
+                if placed
+                    && !stuck
+                        .iter()
+                        .any(|f| is_within(&row.path, f) || is_within(f, &row.path))
+                {
+                    drop_ids.push(row.id);
+                }
+            }
+        }
+        Ok(clean)
     }
 
     /// Phase one (or its measurement in a dry run). Returns the artifact ids whose files are gone.
@@ -177,16 +226,14 @@ impl Cleanup {
     async fn commit_and_purge(
         &self,
         record: &RunRecord,
-        drop_ids: &[i64],
+        rows: &PlannedRows<'_>,
         then: Then,
         unowned: &[String],
         report: &mut CleanupReport,
     ) -> Vec<crate::registry::JobRow> {
         let trash = self.root.trash(&record.id);
         let purge = tokio::task::spawn_blocking(move || trash.purge());
-        let commit = self
-            .registry
-            .commit_run(&record.id, drop_ids, then, unowned);
+        let commit = self.registry.commit_run(&record.id, rows, then, unowned);
         let (committed, purged) = tokio::join!(commit, purge);
         let jobs = committed.unwrap_or_else(|e| {
             tracing::error!(run = %record.id, error = %e, "cleanup commit failed");

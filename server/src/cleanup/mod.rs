@@ -29,6 +29,11 @@ mod sweep;
 mod uploads;
 
 pub use actions::DeepCleanRequest;
+
+/// Every fixed place of an episode's derived files (README "Data"), what a whole-episode cleanup removes.
+pub fn fixed_places(root: &crate::storage::DataRoot, id: &crate::ids::EpisodeId) -> Vec<String> {
+    plan::episode_paths(root, id, Keep::NOTHING)
+}
 pub use sweep::{MASS_FILES, SweepGuard};
 pub use uploads::UploadLease;
 

@@ -31,12 +31,27 @@ pub(crate) struct Plan {
     pub targets: Vec<Target>,
     /// Refusals found while planning (e.g. an orphan sweep that looks wrong); they make the run partial.
     pub errors: Vec<PathError>,
+    /// Episodes removed whole (Deep Clean): their rows are the ones with ids up to [`Plan::row_bound`],
+    /// deleted in one statement instead of loaded one by one — the plan's ids as a snapshot bound, so a
+    /// row recorded after planning (impossible while the run owns the episode, but cheap to exclude) can
+    /// never go with them.
+    pub wholes: Vec<WholeEpisode>,
+    pub row_bound: i64,
+}
+
+/// An episode whose every fixed place is a target of the plan.
+#[derive(Debug, Clone)]
+pub(crate) struct WholeEpisode {
+    pub id: String,
+    pub rels: Vec<String>,
 }
 
 impl Plan {
     pub fn merge(&mut self, other: Plan) {
         self.targets.extend(other.targets);
         self.errors.extend(other.errors);
+        self.wholes.extend(other.wholes);
+        self.row_bound = self.row_bound.max(other.row_bound);
     }
 
     #[cfg(test)]
@@ -103,7 +118,32 @@ pub(crate) fn episode_plan(
     }
     Plan {
         targets,
+        ..Plan::default()
+    }
+}
+
+/// A whole episode for Deep Clean: its fixed places, plus its registered files outside them (`strays`,
+/// with their ids); every other row of it goes by the plan's row bound.
+pub(crate) fn whole_episode_plan(
+    root: &DataRoot,
+    id: &EpisodeId,
+    strays: Vec<(i64, String)>,
+    row_bound: i64,
+) -> Plan {
+    let rels = episode_paths(root, id, Keep::NOTHING);
+    let mut targets: Vec<Target> = rels.iter().cloned().map(Target::path).collect();
+    targets.extend(strays.into_iter().map(|(row, rel)| Target {
+        rel,
+        artifact_ids: vec![row],
+    }));
+    Plan {
+        targets,
         errors: vec![],
+        wholes: vec![WholeEpisode {
+            id: id.to_string(),
+            rels,
+        }],
+        row_bound,
     }
 }
 

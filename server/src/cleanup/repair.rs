@@ -6,7 +6,7 @@ use super::execute::{add_purged, empty_report, result_of};
 use super::{Cleanup, Keep, RUN_STALE_MS, Trigger};
 use crate::error::{Error, Result};
 use crate::ids::EpisodeId;
-use crate::registry::{LiveRun, RunRecord, Then};
+use crate::registry::{LiveRun, PlannedRows, RunRecord, Then};
 use app::api::{EpisodeState, Stage};
 use std::collections::HashSet;
 
@@ -55,7 +55,11 @@ impl Cleanup {
                 .map(|a| a.id)
                 .collect();
             let then = Then::parse(run.then_action.as_deref().unwrap_or(""));
-            self.registry.commit_run(&run.id, &gone, then, &[]).await?;
+            let rows = PlannedRows {
+                ids: &gone,
+                ..PlannedRows::default()
+            };
+            self.registry.commit_run(&run.id, &rows, then, &[]).await?;
         }
         let record = RunRecord {
             id: run.id.clone(),

@@ -19,7 +19,7 @@ use std::collections::HashSet;
 /// Orphans below this many files never trip the guard: a stray temp file is not a mass deletion.
 pub const MASS_FILES: i64 = 20;
 /// Orphan bytes below this never trip the share-of-bytes rule.
-const MASS_BYTES: i64 = 64 << 20;
+pub(crate) const MASS_BYTES: i64 = 64 << 20;
 
 /// What the sweep found, before anything is removed.
 #[derive(Debug, Default)]

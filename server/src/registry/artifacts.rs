@@ -128,10 +128,19 @@ impl Registry {
 
     /// Every registered path except those of `excluded` episodes: what the orphan sweep must leave alone
     /// when the run removes the excluded episodes anyway.
-    pub async fn paths_owned_except(&self, excluded: &HashSet<String>) -> Result<HashSet<String>> {
-        let rows: Vec<(String, String)> = sqlx::query_as("SELECT episode, path FROM artifacts")
-            .fetch_all(&self.pool)
-            .await?;
+    pub async fn paths_owned_except(
+        &self,
+        run_id: &str,
+        excluded: &HashSet<String>,
+    ) -> Result<HashSet<String>> {
+        // A real run has claimed the episodes it removes: let the database skip their rows.
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT a.episode, a.path FROM artifacts a JOIN episodes e ON e.id = a.episode
+             WHERE e.cleanup_run IS NULL OR e.cleanup_run <> ?",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows
             .into_iter()
             .filter(|(e, _)| !excluded.contains(e))
@@ -144,7 +153,11 @@ impl Registry {
         let mut out = Vec::new();
         for chunk in episodes.chunks(500) {
             let marks = vec!["?"; chunk.len()].join(",");
-            let sql = format!("SELECT * FROM artifacts WHERE episode IN ({marks}) ORDER BY id");
+            // Only what planning reads: Deep Clean loads tens of thousands of these at once.
+            let sql = format!(
+                "SELECT id, episode, kind, '' AS stage, path, 0 AS bytes, attempt, 0 AS created_at
+                 FROM artifacts WHERE episode IN ({marks}) ORDER BY id"
+            );
             let mut q = sqlx::query_as(&sql);
             for e in chunk {
                 q = q.bind(e);
@@ -196,5 +209,120 @@ impl Registry {
             .filter(|(e, _)| !excluded.contains(e))
             .map(|(_, b)| b)
             .sum())
+    }
+}
+
+impl Registry {
+    /// The newest artifact id: a plan's snapshot bound (rows recorded later are never the plan's).
+    pub async fn max_artifact_id(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM artifacts")
+                .fetch_one(&self.pool)
+                .await?
+                .unwrap_or(0),
+        )
+    }
+
+    /// Rows of `episodes` whose file lies outside the episode's fixed places (README "Data"), as
+    /// (id, episode, path). Everything else of a wholly removed episode is covered by its directories,
+    /// so Deep Clean never loads those rows one by one.
+    pub async fn artifacts_outside_fixed_places(
+        &self,
+        episodes: &[String],
+    ) -> Result<Vec<(i64, String, String)>> {
+        let mut out = Vec::new();
+        for chunk in episodes.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!(
+                "WITH x AS (
+                    SELECT id, episode, path,
+                        substr(episode, 1, instr(episode, '_ep') - 1) AS show,
+                        substr(episode, length(episode) - 9, 4) AS year
+                    FROM artifacts WHERE episode IN ({marks}))
+                 SELECT id, episode, path FROM x WHERE NOT (
+                    path IN ('audio/' || episode || '.wav', 'enriched/' || episode || '.json',
+                             'transcripts/' || episode || '.vtt', 'transcripts/' || episode || '.srt',
+                             'transcripts/' || episode || '.txt', 'transcripts/' || episode || '.json')
+                    OR {work} OR {social} OR {page} OR {outputs})
+                 ORDER BY id",
+                work = under("'work/' || episode || '/'"),
+                social = under("'social/' || episode || '/'"),
+                page = under("'public/shows/' || show || '/' || episode || '/'"),
+                outputs = under("'outputs/' || show || '/' || year || '/' || episode || '/'"),
+            );
+            let mut q = sqlx::query_as(&sql);
+            for e in chunk {
+                q = q.bind(e);
+            }
+            out.extend(q.fetch_all(&self.pool).await?);
+        }
+        Ok(out)
+    }
+}
+
+/// SQL: `path` starts with the directory prefix `dir` (which ends in `/`).
+fn under(dir: &str) -> String {
+    format!("substr(path, 1, length({dir})) = {dir}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::EpisodeId;
+    use crate::storage::DataRoot;
+
+    #[tokio::test]
+    async fn rows_outside_fixed_places_are_exactly_those_the_plan_cannot_cover() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let reg = Registry::open(None, dir.path()).await.expect("registry");
+        let id = "talk-1_ep001_2026-01-01";
+        reg.upsert_discovered(&crate::registry::NewEpisode {
+            id: id.into(),
+            show: "talk-1".into(),
+            source_path: "inbox/talk-1/ep001_2026-01-01.mp4".into(),
+            title: id.into(),
+            duration_secs: None,
+        })
+        .await
+        .expect("episode");
+        reg.enqueue(id, 1, false).await.expect("enqueue");
+        reg.claim_job("t", 60_000)
+            .await
+            .expect("claim")
+            .expect("job");
+        let root = DataRoot::open(&dir.path().join("data")).expect("root");
+        let ep = EpisodeId::parse(id).expect("id");
+        let mut inside: Vec<String> = crate::cleanup::fixed_places(&root, &ep)
+            .into_iter()
+            .map(|p| {
+                if p.contains('.') {
+                    p
+                } else {
+                    format!("{p}/x/y.bin")
+                }
+            })
+            .collect();
+        inside.sort();
+        let outside = [
+            "outputs/talk-1/2025/talk-1_ep001_2026-01-01/a.mp4",
+            "outputs/talk/2026/talk-1_ep001_2026-01-01/a.mp4",
+            "social/talk-1_ep001_2026-01-011/a.json",
+            "audio/talk-1_ep001_2026-01-01.wav.bak",
+            "work/talk-1_ep001_2026-01-01",
+        ];
+        for p in inside.iter().map(String::as_str).chain(outside) {
+            reg.record_artifact(id, "clip", app::api::Stage::Clipped, p, 1, 1)
+                .await
+                .expect("row");
+        }
+        let found: Vec<String> = reg
+            .artifacts_outside_fixed_places(&[id.to_string()])
+            .await
+            .expect("query")
+            .into_iter()
+            .map(|(_, _, p)| p)
+            .collect();
+        assert_eq!(found, outside, "inside: {inside:?}");
+        assert!(reg.max_artifact_id().await.expect("max") >= 12);
     }
 }

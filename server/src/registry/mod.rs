@@ -16,6 +16,7 @@ mod users;
 pub use artifacts::{ArtifactKind, ArtifactRow};
 pub use episodes::{EpisodeRow, NewEpisode};
 pub use jobs::{AttemptEnd, Beat, JobRow, JobState};
+pub use ownership::PlannedRows;
 pub use runs::{LiveRun, RunRecord, RunTotals, Then};
 pub use users::UserRow;
 

@@ -11,6 +11,15 @@ use sqlx::Sqlite;
 
 type Tx<'a> = sqlx::Transaction<'a, Sqlite>;
 
+/// The registry rows a run's commit deletes: the planned ids, and every row up to the plan's snapshot
+/// bound of the episodes it removed whole.
+#[derive(Debug, Default)]
+pub struct PlannedRows<'a> {
+    pub ids: &'a [i64],
+    pub whole_episodes: &'a [String],
+    pub row_bound: i64,
+}
+
 impl Registry {
     /// Gives `episode` to `run_id` if no job is live on it and no other run owns it. Returns why not.
     async fn try_claim(
@@ -110,10 +119,11 @@ impl Registry {
     pub async fn commit_run(
         &self,
         run_id: &str,
-        drop_ids: &[i64],
+        rows: &PlannedRows<'_>,
         then: Then,
         unowned: &[String],
     ) -> Result<Vec<JobRow>> {
+        let drop_ids = rows.ids;
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE cleanup_runs SET phase = 'committed' WHERE id = ?")
             .bind(run_id)
@@ -125,6 +135,15 @@ impl Registry {
             let mut q = sqlx::query(&sql);
             for id in chunk {
                 q = q.bind(id);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        for chunk in rows.whole_episodes.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!("DELETE FROM artifacts WHERE id <= ? AND episode IN ({marks})");
+            let mut q = sqlx::query(&sql).bind(rows.row_bound);
+            for e in chunk {
+                q = q.bind(e);
             }
             q.execute(&mut *tx).await?;
         }

@@ -121,7 +121,7 @@ impl DataRoot {
             .map(|p| p.to_string_lossy().into_owned())
     }
 
-    // Per-episode locations (DESIGN §2). Derived from the validated id, never searched for.
+    // Per-episode locations (README "Data"). Derived from the validated id, never searched for.
     pub fn work_dir(&self, id: &EpisodeId) -> String {
         format!("work/{id}")
     }
