@@ -15,7 +15,10 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     init_tracing();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -28,6 +31,19 @@ pub async fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Help and version print as clap prints them; a usage error is one line (clap's first), exit 2.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = e.to_string();
+    let line = text.lines().next().unwrap_or("invalid arguments");
+    eprintln!("ewg: {}", line.trim_start_matches("error: ").trim());
+    ExitCode::from(2)
 }
 
 enum Failure {

@@ -14,6 +14,24 @@ fn unknown_flags_exit_2() {
 }
 
 #[test]
+fn unusable_values_are_one_line_and_exit_2() {
+    for args in [
+        &["serve", "--transcriber", "whisper"][..],
+        &["serve", "--workers", "0"],
+        &["deep-clean", "--confirm-orphans", "-3"],
+    ] {
+        let out = ewg().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(args[2]),
+            "{args:?} names the value: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn an_unwritable_data_dir_is_a_one_line_error_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("not-a-dir");

@@ -484,3 +484,41 @@ async fn a_symlink_in_the_trash_is_reported_and_never_followed() {
     env.studio.cleanup.scheduled().await.unwrap();
     assert!(outside.path().join("precious.txt").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cli_deep_clean_beside_a_slow_upload_spares_it_and_the_upload_completes() {
+    use crate::upload::{VIDEO, raw_request, read_response, real_episode, wait_in_flight};
+    use tokio::io::AsyncWriteExt;
+    let env = Env::start(|_| {}).await;
+    let (_media, video, _) = real_episode();
+    let half = video.len() / 2;
+    let q = format!("show=uploaded&name={VIDEO}");
+    let framing = format!("Content-Length: {}", video.len());
+    let mut s = raw_request(&env, &q, &env.operator, &framing).await;
+    s.write_all(&video[..half]).await.unwrap();
+    let part = wait_in_flight(&env).await;
+    // Another process on the same data root: it sees the upload in the registry, not in its memory.
+    let out = Command::new(env!("CARGO_BIN_EXE_ewg"))
+        .args(["deep-clean", "--data-dir"])
+        .arg(env.root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: CleanupReport = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!report.paths.contains(&part), "{report:?}");
+    assert!(
+        env.root().join(&part).exists(),
+        "an upload in flight was swept"
+    );
+    s.write_all(&video[half..]).await.unwrap();
+    let (status, body) = read_response(s).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        std::fs::read(env.root().join("inbox/uploaded").join(VIDEO)).unwrap(),
+        video
+    );
+}

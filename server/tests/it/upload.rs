@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const VIDEO: &str = "ep001_2026-01-01.mp4";
+pub(crate) const VIDEO: &str = "ep001_2026-01-01.mp4";
 const SUBS: &str = "ep001_2026-01-01.vtt";
 
 /// A real generated episode (video + WebVTT), made outside the server's data root.
-fn real_episode() -> (tempfile::TempDir, Vec<u8>, Vec<u8>) {
+pub(crate) fn real_episode() -> (tempfile::TempDir, Vec<u8>, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
     make_media(
         dir.path(),
@@ -70,7 +70,7 @@ fn assert_error(status: u16, body: &serde_json::Value, want: u16, code: &str, sa
 }
 
 /// A hand-written HTTP/1.1 request whose body the test sends (or abandons) piece by piece.
-async fn raw_request(env: &Env, query: &str, token: &str, framing: &str) -> TcpStream {
+pub(crate) async fn raw_request(env: &Env, query: &str, token: &str, framing: &str) -> TcpStream {
     let addr = env.base.trim_start_matches("http://");
     let mut s = TcpStream::connect(addr).await.unwrap();
     let head = format!(
@@ -82,7 +82,7 @@ async fn raw_request(env: &Env, query: &str, token: &str, framing: &str) -> TcpS
 }
 
 /// Reads the whole response; returns (status, JSON body).
-async fn read_response(mut s: impl AsyncReadExt + Unpin) -> (u16, serde_json::Value) {
+pub(crate) async fn read_response(mut s: impl AsyncReadExt + Unpin) -> (u16, serde_json::Value) {
     let mut raw = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut raw)).await;
     let text = String::from_utf8_lossy(&raw).into_owned();
@@ -114,7 +114,7 @@ fn in_flight(env: &Env) -> Vec<String> {
 }
 
 /// Waits until the server has a temp file in flight; returns its path relative to the data root.
-async fn wait_in_flight(env: &Env) -> String {
+pub(crate) async fn wait_in_flight(env: &Env) -> String {
     let start = Instant::now();
     loop {
         let busy: Vec<String> = in_flight(env);
