@@ -111,37 +111,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             print_json(&studio.discover().await?);
             Ok(())
         }
-        Command::Process { ids, force } => {
-            let studio = open(&common, &defaults).await?;
-            let req = ProcessRequest {
-                ids,
-                force,
-                clear_cache: true,
-            };
-            let jobs = studio.process("cli", req).await?;
-            let stop = CancellationToken::new();
-            studio.jobs.start(defaults.workers, stop.clone());
-            let mut failed = false;
-            for job in &jobs {
-                loop {
-                    let j = studio.registry.job(job.id).await?;
-                    match j.as_ref().map(|j| j.state()) {
-                        Some(s) if s.is_live() => {
-                            tokio::time::sleep(Duration::from_millis(200)).await
-                        }
-                        _ => break,
-                    }
-                }
-                let ep = studio.detail(&job.episode).await?;
-                failed |= ep.episode.state != app::api::EpisodeState::Done;
-                print_json(&ep.episode);
-            }
-            stop.cancel();
-            if failed {
-                return Err(Failure::Runtime("some episodes failed (see above)".into()));
-            }
-            Ok(())
-        }
+        Command::Process { ids, force } => process(&common, ids, force).await,
         Command::Clean {
             id,
             include_transcripts,
@@ -177,8 +147,48 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             print_json(&studio.deep_clean("cli", req).await?);
             Ok(())
         }
-        Command::User(UserCommand::Add { name, admin, role }) => {
-            let studio = open(&common, &defaults).await?;
+        Command::User(cmd) => user(&common, cmd).await,
+        Command::Token(cmd) => token(&common, cmd).await,
+    }
+}
+
+/// `ewg process ID…`: queue, run the workers here, wait, print each episode.
+async fn process(common: &Common, ids: Vec<String>, force: bool) -> Result<(), Failure> {
+    let defaults = ServeArgs::default();
+    let studio = open(common, &defaults).await?;
+    let req = ProcessRequest {
+        ids,
+        force,
+        clear_cache: true,
+    };
+    let jobs = studio.process("cli", req).await?;
+    let stop = CancellationToken::new();
+    studio.jobs.start(defaults.workers, stop.clone());
+    let mut failed = false;
+    for job in &jobs {
+        loop {
+            let j = studio.registry.job(job.id).await?;
+            match j.as_ref().map(|j| j.state()) {
+                Some(s) if s.is_live() => tokio::time::sleep(Duration::from_millis(200)).await,
+                _ => break,
+            }
+        }
+        let ep = studio.detail(&job.episode).await?;
+        failed |= ep.episode.state != app::api::EpisodeState::Done;
+        print_json(&ep.episode);
+    }
+    stop.cancel();
+    if failed {
+        return Err(Failure::Runtime("some episodes failed (see above)".into()));
+    }
+    Ok(())
+}
+
+async fn user(common: &Common, cmd: UserCommand) -> Result<(), Failure> {
+    let defaults = ServeArgs::default();
+    match cmd {
+        UserCommand::Add { name, admin, role } => {
+            let studio = open(common, &defaults).await?;
             let role = if admin {
                 Role::Admin
             } else {
@@ -198,8 +208,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::User(UserCommand::Passwd { name }) => {
-            let studio = open(&common, &defaults).await?;
+        UserCommand::Passwd { name } => {
+            let studio = open(common, &defaults).await?;
             let user = studio
                 .registry
                 .user_by_name(&name)
@@ -214,38 +224,40 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             eprintln!("password of {name} changed; all of their sessions ended");
             Ok(())
         }
-        Command::Token(cmd) => {
-            let studio = open(&common, &defaults).await?;
-            match cmd {
-                TokenCommand::Create { role, name } => {
-                    let role = Role::parse(&role).unwrap_or(Role::Viewer);
-                    let secret = crate::auth::new_secret()?;
-                    let id = studio
-                        .registry
-                        .create_token(&name, &crate::auth::secret_hash(&secret), role)
-                        .await?;
-                    println!("{secret}");
-                    eprintln!(
-                        "token {id} ({name}, {}) created; revoke with `ewg token revoke {id}`",
-                        role.as_str()
-                    );
-                }
-                TokenCommand::Revoke { id } => {
-                    if !studio.registry.revoke_token(id).await? {
-                        return Err(Failure::Runtime(format!("no live token with id {id}")));
-                    }
-                    eprintln!("token {id} revoked");
-                }
-                TokenCommand::List => {
-                    for (id, name, role, revoked) in studio.registry.list_tokens().await? {
-                        let state = if revoked.is_some() { "revoked" } else { "live" };
-                        println!("{id}\t{name}\t{role}\t{state}");
-                    }
-                }
+    }
+}
+
+async fn token(common: &Common, cmd: TokenCommand) -> Result<(), Failure> {
+    let defaults = ServeArgs::default();
+    let studio = open(common, &defaults).await?;
+    match cmd {
+        TokenCommand::Create { role, name } => {
+            let role = Role::parse(&role).unwrap_or(Role::Viewer);
+            let secret = crate::auth::new_secret()?;
+            let id = studio
+                .registry
+                .create_token(&name, &crate::auth::secret_hash(&secret), role)
+                .await?;
+            println!("{secret}");
+            eprintln!(
+                "token {id} ({name}, {}) created; revoke with `ewg token revoke {id}`",
+                role.as_str()
+            );
+        }
+        TokenCommand::Revoke { id } => {
+            if !studio.registry.revoke_token(id).await? {
+                return Err(Failure::Runtime(format!("no live token with id {id}")));
             }
-            Ok(())
+            eprintln!("token {id} revoked");
+        }
+        TokenCommand::List => {
+            for (id, name, role, revoked) in studio.registry.list_tokens().await? {
+                let state = if revoked.is_some() { "revoked" } else { "live" };
+                println!("{id}\t{name}\t{role}\t{state}");
+            }
         }
     }
+    Ok(())
 }
 
 /// A password from stdin (one line) when something is piped in, else a generated one.
