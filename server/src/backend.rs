@@ -1,14 +1,10 @@
 //! The API contract's implementation: translates between `app`'s wire types and [`Studio`].
 
-use crate::cleanup::{DeepCleanRequest, Keep};
-use crate::studio::{CleanEpisode, ProcessRequest, Studio};
+use crate::studio::Studio;
 use app::api::backend::{Actor, Backend, EpisodeQuery};
 use app::api::*;
 use http::request::Parts;
 use std::sync::Arc;
-
-/// Most rows one list call returns; paging covers the rest.
-const MAX_PAGE: u32 = 500;
 
 pub struct StudioBackend(pub Arc<Studio>);
 
@@ -19,45 +15,11 @@ impl Backend for StudioBackend {
     }
 
     async fn health(&self) -> HealthInfo {
-        let database = match self.0.registry.ping().await {
-            Ok(()) => self.0.registry.describe(),
-            Err(e) => format!("error: {e}"),
-        };
-        HealthInfo {
-            status: if database.starts_with("error") {
-                "degraded"
-            } else {
-                "ok"
-            }
-            .into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            database,
-        }
+        self.0.health().await
     }
 
     async fn episodes(&self, q: EpisodeQuery) -> Result<EpisodeList, ApiError> {
-        if q.limit == 0 || q.limit > MAX_PAGE {
-            return Err(ApiError::bad_request(format!(
-                "`limit` must be 1..={MAX_PAGE}"
-            )));
-        }
-        let show = q.show.as_deref().filter(|s| !s.is_empty());
-        if let Some(s) = show
-            && !crate::ids::valid_show(s)
-        {
-            return Err(ApiError::bad_request(format!(
-                "`show` `{s}` is not a valid show name"
-            )));
-        }
-        let (rows, total) = self
-            .0
-            .registry
-            .list_episodes(q.state, show, q.offset, q.limit)
-            .await?;
-        Ok(EpisodeList {
-            episodes: rows.iter().map(|r| r.summary()).collect(),
-            total,
-        })
+        Ok(self.0.episodes(q).await?)
     }
 
     async fn episode(&self, id: &str) -> Result<EpisodeDetail, ApiError> {
@@ -72,15 +34,8 @@ impl Backend for StudioBackend {
     async fn process(
         &self,
         actor: &Actor,
-        ids: Vec<String>,
-        force: bool,
-        clear_cache: bool,
+        req: ProcessRequest,
     ) -> Result<ProcessOutcome, ApiError> {
-        let req = ProcessRequest {
-            ids,
-            force,
-            clear_cache,
-        };
         let jobs = self.0.process(&actor.name, req).await?;
         Ok(ProcessOutcome {
             jobs: jobs.iter().map(|j| j.info()).collect(),
@@ -95,30 +50,17 @@ impl Backend for StudioBackend {
     async fn cleanup_episode(
         &self,
         actor: &Actor,
-        id: &str,
-        include_transcripts: bool,
-        include_audio: bool,
-        dry_run: bool,
+        req: CleanEpisodeRequest,
     ) -> Result<CleanupReport, ApiError> {
-        let keep = Keep {
-            transcripts: !include_transcripts,
-            audio: !include_audio,
-        };
-        let req = CleanEpisode {
-            id: id.to_string(),
-            keep,
-            dry_run,
-        };
         Ok(self.0.cleanup_episode(&actor.name, req).await?)
     }
 
     async fn force_reprocess(
         &self,
         actor: &Actor,
-        id: &str,
-        dry_run: bool,
+        req: ReprocessRequest,
     ) -> Result<ReprocessOutcome, ApiError> {
-        let (report, job) = self.0.force_reprocess(&actor.name, id, dry_run).await?;
+        let (report, job) = self.0.force_reprocess(&actor.name, req).await?;
         Ok(ReprocessOutcome {
             report,
             job: job.map(|j| j.info()),
@@ -128,10 +70,9 @@ impl Backend for StudioBackend {
     async fn retry_failed(
         &self,
         actor: &Actor,
-        ids: Option<Vec<String>>,
-        dry_run: bool,
+        req: RetryRequest,
     ) -> Result<RetryOutcome, ApiError> {
-        let (report, jobs) = self.0.retry_failed(&actor.name, ids, dry_run).await?;
+        let (report, jobs) = self.0.retry_failed(&actor.name, req).await?;
         Ok(RetryOutcome {
             report,
             jobs: jobs.iter().map(|j| j.info()).collect(),
@@ -141,13 +82,8 @@ impl Backend for StudioBackend {
     async fn deep_clean(
         &self,
         actor: &Actor,
-        dry_run: bool,
-        confirm_orphans: Option<i64>,
+        req: DeepCleanRequest,
     ) -> Result<CleanupReport, ApiError> {
-        let req = DeepCleanRequest {
-            dry_run,
-            confirm_orphans,
-        };
         Ok(self.0.deep_clean(&actor.name, req).await?)
     }
 
@@ -156,13 +92,7 @@ impl Backend for StudioBackend {
         episode: Option<String>,
         limit: u32,
     ) -> Result<CleanupRunList, ApiError> {
-        if let Some(e) = &episode {
-            crate::ids::EpisodeId::parse(e).map_err(crate::error::Error::from)?;
-        }
-        let limit = limit.clamp(1, 1000);
-        Ok(CleanupRunList {
-            runs: self.0.registry.list_runs(episode.as_deref(), limit).await?,
-        })
+        Ok(self.0.cleanup_runs(episode, limit).await?)
     }
 
     async fn login(

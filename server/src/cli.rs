@@ -2,11 +2,11 @@
 //!
 //! Usage errors and unusable configuration exit with code 2 and one clear line on stderr.
 
-use crate::cleanup::{DeepCleanRequest, Keep};
 use crate::config::{Cli, Command, Common, ServeArgs, TokenCommand, UserCommand};
 use crate::error::{Error, Result};
-use crate::studio::{CleanEpisode, ProcessRequest, Studio};
+use crate::studio::Studio;
 use app::api::Role;
+use app::api::{CleanEpisodeRequest, DeepCleanRequest, ProcessRequest, RetryRequest};
 use clap::Parser;
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
@@ -119,18 +119,22 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             dry_run,
         } => {
             let studio = open(&common, &defaults).await?;
-            let keep = Keep {
-                transcripts: !include_transcripts,
-                audio: !include_audio,
+            let req = CleanEpisodeRequest {
+                id,
+                include_transcripts,
+                include_audio,
+                dry_run,
             };
-            let req = CleanEpisode { id, keep, dry_run };
             print_json(&studio.cleanup_episode("cli", req).await?);
             Ok(())
         }
         Command::Retry { ids, dry_run } => {
             let studio = open(&common, &defaults).await?;
-            let ids = (!ids.is_empty()).then_some(ids);
-            let (report, jobs) = studio.retry_failed("cli", ids, dry_run).await?;
+            let req = RetryRequest {
+                ids: (!ids.is_empty()).then_some(ids),
+                dry_run,
+            };
+            let (report, jobs) = studio.retry_failed("cli", req).await?;
             print_json(&report);
             println!("queued {} job(s); `ewg serve` runs them", jobs.len());
             Ok(())

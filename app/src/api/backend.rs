@@ -5,6 +5,7 @@
 //! and lets `server` depend on `app`, never the reverse.
 
 use super::error::ApiError;
+use super::requests::*;
 use super::types::*;
 use std::sync::Arc;
 
@@ -31,39 +32,28 @@ pub trait Backend: Send + Sync + 'static {
     async fn episodes(&self, query: EpisodeQuery) -> Result<EpisodeList, ApiError>;
     async fn episode(&self, id: &str) -> Result<EpisodeDetail, ApiError>;
     async fn discover(&self, actor: &Actor) -> Result<DiscoverReport, ApiError>;
-    async fn process(
-        &self,
-        actor: &Actor,
-        ids: Vec<String>,
-        force: bool,
-        clear_cache: bool,
-    ) -> Result<ProcessOutcome, ApiError>;
+    async fn process(&self, actor: &Actor, req: ProcessRequest)
+    -> Result<ProcessOutcome, ApiError>;
     async fn cancel(&self, actor: &Actor, id: &str) -> Result<JobInfo, ApiError>;
     async fn cleanup_episode(
         &self,
         actor: &Actor,
-        id: &str,
-        include_transcripts: bool,
-        include_audio: bool,
-        dry_run: bool,
+        req: CleanEpisodeRequest,
     ) -> Result<CleanupReport, ApiError>;
     async fn force_reprocess(
         &self,
         actor: &Actor,
-        id: &str,
-        dry_run: bool,
+        req: ReprocessRequest,
     ) -> Result<ReprocessOutcome, ApiError>;
     async fn retry_failed(
         &self,
         actor: &Actor,
-        ids: Option<Vec<String>>,
-        dry_run: bool,
+        req: RetryRequest,
     ) -> Result<RetryOutcome, ApiError>;
     async fn deep_clean(
         &self,
         actor: &Actor,
-        dry_run: bool,
-        confirm_orphans: Option<i64>,
+        req: DeepCleanRequest,
     ) -> Result<CleanupReport, ApiError>;
     async fn cleanup_runs(
         &self,

@@ -130,14 +130,12 @@ pub async fn process(
     clear_cache: Option<bool>,
 ) -> Result<ProcessOutcome, ApiError> {
     let (backend, actor) = ssr::authorize(Role::Operator).await?;
-    backend
-        .process(
-            &actor,
-            ids,
-            force.unwrap_or(false),
-            clear_cache.unwrap_or(false),
-        )
-        .await
+    let req = super::ProcessRequest {
+        ids,
+        force: force.unwrap_or(false),
+        clear_cache: clear_cache.unwrap_or(false),
+    };
+    backend.process(&actor, req).await
 }
 
 #[server(endpoint = "cancel", input = Json)]
@@ -154,15 +152,13 @@ pub async fn cleanup_episode(
     dry_run: Option<bool>,
 ) -> Result<CleanupReport, ApiError> {
     let (backend, actor) = ssr::authorize(Role::Operator).await?;
-    backend
-        .cleanup_episode(
-            &actor,
-            &id,
-            include_transcripts.unwrap_or(false),
-            include_audio.unwrap_or(false),
-            dry_run.unwrap_or(false),
-        )
-        .await
+    let req = super::CleanEpisodeRequest {
+        id,
+        include_transcripts: include_transcripts.unwrap_or(false),
+        include_audio: include_audio.unwrap_or(false),
+        dry_run: dry_run.unwrap_or(false),
+    };
+    backend.cleanup_episode(&actor, req).await
 }
 
 #[server(endpoint = "force_reprocess", input = Json)]
@@ -171,9 +167,11 @@ pub async fn force_reprocess(
     dry_run: Option<bool>,
 ) -> Result<ReprocessOutcome, ApiError> {
     let (backend, actor) = ssr::authorize(Role::Operator).await?;
-    backend
-        .force_reprocess(&actor, &id, dry_run.unwrap_or(false))
-        .await
+    let req = super::ReprocessRequest {
+        id,
+        dry_run: dry_run.unwrap_or(false),
+    };
+    backend.force_reprocess(&actor, req).await
 }
 
 #[server(endpoint = "retry_failed", input = Json)]
@@ -182,9 +180,11 @@ pub async fn retry_failed(
     dry_run: Option<bool>,
 ) -> Result<RetryOutcome, ApiError> {
     let (backend, actor) = ssr::authorize(Role::Operator).await?;
-    backend
-        .retry_failed(&actor, ids, dry_run.unwrap_or(false))
-        .await
+    let req = super::RetryRequest {
+        ids,
+        dry_run: dry_run.unwrap_or(false),
+    };
+    backend.retry_failed(&actor, req).await
 }
 
 /// `confirm_orphans`: when the orphan guard stopped a sweep (409), the file count it named, to go ahead.
@@ -194,14 +194,11 @@ pub async fn deep_clean(
     confirm_orphans: Option<i64>,
 ) -> Result<CleanupReport, ApiError> {
     let (backend, actor) = ssr::authorize(Role::Admin).await?;
-    if confirm_orphans.is_some_and(|n| n < 0) {
-        return Err(ApiError::bad_request(
-            "`confirm_orphans` must be the file count the guard named (0 or more)",
-        ));
-    }
-    backend
-        .deep_clean(&actor, dry_run.unwrap_or(false), confirm_orphans)
-        .await
+    let req = super::DeepCleanRequest {
+        dry_run: dry_run.unwrap_or(false),
+        confirm_orphans,
+    };
+    backend.deep_clean(&actor, req).await
 }
 
 #[server(endpoint = "cleanup_runs", input = Json)]

@@ -4,8 +4,10 @@
 pub mod backend;
 pub mod error;
 mod functions;
+pub mod requests;
 pub mod types;
 
 pub use error::{ApiError, ErrorCode};
 pub use functions::*;
+pub use requests::*;
 pub use types::*;

@@ -13,14 +13,7 @@ use app::api::{CleanupReport, EpisodeState, PathError};
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
-/// A Deep Clean as asked for by a caller.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct DeepCleanRequest {
-    pub dry_run: bool,
-    /// The number of orphan files the caller saw in a preview and confirms, when the guard stopped the
-    /// sweep. Must equal the count now, or the call is refused.
-    pub confirm_orphans: Option<i64>,
-}
+pub use app::api::DeepCleanRequest;
 
 impl Cleanup {
     /// A job's own cleanup of its attempt (failure, cancel): the live job owns the episode, so nothing

@@ -1,5 +1,5 @@
-//! `/files/<path>`: clips, thumbnails and pages for signed-in users, straight from the data root.
-//! Only `outputs/` and `public/`, only real files, no symlinks on the way.
+//! `/files/<path>`: clips, thumbnails and pages for signed-in users, straight from the data root (which
+//! paths may be served is [`crate::studio::Studio::media_file`]'s decision).
 
 use super::AppState;
 use super::error::HttpError;
@@ -7,7 +7,6 @@ use super::extract::{Caller, Viewer};
 use app::api::ApiError;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
-use std::path::Component;
 use tower::ServiceExt;
 
 pub async fn serve(
@@ -16,21 +15,7 @@ pub async fn serve(
     Path(path): Path<String>,
     req: Request,
 ) -> Result<Response, HttpError> {
-    let not_found = || HttpError(ApiError::not_found("no such file"));
-    let rel = std::path::Path::new(&path);
-    let safe = rel.components().all(|c| matches!(c, Component::Normal(_)))
-        && matches!(path.split('/').next(), Some("outputs" | "public"));
-    if !safe {
-        return Err(not_found());
-    }
-    let mut abs = s.studio.root.path().to_path_buf();
-    for c in rel.components() {
-        abs.push(c);
-        match std::fs::symlink_metadata(&abs) {
-            Ok(m) if !m.file_type().is_symlink() => {}
-            _ => return Err(not_found()),
-        }
-    }
+    let abs = s.studio.media_file(&path)?;
     match tower_http::services::ServeFile::new(abs).oneshot(req).await {
         Ok(res) => Ok(res.into_response()),
         Err(e) => {

@@ -6,25 +6,11 @@ use crate::cleanup::{DeepCleanRequest, Keep, Trigger};
 use crate::error::{Error, Result};
 use crate::ids::EpisodeId;
 use crate::registry::{EpisodeRow, JobRow, Then};
-use app::api::{CleanupReport, CleanupResult, EpisodeState};
+use app::api::{
+    CleanEpisodeRequest, CleanupReport, CleanupResult, EpisodeState, ProcessRequest,
+    ReprocessRequest, RetryRequest,
+};
 use std::sync::Arc;
-
-/// `process`: queue episodes, optionally starting them over (`force`) or dropping the previous
-/// attempt's files first (`clear_cache`).
-#[derive(Clone, Debug, Default)]
-pub struct ProcessRequest {
-    pub ids: Vec<String>,
-    pub force: bool,
-    pub clear_cache: bool,
-}
-
-/// `cleanup_episode`: what to remove of one episode.
-#[derive(Clone, Debug)]
-pub struct CleanEpisode {
-    pub id: String,
-    pub keep: Keep,
-    pub dry_run: bool,
-}
 
 impl Studio {
     /// Queues episodes. Every id is checked before anything changes, so a bad request loses nothing.
@@ -115,9 +101,13 @@ impl Studio {
     pub async fn cleanup_episode(
         self: &Arc<Self>,
         actor: &str,
-        req: CleanEpisode,
+        req: CleanEpisodeRequest,
     ) -> Result<CleanupReport> {
         let (id, _) = self.find(&req.id).await?;
+        let keep = Keep {
+            transcripts: !req.include_transcripts,
+            audio: !req.include_audio,
+        };
         self.refuse_if_live(&id, "cleaning it").await?;
         let actor = actor.to_string();
         self.detached(move |s| async move {
@@ -125,7 +115,7 @@ impl Studio {
                 .cleanup
                 .episode(
                     &id,
-                    req.keep,
+                    keep,
                     Trigger::Episode,
                     &actor,
                     req.dry_run,
@@ -141,10 +131,10 @@ impl Studio {
     pub async fn force_reprocess(
         self: &Arc<Self>,
         actor: &str,
-        id: &str,
-        dry_run: bool,
+        req: ReprocessRequest,
     ) -> Result<(CleanupReport, Option<JobRow>)> {
-        let (id, _) = self.find(id).await?;
+        let (id, _) = self.find(&req.id).await?;
+        let dry_run = req.dry_run;
         let actor = actor.to_string();
         if dry_run {
             let outcome = self
@@ -198,10 +188,11 @@ impl Studio {
     pub async fn retry_failed(
         self: &Arc<Self>,
         actor: &str,
-        ids: Option<Vec<String>>,
-        dry_run: bool,
+        req: RetryRequest,
     ) -> Result<(CleanupReport, Vec<JobRow>)> {
-        let rows = self.failed_rows(ids).await?;
+        req.validate().map_err(bad_request)?;
+        let dry_run = req.dry_run;
+        let rows = self.failed_rows(req.ids).await?;
         for (id, _) in &rows {
             self.refuse_if_live(id, "retrying it").await?;
         }
@@ -243,9 +234,6 @@ impl Studio {
 
     async fn failed_rows(&self, ids: Option<Vec<String>>) -> Result<Vec<(EpisodeId, EpisodeRow)>> {
         match ids {
-            Some(ids) if ids.is_empty() => Err(Error::BadRequest(
-                "`ids` is empty; omit it to retry all failed".into(),
-            )),
             Some(ids) => {
                 let mut rows = Vec::new();
                 for raw in &ids {
@@ -279,6 +267,11 @@ impl Studio {
         self.detached(move |s| async move { s.cleanup.deep_clean(&actor, req).await })
             .await
     }
+}
+
+/// A refusal of the shared request model, as the domain's 400.
+fn bad_request(e: app::api::ApiError) -> Error {
+    Error::BadRequest(e.to_string())
 }
 
 /// A cleanup that left something behind does not start the episode over; the caller learns why.

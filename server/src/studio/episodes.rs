@@ -1,10 +1,11 @@
-//! Episodes: discover, detail, cancel. (Processing lives with cleaning: starting over is a cleanup.)
+//! Episodes: health, list, discover, detail, cancel, the audit. (Processing lives with cleaning: starting over is a cleanup.)
 
 use super::Studio;
 use crate::error::{Error, Result};
 use crate::pipeline::discover;
 use crate::registry::JobRow;
-use app::api::{DiscoverReport, EpisodeDetail};
+use app::api::backend::EpisodeQuery;
+use app::api::{CleanupRunList, DiscoverReport, EpisodeDetail, EpisodeList, HealthInfo};
 
 impl Studio {
     pub async fn discover(&self) -> Result<DiscoverReport> {
@@ -38,5 +39,93 @@ impl Studio {
             source_path: row.source_path.clone(),
             episode: row.summary(),
         })
+    }
+}
+
+/// Most rows one list call returns; paging covers the rest.
+const MAX_PAGE: u32 = 500;
+
+impl Studio {
+    /// `/api/health`: the registry is reachable (and which kind it is, without credentials).
+    pub async fn health(&self) -> HealthInfo {
+        let (status, database) = match self.registry.ping().await {
+            Ok(()) => ("ok", self.registry.describe()),
+            Err(e) => {
+                tracing::error!(error = %e, "health: the registry is not answering");
+                (
+                    "degraded",
+                    "error: the registry is not answering".to_string(),
+                )
+            }
+        };
+        HealthInfo {
+            status: status.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            database,
+        }
+    }
+
+    /// One page of episodes, filtered by state and show.
+    pub async fn episodes(&self, q: EpisodeQuery) -> Result<EpisodeList> {
+        if q.limit == 0 || q.limit > MAX_PAGE {
+            return Err(Error::BadRequest(format!("`limit` must be 1..={MAX_PAGE}")));
+        }
+        let show = q.show.as_deref().filter(|s| !s.is_empty());
+        if let Some(s) = show
+            && !crate::ids::valid_show(s)
+        {
+            return Err(Error::BadRequest(format!(
+                "`show` `{s}` is not a valid show name"
+            )));
+        }
+        let (rows, total) = self
+            .registry
+            .list_episodes(q.state, show, q.offset, q.limit)
+            .await?;
+        Ok(EpisodeList {
+            episodes: rows.iter().map(|r| r.summary()).collect(),
+            total,
+        })
+    }
+
+    /// The audit, newest first, optionally of one episode.
+    pub async fn cleanup_runs(
+        &self,
+        episode: Option<String>,
+        limit: u32,
+    ) -> Result<CleanupRunList> {
+        if let Some(e) = &episode {
+            crate::ids::EpisodeId::parse(e)?;
+        }
+        Ok(CleanupRunList {
+            runs: self
+                .registry
+                .list_runs(episode.as_deref(), limit.clamp(1, 1000))
+                .await?,
+        })
+    }
+}
+
+impl Studio {
+    /// A media file a signed-in user may fetch: only under `outputs/` and `public/`, only real files,
+    /// no symlink anywhere on the way. Everything else is the same 404, so probing learns nothing.
+    pub fn media_file(&self, rel: &str) -> Result<std::path::PathBuf> {
+        use std::path::Component;
+        let not_found = || Error::NotFound("no such file".into());
+        let path = std::path::Path::new(rel);
+        let safe = path.components().all(|c| matches!(c, Component::Normal(_)))
+            && matches!(rel.split('/').next(), Some("outputs" | "public"));
+        if !safe {
+            return Err(not_found());
+        }
+        let mut abs = self.root.path().to_path_buf();
+        for c in path.components() {
+            abs.push(c);
+            match std::fs::symlink_metadata(&abs) {
+                Ok(m) if !m.file_type().is_symlink() => {}
+                _ => return Err(not_found()),
+            }
+        }
+        Ok(abs)
     }
 }

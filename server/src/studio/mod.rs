@@ -15,7 +15,6 @@ mod cleaning;
 mod episodes;
 mod inbox;
 
-pub use cleaning::{CleanEpisode, ProcessRequest};
 pub use inbox::{UploadRequest, UploadTarget};
 
 use crate::auth::Auth;
