@@ -234,22 +234,26 @@ impl Registry {
         let mut out = Vec::new();
         for chunk in episodes.chunks(500) {
             let marks = vec!["?"; chunk.len()].join(",");
+            // Each episode's directory prefixes are built once (a few hundred rows), then every row is
+            // compared against them, the most common place first so the check stops early.
             let sql = format!(
-                "WITH x AS (
-                    SELECT id, episode, path,
-                        substr(episode, 1, instr(episode, '_ep') - 1) AS show,
-                        substr(episode, length(episode) - 9, 4) AS year
-                    FROM artifacts WHERE episode IN ({marks}))
-                 SELECT id, episode, path FROM x WHERE NOT (
-                    path IN ('audio/' || episode || '.wav', 'enriched/' || episode || '.json',
-                             'transcripts/' || episode || '.vtt', 'transcripts/' || episode || '.srt',
-                             'transcripts/' || episode || '.txt', 'transcripts/' || episode || '.json')
-                    OR {work} OR {social} OR {page} OR {outputs})
-                 ORDER BY id",
-                work = under("'work/' || episode || '/'"),
-                social = under("'social/' || episode || '/'"),
-                page = under("'public/shows/' || show || '/' || episode || '/'"),
-                outputs = under("'outputs/' || show || '/' || year || '/' || episode || '/'"),
+                "WITH p AS (
+                    SELECT id,
+                        'outputs/' || show || '/' || substr(id, length(id) - 9, 4) || '/' || id || '/' AS o,
+                        'public/shows/' || show || '/' || id || '/' AS pg,
+                        'work/' || id || '/' AS w,
+                        'social/' || id || '/' AS so
+                    FROM episodes WHERE id IN ({marks}))
+                 SELECT a.id, a.episode, a.path FROM p JOIN artifacts a ON a.episode = p.id
+                 WHERE NOT (
+                    substr(a.path, 1, length(p.o)) = p.o
+                    OR substr(a.path, 1, length(p.pg)) = p.pg
+                    OR substr(a.path, 1, length(p.w)) = p.w
+                    OR substr(a.path, 1, length(p.so)) = p.so
+                    OR a.path IN ('audio/' || p.id || '.wav', 'enriched/' || p.id || '.json',
+                        'transcripts/' || p.id || '.vtt', 'transcripts/' || p.id || '.srt',
+                        'transcripts/' || p.id || '.txt', 'transcripts/' || p.id || '.json'))
+                 ORDER BY a.id"
             );
             let mut q = sqlx::query_as(&sql);
             for e in chunk {
@@ -259,11 +263,6 @@ impl Registry {
         }
         Ok(out)
     }
-}
-
-/// SQL: `path` starts with the directory prefix `dir` (which ends in `/`).
-fn under(dir: &str) -> String {
-    format!("substr(path, 1, length({dir})) = {dir}")
 }
 
 #[cfg(test)]
