@@ -63,7 +63,7 @@ fn registry_matches_disk(root: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_disconnects_mid_deep_clean_neither_stops_nor_parks_the_run() {
     let env = one_talk_episode().await;
-    strays(env.root(), 3000);
+    strays(env.root(), 20_000);
     let gone = impatient()
         .post(format!("{}/api/deep_clean", env.base))
         .bearer_auth(&env.admin)
@@ -81,7 +81,7 @@ async fn a_client_that_disconnects_mid_deep_clean_neither_stops_nor_parks_the_ru
         .find(|r| r.trigger == "deep-clean")
         .expect("the run was recorded");
     assert_eq!(wire(&first.result), "ok", "{first:?}");
-    assert_eq!(first.files, 3000);
+    assert_eq!(first.files, 20_000);
     assert!(
         !env.root().join("outputs/stray").exists(),
         "its work was done"
@@ -126,7 +126,7 @@ async fn a_client_that_disconnects_mid_episode_cleanup_still_gets_the_registry_c
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cli_command_beside_a_live_deep_clean_leaves_it_alone() {
     let env = one_talk_episode().await;
-    strays(env.root(), 6000);
+    strays(env.root(), 20_000);
     let call = env.call::<CleanupReport>(&env.admin, "deep_clean", json!({}));
     let cli = async {
         // Wait until the server's run is live, then run a CLI command on the same data root.
@@ -147,7 +147,10 @@ async fn a_cli_command_beside_a_live_deep_clean_leaves_it_alone() {
     );
     let report = report.expect("deep clean");
     assert_eq!(wire(&report.result), "ok", "{report:?}");
-    assert_eq!(report.files, 6000, "the run was not taken over: {report:?}");
+    assert_eq!(
+        report.files, 20_000,
+        "the run was not taken over: {report:?}"
+    );
     let actor = sql(
         env.root(),
         &format!(
