@@ -112,13 +112,7 @@ impl Cleanup {
             if std::env::var_os("EWG_FAILPOINT_CRASH_AFTER_TRASH").is_some() {
                 std::process::abort();
             }
-            // A partial cleanup never moves an episode on: it stays where it is, released, and the
-            // report says what is left.
-            let then = if report.errors.is_empty() {
-                record.then
-            } else {
-                Then::Release
-            };
+            let then = partial_end(record, &report);
             let rows = PlannedRows {
                 ids: &drop_ids,
                 whole_episodes: &whole,
@@ -251,6 +245,18 @@ impl Cleanup {
             }),
         }
         jobs
+    }
+}
+
+/// A partial cleanup never queues anything: the report says what is left and the caller says why
+/// nothing was queued. The episode still reaches the state its files are in — a force reprocess that
+/// could not remove everything leaves it idle; a retry leaves the failure visible with the stage reset.
+fn partial_end(record: &RunRecord, report: &CleanupReport) -> Then {
+    match record.then {
+        _ if report.errors.is_empty() => record.then,
+        Then::Requeue if record.trigger == Trigger::Force.as_str() => Then::Reset,
+        Then::Requeue => Then::ResetStage,
+        other => other,
     }
 }
 

@@ -240,7 +240,7 @@ async fn a_path_that_cannot_be_removed_is_reported_and_the_rest_is_removed() {
 }
 
 /// Makes a directory impossible to rename: immutable as root, read-only parent otherwise.
-fn lock(dir: &Path) -> bool {
+pub(crate) fn lock(dir: &Path) -> bool {
     let is_root = Command::new("id")
         .arg("-u")
         .output()
@@ -266,7 +266,7 @@ fn lock(dir: &Path) -> bool {
     is_root
 }
 
-fn unlock(dir: &Path, was_root: bool) {
+pub(crate) fn unlock(dir: &Path, was_root: bool) {
     if was_root {
         Command::new("chattr").arg("-i").arg(dir).status().unwrap();
     } else {

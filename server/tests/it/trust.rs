@@ -525,3 +525,74 @@ async fn a_cli_deep_clean_beside_a_slow_upload_spares_it_and_the_upload_complete
         video
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_cleanup_never_queues_and_the_call_says_why() {
+    let env = one_talk_episode().await;
+    process_all(&env, &[TALK]).await;
+    let stuck = env.root().join(format!("social/{TALK}"));
+    let locked = crate::cleanup::lock(&stuck);
+    let answer = env
+        .fail(&env.operator, "force_reprocess", json!({ "id": TALK }))
+        .await;
+    crate::cleanup::unlock(&stuck, locked);
+    let (status, e) = answer;
+    assert_eq!(status, 409, "{e:?}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("not queued") && msg.contains(&format!("social/{TALK}")),
+        "{msg}"
+    );
+    let d = env.episode(TALK).await;
+    assert!(d.job.is_none(), "nothing was queued: {d:?}");
+    assert_eq!(d.episode.state, EpisodeState::Idle, "{d:?}");
+    assert_eq!(d.episode.stage, Stage::Discovered);
+    assert!(
+        d.artifacts.iter().all(|a| a.path.starts_with("social/")),
+        "rows of what is left stay, the rest went: {:?}",
+        d.artifacts
+    );
+    registry_matches_disk(env.root());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clear_cache_on_start_keeps_the_transcripts_and_audio_the_user_kept() {
+    let env = one_talk_episode().await;
+    process_all(&env, &[TALK]).await;
+    // A plain clean keeps transcripts and audio.
+    let _: CleanupReport = env
+        .call(&env.operator, "cleanup_episode", json!({ "id": TALK }))
+        .await
+        .expect("clean");
+    let kept = [
+        format!("audio/{TALK}.wav"),
+        format!("transcripts/{TALK}.vtt"),
+    ];
+    for k in &kept {
+        assert!(env.root().join(k).exists(), "{k} kept by the clean");
+    }
+    let out: ProcessOutcome = env
+        .call(
+            &env.operator,
+            "process",
+            json!({ "ids": [TALK], "clear_cache": true }),
+        )
+        .await
+        .expect("process");
+    assert_eq!(out.jobs.len(), 1);
+    for k in &kept {
+        assert!(
+            env.root().join(k).exists(),
+            "{k} survived clear-cache-on-start"
+        );
+    }
+    let runs = env.studio.registry.list_runs(Some(TALK), 5).await.unwrap();
+    let retry = runs
+        .iter()
+        .find(|r| r.trigger == "retry")
+        .expect("the start's cleanup run");
+    assert_eq!(
+        retry.files, 0,
+        "nothing the user kept was removed: {retry:?}"
+    );
+}
