@@ -51,26 +51,11 @@ pub(crate) fn serve_with(dir: &std::path::Path, port: u16, env: &[(&str, &str)])
 
 /// `transcriber`: a slow EWG_TRANSCRIBE_CMD keeps the job busy at a known stage until we kill it.
 pub(crate) fn serve(dir: &std::path::Path, port: u16, transcriber: Option<&str>) -> Server {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ewg"));
-    c.args([
-        "serve",
-        "--lease-secs",
-        "2",
-        "--workers",
-        "1",
-        "--addr",
-        &format!("127.0.0.1:{port}"),
-        "--data-dir",
-    ])
-    .arg(dir)
-    .env("EWG_LOG", "warn")
-    .env_remove("EWG_TRANSCRIBE_CMD")
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    if let Some(cmd) = transcriber {
-        c.env("EWG_TRANSCRIBE_CMD", cmd);
-    }
-    Server(c.spawn().expect("start ewg"))
+    let env: Vec<(&str, &str)> = transcriber
+        .map(|cmd| ("EWG_TRANSCRIBE_CMD", cmd))
+        .into_iter()
+        .collect();
+    serve_with(dir, port, &env)
 }
 
 /// The typed client for the server on `port`; every request gives up after 10 s.
