@@ -2,7 +2,7 @@
 //! dry-run preview before anything is deleted.
 
 use super::widgets::{ErrorLine, ProgressBar, StateBadge};
-use crate::api::{CleanupReport, cleanup_episode, episode};
+use crate::api::{CleanupReport, EpisodeDetail, cleanup_episode, episode};
 use crate::cache::{self, Group};
 use crate::components::format;
 use crate::components::session::use_studio;
@@ -48,46 +48,7 @@ pub fn EpisodePage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || detail.get().map(|res| match res {
                 Err(e) => view! { <ErrorLine error=e/> }.into_any(),
-                Ok(d) => {
-                    let ep = d.episode.clone();
-                    view! {
-                        <header class="page-head">
-                            <h2 data-testid="episode-title">{ep.title.clone()}</h2>
-                            <StateBadge ep=ep.clone()/>
-                        </header>
-                        <p class="muted">{ep.id.clone()} " · " {d.source_path.clone()} " · attempt " {ep.attempt}</p>
-                        <ProgressBar ep=ep.clone()/>
-                        {ep.error.clone().map(|e| view! {
-                            <div class="report error" data-testid="episode-failure">
-                                <strong>{format!("Failed at {}: ", ep.failed_stage.map(|s| s.as_str()).unwrap_or("?"))}</strong>{e}
-                            </div>
-                        })}
-                        <h3>"Stages"</h3>
-                        <ul class="stages">{d.stages.iter().map(|s| view! {
-                            <li>{s.stage.as_str()} " — " {format::time(s.finished_at)}</li>
-                        }).collect_view()}</ul>
-                        <h3>"Clips"</h3>
-                        <div class="clips">{d.artifacts.iter().filter(|a| a.path.ends_with("/16x9_subtitled.mp4")).map(|a| {
-                            let poster = a.path.replace("16x9_subtitled.mp4", "thumb.jpg");
-                            view! {
-                                <video controls preload="none" src=format!("/files/{}", a.path)
-                                    poster=format!("/files/{poster}") title=a.path.clone()></video>
-                            }
-                        }).collect_view()}</div>
-                        <h3>"Artifacts"</h3>
-                        <table class="artifacts" data-testid="artifacts">
-                            <thead><tr><th>"Kind"</th><th>"Path"</th><th>"Size"</th><th>"Attempt"</th></tr></thead>
-                            <tbody>{d.artifacts.iter().map(|a| view! {
-                                <tr><td>{a.kind.clone()}</td><td><code>{a.path.clone()}</code></td><td>{format::bytes(a.bytes)}</td><td>{a.attempt}</td></tr>
-                            }).collect_view()}</tbody>
-                        </table>
-                        <h3>"Cleanup history"</h3>
-                        <ul class="runs">{d.cleanup_runs.iter().map(|r| view! {
-                            <li>{format!("{} · {} by {} · {} · {} files, {}{}", format::time(r.started_at), r.trigger, r.actor,
-                                r.result.as_str(), r.files, format::bytes(r.bytes), if r.dry_run { " (dry run)" } else { "" })}</li>
-                        }).collect_view()}</ul>
-                    }.into_any()
-                }
+                Ok(d) => view! { <EpisodeView d=d/> }.into_any(),
             })}
         </Transition>
         <section class="cleanup">
@@ -108,5 +69,48 @@ pub fn EpisodePage() -> impl IntoView {
                 Err(e) => view! { <ErrorLine error=e/> }.into_any(),
             })}
         </section>
+    }
+}
+
+/// The episode as the registry knows it: state, failure, stages, clips, artifacts, cleanup history.
+#[component]
+fn EpisodeView(d: EpisodeDetail) -> impl IntoView {
+    let ep = d.episode.clone();
+    view! {
+            <header class="page-head">
+                <h2 data-testid="episode-title">{ep.title.clone()}</h2>
+                <StateBadge ep=ep.clone()/>
+            </header>
+            <p class="muted">{ep.id.clone()} " · " {d.source_path.clone()} " · attempt " {ep.attempt}</p>
+            <ProgressBar ep=ep.clone()/>
+            {ep.error.clone().map(|e| view! {
+                <div class="report error" data-testid="episode-failure">
+                    <strong>{format!("Failed at {}: ", ep.failed_stage.map(|s| s.as_str()).unwrap_or("?"))}</strong>{e}
+                </div>
+            })}
+            <h3>"Stages"</h3>
+            <ul class="stages">{d.stages.iter().map(|s| view! {
+                <li>{s.stage.as_str()} " — " {format::time(s.finished_at)}</li>
+            }).collect_view()}</ul>
+            <h3>"Clips"</h3>
+            <div class="clips">{d.artifacts.iter().filter(|a| a.path.ends_with("/16x9_subtitled.mp4")).map(|a| {
+                let poster = a.path.replace("16x9_subtitled.mp4", "thumb.jpg");
+                view! {
+                    <video controls preload="none" src=format!("/files/{}", a.path)
+                        poster=format!("/files/{poster}") title=a.path.clone()></video>
+                }
+            }).collect_view()}</div>
+            <h3>"Artifacts"</h3>
+            <table class="artifacts" data-testid="artifacts">
+                <thead><tr><th>"Kind"</th><th>"Path"</th><th>"Size"</th><th>"Attempt"</th></tr></thead>
+                <tbody>{d.artifacts.iter().map(|a| view! {
+                    <tr><td>{a.kind.clone()}</td><td><code>{a.path.clone()}</code></td><td>{format::bytes(a.bytes)}</td><td>{a.attempt}</td></tr>
+                }).collect_view()}</tbody>
+            </table>
+            <h3>"Cleanup history"</h3>
+            <ul class="runs">{d.cleanup_runs.iter().map(|r| view! {
+                <li>{format!("{} · {} by {} · {} · {} files, {}{}", format::time(r.started_at), r.trigger, r.actor,
+                    r.result.as_str(), r.files, format::bytes(r.bytes), if r.dry_run { " (dry run)" } else { "" })}</li>
+            }).collect_view()}</ul>
     }
 }

@@ -2,7 +2,10 @@
 //! watch progress, retry failures with cleanup.
 
 use super::widgets::{ErrorLine, ProgressBar, StateBadge, poll_while_active};
-use crate::api::{EpisodeState, episodes, force_reprocess, process, retry_failed};
+use crate::api::{
+    ApiError, EpisodeState, EpisodeSummary, ProcessOutcome, RetryOutcome, episodes,
+    force_reprocess, process, retry_failed,
+};
 use crate::cache::{self, Group};
 use crate::components::deep_clean::DeepCleanButton;
 use crate::components::session::use_studio;
@@ -75,6 +78,91 @@ pub fn ProcessPage() -> impl IntoView {
 
     view! {
         <header class="page-head"><h2>"Process"</h2></header>
+        <StartOptions clear_cache=clear_cache force=force/>
+        <Show when=move || force.get()>
+            <ForcePreview preview=preview/>
+        </Show>
+        <div class="actions">
+            <button data-testid="start" on:click=on_start disabled=move || selected.with(|s| s.is_empty()) || start.pending().get()>"Start"</button>
+            <button data-testid="retry-all" on:click=move |_| { retry.dispatch(None); }>"Retry all failed"</button>
+            <DeepCleanButton/>
+        </div>
+        <Outcomes start=start retry=retry/>
+        <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
+            {move || list.get().map(|res| match res {
+                Err(e) => view! { <ErrorLine error=e/> }.into_any(),
+                Ok(list) => view! {
+                    <table class="episodes" data-testid="process-list">
+                        <thead><tr><th></th><th>"Episode"</th><th>"Stage"</th><th>"State"</th><th>"Progress"</th><th>"Result"</th></tr></thead>
+                        <tbody>{list.episodes.into_iter().map(|ep| view! {
+                            <ProcessRow ep=ep selected=selected retry=retry/>
+                        }).collect_view()}</tbody>
+                    </table>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+/// What a force reprocess of the selected episodes would delete (a dry run), before Start.
+#[component]
+fn ForcePreview(preview: Action<Vec<String>, Result<Vec<String>, ApiError>>) -> impl IntoView {
+    view! {
+        <div class="warning" data-testid="force-warning">
+            <strong>"Force reprocess deletes these files before starting again:"</strong>
+            {move || match preview.value().get() {
+                None => view! { <p>"Select episodes to see what will be deleted."</p> }.into_any(),
+                Some(Err(e)) => view! { <ErrorLine error=e/> }.into_any(),
+                Some(Ok(paths)) if paths.is_empty() => view! { <p>"Nothing to delete."</p> }.into_any(),
+                Some(Ok(paths)) => view! {
+                    <ul class="paths">{paths.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+                }.into_any(),
+            }}
+        </div>
+    }
+}
+
+/// One episode: its checkbox, stage, state, progress, and for a failure the reason and a retry.
+#[component]
+fn ProcessRow(
+    ep: EpisodeSummary,
+    selected: RwSignal<BTreeSet<String>>,
+    retry: RetryAction,
+) -> impl IntoView {
+    let id = ep.id.clone();
+    let id2 = ep.id.clone();
+    let failed = ep.state == EpisodeState::Failed;
+    view! {
+        <tr data-episode=ep.id.clone()>
+            <td><input type="checkbox" data-testid="select"
+                prop:checked=move || selected.with(|s| s.contains(&id))
+                on:change=move |ev| {
+                    let on = event_target_checked(&ev);
+                    selected.update(|s| { if on { s.insert(id2.clone()); } else { s.remove(&id2); } });
+                }/></td>
+            <td>{ep.id.clone()}</td>
+            <td data-testid="stage">{ep.stage.as_str()}</td>
+            <td><StateBadge ep=ep.clone()/></td>
+            <td><ProgressBar ep=ep.clone()/></td>
+            <td>
+                {ep.error.clone().map(|e| view! {
+                    <span class="error" data-testid="episode-error">
+                        {format!("{}: {e}", ep.failed_stage.map(|s| s.as_str()).unwrap_or("?"))}
+                    </span>
+                })}
+                {failed.then(|| {
+                    let id = ep.id.clone();
+                    view! { <button data-testid="retry" on:click=move |_| { retry.dispatch(Some(vec![id.clone()])); }>"Retry with cleanup"</button> }
+                })}
+            </td>
+        </tr>
+    }
+}
+
+/// "Clear cache on start" (a preference that survives Deep Clean) and "Force reprocess".
+#[component]
+fn StartOptions(clear_cache: RwSignal<bool>, force: RwSignal<bool>) -> impl IntoView {
+    view! {
         <div class="options">
             <label><input type="checkbox" data-testid="clear-cache" prop:checked=clear_cache on:change=move |ev| {
                 let v = event_target_checked(&ev);
@@ -84,24 +172,16 @@ pub fn ProcessPage() -> impl IntoView {
             <label><input type="checkbox" data-testid="force" prop:checked=force on:change=move |ev| force.set(event_target_checked(&ev))/>
                 " Force reprocess (deletes previous outputs)"</label>
         </div>
-        <Show when=move || force.get()>
-            <div class="warning" data-testid="force-warning">
-                <strong>"Force reprocess deletes these files before starting again:"</strong>
-                {move || match preview.value().get() {
-                    None => view! { <p>"Select episodes to see what will be deleted."</p> }.into_any(),
-                    Some(Err(e)) => view! { <ErrorLine error=e/> }.into_any(),
-                    Some(Ok(paths)) if paths.is_empty() => view! { <p>"Nothing to delete."</p> }.into_any(),
-                    Some(Ok(paths)) => view! {
-                        <ul class="paths">{paths.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
-                    }.into_any(),
-                }}
-            </div>
-        </Show>
-        <div class="actions">
-            <button data-testid="start" on:click=on_start disabled=move || selected.with(|s| s.is_empty()) || start.pending().get()>"Start"</button>
-            <button data-testid="retry-all" on:click=move |_| { retry.dispatch(None); }>"Retry all failed"</button>
-            <DeepCleanButton/>
-        </div>
+    }
+}
+
+type StartAction = Action<(Vec<String>, bool, bool), Result<ProcessOutcome, ApiError>>;
+type RetryAction = Action<Option<Vec<String>>, Result<RetryOutcome, ApiError>>;
+
+/// What Start and Retry answered: jobs queued, files cleaned, or the error next to the action.
+#[component]
+fn Outcomes(start: StartAction, retry: RetryAction) -> impl IntoView {
+    view! {
         {move || start.value().get().map(|r| match r {
             Ok(o) => view! { <p class="notice" data-testid="start-result">{format!("{} job(s) queued", o.jobs.len())}</p> }.into_any(),
             Err(e) => view! { <ErrorLine error=e/> }.into_any(),
@@ -111,45 +191,5 @@ pub fn ProcessPage() -> impl IntoView {
                 "Cleaned {} file(s), queued {} job(s)", o.report.files, o.jobs.len())}</p> }.into_any(),
             Err(e) => view! { <ErrorLine error=e/> }.into_any(),
         })}
-        <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
-            {move || list.get().map(|res| match res {
-                Err(e) => view! { <ErrorLine error=e/> }.into_any(),
-                Ok(list) => view! {
-                    <table class="episodes" data-testid="process-list">
-                        <thead><tr><th></th><th>"Episode"</th><th>"Stage"</th><th>"State"</th><th>"Progress"</th><th>"Result"</th></tr></thead>
-                        <tbody>{list.episodes.into_iter().map(|ep| {
-                            let id = ep.id.clone();
-                            let id2 = ep.id.clone();
-                            let failed = ep.state == EpisodeState::Failed;
-                            view! {
-                                <tr data-episode=ep.id.clone()>
-                                    <td><input type="checkbox" data-testid="select"
-                                        prop:checked=move || selected.with(|s| s.contains(&id))
-                                        on:change=move |ev| {
-                                            let on = event_target_checked(&ev);
-                                            selected.update(|s| { if on { s.insert(id2.clone()); } else { s.remove(&id2); } });
-                                        }/></td>
-                                    <td>{ep.id.clone()}</td>
-                                    <td data-testid="stage">{ep.stage.as_str()}</td>
-                                    <td><StateBadge ep=ep.clone()/></td>
-                                    <td><ProgressBar ep=ep.clone()/></td>
-                                    <td>
-                                        {ep.error.clone().map(|e| view! {
-                                            <span class="error" data-testid="episode-error">
-                                                {format!("{}: {e}", ep.failed_stage.map(|s| s.as_str()).unwrap_or("?"))}
-                                            </span>
-                                        })}
-                                        {failed.then(|| {
-                                            let id = ep.id.clone();
-                                            view! { <button data-testid="retry" on:click=move |_| { retry.dispatch(Some(vec![id.clone()])); }>"Retry with cleanup"</button> }
-                                        })}
-                                    </td>
-                                </tr>
-                            }
-                        }).collect_view()}</tbody>
-                    </table>
-                }.into_any(),
-            })}
-        </Transition>
     }
 }

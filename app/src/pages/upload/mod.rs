@@ -109,27 +109,7 @@ pub fn UploadPage() -> impl IntoView {
                 </button>
             </div>
         </form>
-        <Show when=move || percent.get().is_some()>
-            <div class="upload-progress">
-                <progress data-testid="upload-progress" max="100" value=move || percent.get().unwrap_or(0)></progress>
-                <span data-testid="upload-percent">{move || format!("{}%", percent.get().unwrap_or(0))}</span>
-                <span class="muted">{move || current.get()}</span>
-            </div>
-        </Show>
-        {move || outcome.get().map(|o| match o {
-            Outcome::Done(done) => {
-                let episode = done.first().map(|d| d.episode.clone()).unwrap_or_default();
-                let href = format!("/episodes/{episode}");
-                let label = episode.clone();
-                let files = done.iter().map(|d| format!("{} ({} bytes)", d.path, d.bytes)).collect::<Vec<_>>().join(", ");
-                view! {
-                    <p class="notice" data-testid="upload-done">
-                        {format!("Uploaded {files}. Episode ")}<A href=href>{label}</A>" is ready to process."
-                    </p>
-                }.into_any()
-            }
-            Outcome::Failed(msg) => view! { <p class="error" data-testid="upload-error">{msg}</p> }.into_any(),
-        })}
+        <UploadStatus percent=percent current=current outcome=outcome/>
     }
 }
 
@@ -167,4 +147,36 @@ async fn send_all(
     }
     current.set(String::new());
     Ok(done)
+}
+
+/// Progress while sending, then what was stored (with a link to the episode) or why not.
+#[component]
+fn UploadStatus(
+    percent: RwSignal<Option<u32>>,
+    current: RwSignal<String>,
+    outcome: RwSignal<Option<Outcome>>,
+) -> impl IntoView {
+    view! {
+        <Show when=move || percent.get().is_some()>
+            <div class="upload-progress">
+                <progress data-testid="upload-progress" max="100" value=move || percent.get().unwrap_or(0)></progress>
+                <span data-testid="upload-percent">{move || format!("{}%", percent.get().unwrap_or(0))}</span>
+                <span class="muted">{move || current.get()}</span>
+            </div>
+        </Show>
+        {move || outcome.get().map(|o| match o {
+            Outcome::Done(done) => {
+                let episode = done.first().map(|d| d.episode.clone()).unwrap_or_default();
+                let href = format!("/episodes/{episode}");
+                let label = episode.clone();
+                let files = done.iter().map(|d| format!("{} ({} bytes)", d.path, d.bytes)).collect::<Vec<_>>().join(", ");
+                view! {
+                    <p class="notice" data-testid="upload-done">
+                        {format!("Uploaded {files}. Episode ")}<A href=href>{label}</A>" is ready to process."
+                    </p>
+                }.into_any()
+            }
+            Outcome::Failed(msg) => view! { <p class="error" data-testid="upload-error">{msg}</p> }.into_any(),
+        })}
+    }
 }
