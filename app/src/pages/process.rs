@@ -29,17 +29,7 @@ pub fn ProcessPage() -> impl IntoView {
         }
     });
 
-    let preview = Action::new(|ids: &Vec<String>| {
-        let ids = ids.clone();
-        async move {
-            let mut paths = Vec::new();
-            for id in ids {
-                let out = force_reprocess(id, Some(true)).await?;
-                paths.extend(out.report.paths);
-            }
-            Ok::<_, crate::api::ApiError>(paths)
-        }
-    });
+    let preview = Action::new(|ids: &Vec<String>| force_preview(ids.clone()));
     let start = Action::new(|(ids, force, clear): &(Vec<String>, bool, bool)| {
         process(ids.clone(), Some(*force), Some(*clear))
     });
@@ -64,13 +54,7 @@ pub fn ProcessPage() -> impl IntoView {
         let ids: Vec<String> = selected.get_untracked().into_iter().collect();
         let clear = clear_cache.get_untracked();
         if clear {
-            // Drop what this browser cached about these episodes before the server starts fresh.
-            for id in &ids {
-                cache::remove(Group::Cache, &format!("episode:{id}"));
-                cache::remove(Group::Cache, &format!("clip_metadata:{id}"));
-                cache::remove(Group::Cache, &format!("discovered_clips:{id}"));
-            }
-            cache::remove(Group::Run, "processing_results");
+            forget_cached(&ids);
         }
         cache::write(Group::Run, "processing_episodes", &ids);
         start.dispatch((ids, force.get_untracked(), clear));
@@ -192,4 +176,24 @@ fn Outcomes(start: StartAction, retry: RetryAction) -> impl IntoView {
             Err(e) => view! { <ErrorLine error=e/> }.into_any(),
         })}
     }
+}
+
+/// Drops what this browser cached about these episodes before the server starts them fresh.
+fn forget_cached(ids: &[String]) {
+    for id in ids {
+        cache::remove(Group::Cache, &format!("episode:{id}"));
+        cache::remove(Group::Cache, &format!("clip_metadata:{id}"));
+        cache::remove(Group::Cache, &format!("discovered_clips:{id}"));
+    }
+    cache::remove(Group::Run, "processing_results");
+}
+
+/// Every path a force reprocess of `ids` would delete (dry runs, one per episode).
+async fn force_preview(ids: Vec<String>) -> Result<Vec<String>, ApiError> {
+    let mut paths = Vec::new();
+    for id in ids {
+        let out = force_reprocess(id, Some(true)).await?;
+        paths.extend(out.report.paths);
+    }
+    Ok(paths)
 }

@@ -45,12 +45,6 @@ pub fn UploadPage() -> impl IntoView {
         outcome.set(None);
         percent.set(None);
         let show_name = show.get_untracked().trim().to_string();
-        let first_file = |input: NodeRef<html::Input>| {
-            input
-                .get_untracked()
-                .and_then(|i| i.files())
-                .and_then(|f| f.get(0))
-        };
         let video = first_file(video_input);
         let subs = first_file(subs_input);
         let checked = plan(
@@ -74,14 +68,11 @@ pub fn UploadPage() -> impl IntoView {
         leptos::task::spawn_local(async move {
             let result = send_all(&show_name, files, current, percent).await;
             busy.set(false);
-            match result {
-                Ok(done) => {
-                    percent.set(Some(100));
-                    outcome.set(Some(Outcome::Done(done)));
-                    studio.refetch_all();
-                }
-                Err(msg) => outcome.set(Some(Outcome::Failed(msg))),
+            if result.is_ok() {
+                percent.set(Some(100));
+                studio.refetch_all();
             }
+            outcome.set(Some(result.map_or_else(Outcome::Failed, Outcome::Done)));
         });
     };
 
@@ -111,6 +102,14 @@ pub fn UploadPage() -> impl IntoView {
         </form>
         <UploadStatus percent=percent current=current outcome=outcome/>
     }
+}
+
+/// The first file picked in a file input, if any.
+fn first_file(input: NodeRef<html::Input>) -> Option<web_sys::File> {
+    input
+        .get_untracked()
+        .and_then(|i| i.files())
+        .and_then(|f| f.get(0))
 }
 
 /// Checks every file with a dry run, then sends them one after another, reporting overall progress.
