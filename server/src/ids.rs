@@ -37,7 +37,7 @@ impl EpisodeId {
         if num.len() != 3 || !num.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad("the episode number must be three ASCII digits (ep001)"));
         }
-        if !valid_date(date) {
+        if !app::api::valid_episode_date(date) {
             return Err(bad(
                 "the date must be a real YYYY-MM-DD written with ASCII digits (2026-01-31)",
             ));
@@ -100,33 +100,6 @@ pub use app::api::valid_show;
 
 /// A real calendar date spelled exactly `YYYY-MM-DD` with ASCII digits, so each date has one spelling
 /// (`str::parse` alone would also take `+1`, making `2026-+1-+1` a second id for `2026-01-01`).
-fn valid_date(date: &str) -> bool {
-    let b = date.as_bytes();
-    let shaped = b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                *c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        });
-    if !shaped {
-        return false;
-    }
-    let num =
-        |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, c| n * 10 + u32::from(c - b'0'));
-    let (y, m, d) = (num(0..4), num(5..7), num(8..10));
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    (1900..=9999).contains(&y) && (1..=days).contains(&d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,43 @@ pub fn valid_show(show: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
+/// The date part of an episode id: a real `YYYY-MM-DD` in ASCII digits (one spelling per day).
+pub fn valid_episode_date(date: &str) -> bool {
+    let b = date.as_bytes();
+    let shaped = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !shaped {
+        return false;
+    }
+    let num =
+        |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, c| n * 10 + u32::from(c - b'0'));
+    let (y, m, d) = (num(0..4), num(5..7), num(8..10));
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1900..=9999).contains(&y) && (1..=days).contains(&d)
+}
+
+/// An episode file's stem, `ep<NNN>_<YYYY-MM-DD>`: three ASCII digits and a real date. The server's
+/// ids and the browser's upload check share this one rule.
+pub fn valid_episode_stem(stem: &str) -> bool {
+    let Some((num, date)) = stem.strip_prefix("ep").and_then(|r| r.split_once('_')) else {
+        return false;
+    };
+    num.len() == 3 && num.bytes().all(|b| b.is_ascii_digit()) && valid_episode_date(date)
+}
+
 /// Who may do what. Ordered: every role can do what the roles before it can.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -325,4 +362,28 @@ pub struct CleanupRunList {
 pub struct SessionUser {
     pub username: String,
     pub role: Role,
+}
+
+#[cfg(test)]
+mod episode_name_tests {
+    use super::*;
+
+    #[test]
+    fn one_spelling_per_episode_file() {
+        for ok in ["ep001_2026-01-31", "ep999_2024-02-29"] {
+            assert!(valid_episode_stem(ok), "{ok}");
+        }
+        for bad in [
+            "ep01_2026-01-31",
+            "ep001_2026-+1-+1",
+            "ep+01_2026-01-31",
+            "ep001_2026-02-30",
+            "ep001_2025-02-29",
+            "ep００1_2026-01-31",
+            "ep001_2026-01-31x",
+            "x001_2026-01-31",
+        ] {
+            assert!(!valid_episode_stem(bad), "{bad}");
+        }
+    }
 }

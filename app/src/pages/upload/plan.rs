@@ -1,7 +1,7 @@
 //! The client-side check of the picked files and the upload query. Clear messages early; the server
 //! decides.
 
-use crate::api::valid_show;
+use crate::api::{valid_episode_stem, valid_show};
 
 pub(super) const EXPECTED: &str = "ep<NNN>_<YYYY-MM-DD>.mp4, e.g. ep004_2026-01-04.mp4";
 
@@ -10,21 +10,6 @@ pub(super) const EXPECTED: &str = "ep<NNN>_<YYYY-MM-DD>.mp4, e.g. ep004_2026-01-
 pub(super) struct Plan {
     pub video: String,
     pub subs: Option<String>,
-}
-
-/// `ep<NNN>_<YYYY-MM-DD>` with digits where digits belong (the server checks the date is real).
-fn episode_stem(name: &str) -> bool {
-    let b = name.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
-    b.len() == 16
-        && name.starts_with("ep")
-        && digits(2..5)
-        && b[5] == b'_'
-        && digits(6..10)
-        && b[10] == b'-'
-        && digits(11..13)
-        && b[13] == b'-'
-        && digits(14..16)
 }
 
 /// The client-side check: clear messages early. The server decides.
@@ -40,7 +25,7 @@ pub(super) fn plan(show: &str, video: Option<&str>, subs: Option<&str>) -> Resul
     let Some(video) = video else {
         return Err("Choose the episode video (.mp4).".into());
     };
-    let Some(stem) = video.strip_suffix(".mp4").filter(|s| episode_stem(s)) else {
+    let Some(stem) = video.strip_suffix(".mp4").filter(|s| valid_episode_stem(s)) else {
         return Err(format!(
             "“{video}” is not named like an episode video: expected {EXPECTED}. Rename the file and choose it again."
         ));
