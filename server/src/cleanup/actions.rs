@@ -26,16 +26,8 @@ impl Cleanup {
     ) -> Result<CleanupReport> {
         let rows = self.registry.artifacts_of(id.as_str()).await?;
         let plan = attempt_plan(&self.root, id, attempt, Keep::NOTHING, rows);
-        let spec = Spec {
-            trigger,
-            actor: "system",
-            scope: format!("episode {id} attempt {attempt}"),
-            episode: Some(id),
-            dry_run: false,
-            then: Then::Release,
-        };
-        let run = self.begin_owned(spec).await?;
-        Ok(self.execute(run, plan, &[]).await?.report)
+        let scope = format!("episode {id} attempt {attempt}");
+        self.for_job(id, trigger, scope, plan).await
     }
 
     /// A successful attempt's scratch, through the primitive and the audit like any cleanup. The whole
@@ -45,16 +37,8 @@ impl Cleanup {
             targets: vec![Target::path(self.root.work_dir(id))],
             ..Plan::default()
         };
-        let spec = Spec {
-            trigger: Trigger::Scratch,
-            actor: "system",
-            scope: format!("episode {id} attempt {attempt} scratch"),
-            episode: Some(id),
-            dry_run: false,
-            then: Then::Release,
-        };
-        let run = self.begin_owned(spec).await?;
-        Ok(self.execute(run, plan, &[]).await?.report)
+        let scope = format!("episode {id} attempt {attempt} scratch");
+        self.for_job(id, Trigger::Scratch, scope, plan).await
     }
 
     /// Cleanup of failed or cancelled attempts (retry, recovery): claims every episode (409 if one is
@@ -87,7 +71,7 @@ impl Cleanup {
             let rows = self.registry.artifacts_of(id.as_str()).await?;
             plan.merge(attempt_plan(&self.root, id, *n, keep, rows));
         }
-        self.execute(run, plan, &[]).await
+        self.execute(run, plan).await
     }
 
     /// Removes an episode's derived files but what `keep` keeps, then moves it to `then`.
@@ -111,7 +95,7 @@ impl Cleanup {
         let run = self.begin_claimed(spec, std::slice::from_ref(id)).await?;
         let rows = self.registry.artifacts_of(id.as_str()).await?;
         let plan = episode_plan(&self.root, id, keep, rows);
-        self.execute(run, plan, &[]).await
+        self.execute(run, plan).await
     }
 
     /// True when nothing of `attempt` remains: no registry row, no scratch directory.
@@ -236,7 +220,7 @@ impl Cleanup {
             targets = plan.targets.len(),
             "deep clean planned"
         );
-        let mut outcome = self.execute(run, plan, &[]).await?;
+        let mut outcome = self.execute(run, plan).await?;
         if leftovers.files > 0 || !leftovers.errors.is_empty() {
             super::execute::add_purged(&mut outcome.report, leftovers);
         }
@@ -388,7 +372,7 @@ impl Cleanup {
             .await?;
         plan.targets
             .extend(claimed.iter().map(|e| Target::path(format!("work/{e}"))));
-        let mut outcome = self.execute(run, plan, &[]).await?;
+        let mut outcome = self.execute(run, plan).await?;
         super::execute::add_purged(&mut outcome.report, leftovers);
         Ok(Some(outcome.report))
     }
@@ -431,6 +415,27 @@ impl Cleanup {
             .into_iter()
             .map(|j| j.episode)
             .collect())
+    }
+
+    /// A real run on behalf of the episode's live job, which owns the episode: nothing is claimed, and
+    /// the job's own end records the episode's state.
+    async fn for_job(
+        &self,
+        id: &EpisodeId,
+        trigger: Trigger,
+        scope: String,
+        plan: Plan,
+    ) -> Result<CleanupReport> {
+        let spec = Spec {
+            trigger,
+            actor: "system",
+            scope,
+            episode: Some(id),
+            dry_run: false,
+            then: Then::Release,
+        };
+        let run = self.begin_owned(spec).await?;
+        Ok(self.execute(run, plan).await?.report)
     }
 
     /// A run over episodes their live job owns (the job's own cleanup).

@@ -89,14 +89,8 @@ impl Cleanup {
         Ok(report)
     }
 
-    /// Both phases and the commit. `unowned`: episodes a live job owns (its own failure cleanup), which
-    /// get the end state without being claimed.
-    pub(crate) async fn execute(
-        &self,
-        run: ActiveRun,
-        plan: Plan,
-        unowned: &[String],
-    ) -> Result<Outcome> {
+    /// Both phases and the commit.
+    pub(crate) async fn execute(&self, run: ActiveRun, plan: Plan) -> Result<Outcome> {
         let record = &run.record;
         let mut report = empty_report(record, plan.errors);
         let mut drop_ids = self.take_all(record, plan.targets, &mut report);
@@ -119,7 +113,7 @@ impl Cleanup {
                 row_bound: plan.row_bound,
             };
             jobs = self
-                .commit_and_purge(record, &rows, then, unowned, &mut report)
+                .commit_and_purge(record, &rows, then, &mut report)
                 .await;
         }
         report.result = result_of(&report);
@@ -222,12 +216,11 @@ impl Cleanup {
         record: &RunRecord,
         rows: &PlannedRows<'_>,
         then: Then,
-        unowned: &[String],
         report: &mut CleanupReport,
     ) -> Vec<crate::registry::JobRow> {
         let trash = self.root.trash(&record.id);
         let purge = tokio::task::spawn_blocking(move || trash.purge());
-        let commit = self.registry.commit_run(&record.id, rows, then, unowned);
+        let commit = self.registry.commit_run(&record.id, rows, then);
         let (committed, purged) = tokio::join!(commit, purge);
         let jobs = committed.unwrap_or_else(|e| {
             tracing::error!(run = %record.id, error = %e, "cleanup commit failed");

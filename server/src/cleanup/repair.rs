@@ -59,7 +59,7 @@ impl Cleanup {
                 ids: &gone,
                 ..PlannedRows::default()
             };
-            self.registry.commit_run(&run.id, &rows, then, &[]).await?;
+            self.registry.commit_run(&run.id, &rows, then).await?;
         }
         let record = RunRecord {
             id: run.id.clone(),

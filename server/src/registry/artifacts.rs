@@ -1,4 +1,4 @@
-use super::Registry;
+use super::{Registry, placeholders};
 use crate::error::{Error, Result};
 use crate::now_ms;
 use app::api::{Artifact, Stage};
@@ -153,7 +153,7 @@ impl Registry {
     pub async fn artifacts_of_many(&self, episodes: &[String]) -> Result<Vec<ArtifactRow>> {
         let mut out = Vec::new();
         for chunk in episodes.chunks(500) {
-            let marks = vec!["?"; chunk.len()].join(",");
+            let marks = placeholders(chunk.len());
             // Only what planning reads: Deep Clean loads tens of thousands of these at once.
             let sql = format!(
                 "SELECT id, episode, kind, '' AS stage, path, 0 AS bytes, attempt, 0 AS created_at
@@ -168,33 +168,10 @@ impl Registry {
         Ok(out)
     }
 
-    /// Every registered path with its id (recovery checks which files are gone).
-    pub async fn artifact_paths(&self) -> Result<Vec<(i64, String)>> {
-        Ok(sqlx::query_as("SELECT id, path FROM artifacts")
-            .fetch_all(&self.pool)
-            .await?)
-    }
-
     pub async fn artifact_count(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM artifacts")
             .fetch_one(&self.pool)
             .await?)
-    }
-
-    /// Deletes the rows of removed files, in one transaction, in chunks the database accepts.
-    pub async fn delete_artifacts(&self, ids: &[i64]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        for chunk in ids.chunks(5000) {
-            let marks = vec!["?"; chunk.len()].join(",");
-            let sql = format!("DELETE FROM artifacts WHERE id IN ({marks})");
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(id);
-            }
-            q.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 }
 
@@ -233,7 +210,7 @@ impl Registry {
     ) -> Result<Vec<(i64, String, String)>> {
         let mut out = Vec::new();
         for chunk in episodes.chunks(500) {
-            let marks = vec!["?"; chunk.len()].join(",");
+            let marks = placeholders(chunk.len());
             // Each episode's directory prefixes are built once (a few hundred rows), then every row is
             // compared against them, the most common place first so the check stops early.
             let sql = format!(

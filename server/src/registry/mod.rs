@@ -88,6 +88,11 @@ impl Registry {
     }
 }
 
+/// `?, ?, …` for an `IN (…)` list of `n` bound values.
+pub(crate) fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(",")
+}
+
 /// Hides a password in a URL before it reaches a log or an error message.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

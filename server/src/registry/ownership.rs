@@ -4,7 +4,7 @@
 //! same statements take row locks on PostgreSQL.
 
 use super::runs::Then;
-use super::{JobRow, Registry};
+use super::{JobRow, Registry, placeholders};
 use crate::error::{Error, Result};
 use crate::now_ms;
 use sqlx::Sqlite;
@@ -85,12 +85,12 @@ impl Registry {
     ) -> Result<Vec<String>> {
         let mut claimed = Vec::new();
         for chunk in episodes.chunks(500) {
-            let marks = vec!["?"; chunk.len()].join(",");
             let sql = format!(
-                "UPDATE episodes SET cleanup_run = ? WHERE id IN ({marks}) AND cleanup_run IS NULL
+                "UPDATE episodes SET cleanup_run = ? WHERE id IN ({}) AND cleanup_run IS NULL
                    AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.episode = episodes.id
                                    AND jobs.state IN ('queued', 'running'))
-                 RETURNING id"
+                 RETURNING id",
+                placeholders(chunk.len())
             );
             let mut q = sqlx::query_scalar::<_, String>(&sql).bind(run_id);
             for e in chunk {
@@ -121,26 +121,25 @@ impl Registry {
         )
     }
 
-    /// The commit of a run, one transaction: the planned rows go (by id), the episodes it owns reach the
-    /// end state `then` and are released, and the run is marked committed. `unowned` are episodes whose
-    /// live job owns them (a job's own failure cleanup): `then` applies to those without a release.
-    /// Returns the jobs a `Requeue` queued.
+    /// The commit of a run, one transaction: the planned rows go (by id, and whole episodes up to the
+    /// plan's bound), the episodes it owns reach the end state `then` and are released, and the run is
+    /// marked committed. Returns the jobs a `Requeue` queued.
     pub async fn commit_run(
         &self,
         run_id: &str,
         rows: &PlannedRows<'_>,
         then: Then,
-        unowned: &[String],
     ) -> Result<Vec<JobRow>> {
-        let drop_ids = rows.ids;
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE cleanup_runs SET phase = 'committed' WHERE id = ?")
             .bind(run_id)
             .execute(&mut *tx)
             .await?;
-        for chunk in drop_ids.chunks(5000) {
-            let marks = vec!["?"; chunk.len()].join(",");
-            let sql = format!("DELETE FROM artifacts WHERE id IN ({marks})");
+        for chunk in rows.ids.chunks(5000) {
+            let sql = format!(
+                "DELETE FROM artifacts WHERE id IN ({})",
+                placeholders(chunk.len())
+            );
             let mut q = sqlx::query(&sql);
             for id in chunk {
                 q = q.bind(id);
@@ -148,8 +147,10 @@ impl Registry {
             q.execute(&mut *tx).await?;
         }
         for chunk in rows.whole_episodes.chunks(500) {
-            let marks = vec!["?"; chunk.len()].join(",");
-            let sql = format!("DELETE FROM artifacts WHERE id <= ? AND episode IN ({marks})");
+            let sql = format!(
+                "DELETE FROM artifacts WHERE id <= ? AND episode IN ({})",
+                placeholders(chunk.len())
+            );
             let mut q = sqlx::query(&sql).bind(rows.row_bound);
             for e in chunk {
                 q = q.bind(e);
@@ -176,11 +177,6 @@ impl Registry {
                 .await?;
             if then == Then::Requeue {
                 jobs.push(enqueue_in(&mut tx, episode, attempt + 1, force).await?);
-            }
-        }
-        for episode in unowned {
-            if then != Then::Requeue {
-                apply_then(&mut tx, episode, then).await?;
             }
         }
         tx.commit().await?;

@@ -52,12 +52,3 @@ impl Registry {
         Ok(())
     }
 }
-
-impl Registry {
-    /// Every upload part registered as in flight, live or not (tests and diagnostics).
-    pub async fn uploads_in_flight(&self) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar("SELECT part FROM uploads ORDER BY part")
-            .fetch_all(&self.pool)
-            .await?)
-    }
-}

@@ -2,7 +2,7 @@
 //! episodes it changes (see [`crate::cleanup`]), and ends them in one registry transaction.
 
 use super::Studio;
-use crate::cleanup::{DeepCleanRequest, Keep, Trigger};
+use crate::cleanup::{DeepCleanRequest, Keep, Outcome, Trigger};
 use crate::error::{Error, Result};
 use crate::ids::EpisodeId;
 use crate::registry::{EpisodeRow, JobRow, Then};
@@ -88,14 +88,7 @@ impl Studio {
                 Then::Requeue,
             )
             .await?;
-        let job = outcome
-            .jobs
-            .into_iter()
-            .next()
-            .ok_or_else(|| not_queued(id, &outcome.report))?;
-        tracing::info!(episode = %id, job = job.id, run = %outcome.report.run_id, "cleaned and queued");
-        self.jobs.wake();
-        Ok(job)
+        self.queued_by(id, outcome).map(|(_, job)| job)
     }
 
     pub async fn cleanup_episode(
@@ -174,14 +167,8 @@ impl Studio {
                 Then::Requeue,
             )
             .await?;
-        let job = outcome
-            .jobs
-            .into_iter()
-            .next()
-            .ok_or_else(|| not_queued(id, &outcome.report))?;
-        tracing::info!(episode = %id, job = job.id, "force reprocess queued");
-        self.jobs.wake();
-        Ok((outcome.report, Some(job)))
+        let (report, job) = self.queued_by(id, outcome)?;
+        Ok((report, Some(job)))
     }
 
     /// Clean each failed attempt, verify nothing of it remains and no job is live, then requeue.
@@ -230,6 +217,17 @@ impl Studio {
             Ok((outcome.report, jobs))
         })
         .await
+    }
+
+    /// The job a cleanup's commit queued (its end state was `Requeue`), with the workers woken — or, when
+    /// the cleanup left something behind and so queued nothing, a 409 saying why.
+    fn queued_by(&self, id: &EpisodeId, outcome: Outcome) -> Result<(CleanupReport, JobRow)> {
+        let Some(job) = outcome.jobs.into_iter().next() else {
+            return Err(not_queued(id, &outcome.report));
+        };
+        tracing::info!(episode = %id, job = job.id, run = %outcome.report.run_id, "cleaned and queued");
+        self.jobs.wake();
+        Ok((outcome.report, job))
     }
 
     async fn failed_rows(&self, ids: Option<Vec<String>>) -> Result<Vec<(EpisodeId, EpisodeRow)>> {
