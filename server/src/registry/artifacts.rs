@@ -91,8 +91,8 @@ impl Registry {
     ) -> Result<()> {
         let n = sqlx::query(
             "INSERT INTO artifacts (episode, kind, stage, path, bytes, attempt, created_at)
-             SELECT ?, ?, ?, ?, ?, ?, ?
-             WHERE EXISTS (SELECT 1 FROM jobs WHERE episode = ? AND attempt = ? AND state = 'running')
+             SELECT $1, $2, $3, $4, $5, $6, $7
+             WHERE EXISTS (SELECT 1 FROM jobs WHERE episode = $8 AND attempt = $9 AND state = 'running')
              ON CONFLICT (path) DO UPDATE SET episode = excluded.episode, kind = excluded.kind,
                 stage = excluded.stage, bytes = excluded.bytes, attempt = excluded.attempt,
                 created_at = excluded.created_at",
@@ -119,7 +119,7 @@ impl Registry {
 
     pub async fn artifacts_of(&self, episode: &str) -> Result<Vec<ArtifactRow>> {
         Ok(
-            sqlx::query_as("SELECT * FROM artifacts WHERE episode = ? ORDER BY id")
+            sqlx::query_as("SELECT * FROM artifacts WHERE episode = $1 ORDER BY id")
                 .bind(episode)
                 .fetch_all(&self.pool)
                 .await?,
@@ -137,7 +137,7 @@ impl Registry {
         // `episode IN (…)` lets the index on artifacts(episode) skip the claimed episodes' rows.
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT episode, path FROM artifacts WHERE episode IN
-                (SELECT id FROM episodes WHERE cleanup_run IS NULL OR cleanup_run <> ?)",
+                (SELECT id FROM episodes WHERE cleanup_run IS NULL OR cleanup_run <> $1)",
         )
         .bind(run_id)
         .fetch_all(&self.pool)
@@ -153,7 +153,7 @@ impl Registry {
     pub async fn artifacts_of_many(&self, episodes: &[String]) -> Result<Vec<ArtifactRow>> {
         let mut out = Vec::new();
         for chunk in episodes.chunks(500) {
-            let marks = placeholders(chunk.len());
+            let marks = placeholders(1, chunk.len());
             // Only what planning reads: Deep Clean loads tens of thousands of these at once.
             let sql = format!(
                 "SELECT id, episode, kind, '' AS stage, path, 0 AS bytes, attempt, 0 AS created_at
@@ -178,10 +178,11 @@ impl Registry {
 impl Registry {
     /// Bytes registered by every episode except `excluded` (the guard's measure of the derived tree).
     pub async fn artifact_bytes_except(&self, excluded: &HashSet<String>) -> Result<i64> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT episode, SUM(bytes) FROM artifacts GROUP BY episode")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT episode, CAST(SUM(bytes) AS BIGINT) FROM artifacts GROUP BY episode",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows
             .into_iter()
             .filter(|(e, _)| !excluded.contains(e))
@@ -210,7 +211,7 @@ impl Registry {
     ) -> Result<Vec<(i64, String, String)>> {
         let mut out = Vec::new();
         for chunk in episodes.chunks(500) {
-            let marks = placeholders(chunk.len());
+            let marks = placeholders(1, chunk.len());
             // Each episode's directory prefixes are built once (a few hundred rows), then every row is
             // compared against them, the most common place first so the check stops early.
             let sql = format!(

@@ -70,7 +70,7 @@ impl Registry {
         let existed = self.episode(&e.id).await?.is_some();
         sqlx::query(
             "INSERT INTO episodes (id, show, source_path, title, duration_secs, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (id) DO UPDATE SET
                 source_path = excluded.source_path,
                 duration_secs = excluded.duration_secs,
@@ -90,7 +90,7 @@ impl Registry {
     }
 
     pub async fn episode(&self, id: &str) -> Result<Option<EpisodeRow>> {
-        Ok(sqlx::query_as("SELECT * FROM episodes WHERE id = ?")
+        Ok(sqlx::query_as("SELECT * FROM episodes WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?)
@@ -108,8 +108,8 @@ impl Registry {
         // matching row before the LIMIT, which measured 3x slower under load.
         let rows = sqlx::query_as(
             "SELECT * FROM episodes
-             WHERE (? IS NULL OR state = ?) AND (? IS NULL OR show = ?)
-             ORDER BY show, id LIMIT ? OFFSET ?",
+             WHERE ($1 IS NULL OR state = $2) AND ($3 IS NULL OR show = $4)
+             ORDER BY show, id LIMIT $5 OFFSET $6",
         )
         .bind(state)
         .bind(state)
@@ -120,7 +120,7 @@ impl Registry {
         .fetch_all(&self.pool)
         .await?;
         let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM episodes WHERE (? IS NULL OR state = ?) AND (? IS NULL OR show = ?)",
+            "SELECT COUNT(*) FROM episodes WHERE ($1 IS NULL OR state = $2) AND ($3 IS NULL OR show = $4)",
         )
         .bind(state)
         .bind(state)
@@ -135,7 +135,7 @@ impl Registry {
         let mut out = Vec::new();
         for s in states {
             let rows: Vec<EpisodeRow> =
-                sqlx::query_as("SELECT * FROM episodes WHERE state = ? ORDER BY id")
+                sqlx::query_as("SELECT * FROM episodes WHERE state = $1 ORDER BY id")
                     .bind(s.as_str())
                     .fetch_all(&self.pool)
                     .await?;
@@ -152,8 +152,8 @@ impl Registry {
 
     pub async fn set_progress(&self, id: &str, stage: Stage, percent: u8) -> Result<()> {
         sqlx::query(
-            "UPDATE episodes SET progress_stage = ?, progress_percent = ?, updated_at = ?
-             WHERE id = ? AND state = 'running'",
+            "UPDATE episodes SET progress_stage = $1, progress_percent = $2, updated_at = $3
+             WHERE id = $4 AND state = 'running'",
         )
         .bind(stage.as_str())
         .bind(i64::from(percent))
@@ -170,8 +170,8 @@ impl Registry {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let n = sqlx::query(
-            "UPDATE episodes SET stage = ?, updated_at = ? WHERE id = ? AND attempt = ?
-               AND EXISTS (SELECT 1 FROM jobs WHERE episode = ? AND attempt = ? AND state = 'running')",
+            "UPDATE episodes SET stage = $1, updated_at = $2 WHERE id = $3 AND attempt = $4
+               AND EXISTS (SELECT 1 FROM jobs WHERE episode = $5 AND attempt = $6 AND state = 'running')",
         )
         .bind(stage.as_str())
         .bind(now)
@@ -188,7 +188,7 @@ impl Registry {
             )));
         }
         sqlx::query(
-            "INSERT INTO stage_runs (episode, attempt, stage, finished_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO stage_runs (episode, attempt, stage, finished_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (episode, attempt, stage) DO UPDATE SET finished_at = excluded.finished_at",
         )
         .bind(id)
@@ -202,7 +202,7 @@ impl Registry {
     }
 
     pub async fn set_title(&self, id: &str, title: &str) -> Result<()> {
-        sqlx::query("UPDATE episodes SET title = ? WHERE id = ? AND state = 'running'")
+        sqlx::query("UPDATE episodes SET title = $1 WHERE id = $2 AND state = 'running'")
             .bind(title)
             .bind(id)
             .execute(&self.pool)
@@ -214,9 +214,9 @@ impl Registry {
     /// failure the job recorded itself (and its reason) is never overwritten.
     pub async fn fail_interrupted(&self, id: &str, attempt: i64, stage: Stage) -> Result<bool> {
         let n = sqlx::query(
-            "UPDATE episodes SET state = 'failed', failed_stage = ?, error = 'interrupted',
-                progress_stage = NULL, progress_percent = NULL, updated_at = ?
-             WHERE id = ? AND attempt = ? AND state IN ('queued', 'running')",
+            "UPDATE episodes SET state = 'failed', failed_stage = $1, error = 'interrupted',
+                progress_stage = NULL, progress_percent = NULL, updated_at = $2
+             WHERE id = $3 AND attempt = $4 AND state IN ('queued', 'running')",
         )
         .bind(stage.as_str())
         .bind(now_ms())
@@ -230,7 +230,7 @@ impl Registry {
 
     pub async fn stage_times(&self, id: &str, attempt: i64) -> Result<Vec<StageTime>> {
         let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT stage, finished_at FROM stage_runs WHERE episode = ? AND attempt = ? ORDER BY finished_at",
+            "SELECT stage, finished_at FROM stage_runs WHERE episode = $1 AND attempt = $2 ORDER BY finished_at",
         )
         .bind(id)
         .bind(attempt)

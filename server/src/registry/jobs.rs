@@ -14,10 +14,8 @@ pub struct JobRow {
     pub kind: String,
     pub state: String,
     pub attempt: i64,
-    pub force: bool,
     pub worker: Option<String>,
     pub lease_until: Option<i64>,
-    pub cancel_requested: bool,
     pub error: Option<String>,
     pub created_at: i64,
     pub started_at: Option<i64>,
@@ -107,7 +105,7 @@ impl Registry {
     }
 
     pub async fn job(&self, id: i64) -> Result<Option<JobRow>> {
-        Ok(sqlx::query_as("SELECT * FROM jobs WHERE id = ?")
+        Ok(sqlx::query_as("SELECT * FROM jobs WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?)
@@ -115,7 +113,7 @@ impl Registry {
 
     pub async fn live_job(&self, episode: &str) -> Result<Option<JobRow>> {
         Ok(sqlx::query_as(
-            "SELECT * FROM jobs WHERE episode = ? AND state IN ('queued', 'running') ORDER BY id DESC LIMIT 1",
+            "SELECT * FROM jobs WHERE episode = $1 AND state IN ('queued', 'running') ORDER BY id DESC LIMIT 1",
         )
         .bind(episode)
         .fetch_optional(&self.pool)
@@ -135,7 +133,7 @@ impl Registry {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let sql = format!(
-            "UPDATE jobs SET state = 'running', worker = ?, lease_until = {DB_NOW} + ?, started_at = ?
+            "UPDATE jobs SET state = 'running', worker = $1, lease_until = {DB_NOW} + $2, started_at = $3
              WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1) AND state = 'queued'
              RETURNING *"
         );
@@ -146,7 +144,7 @@ impl Registry {
             .fetch_optional(&mut *tx)
             .await?;
         if let Some(job) = &job {
-            sqlx::query("UPDATE episodes SET state = 'running', updated_at = ? WHERE id = ?")
+            sqlx::query("UPDATE episodes SET state = 'running', updated_at = $1 WHERE id = $2")
                 .bind(now)
                 .bind(&job.episode)
                 .execute(&mut *tx)
@@ -159,18 +157,18 @@ impl Registry {
     /// Extends a running job's lease, and tells whether it should stop.
     pub async fn heartbeat(&self, job_id: i64, lease_ms: i64) -> Result<Beat> {
         let sql = format!(
-            "UPDATE jobs SET lease_until = {DB_NOW} + ? WHERE id = ? AND state = 'running'
+            "UPDATE jobs SET lease_until = {DB_NOW} + $1 WHERE id = $2 AND state = 'running'
              RETURNING cancel_requested"
         );
-        let cancel: Option<bool> = sqlx::query_scalar(&sql)
+        let cancel: Option<i64> = sqlx::query_scalar(&sql)
             .bind(lease_ms)
             .bind(job_id)
             .fetch_optional(&self.pool)
             .await?;
         Ok(match cancel {
             None => Beat::Lost,
-            Some(true) => Beat::CancelRequested,
-            Some(false) => Beat::Alive,
+            Some(0) => Beat::Alive,
+            Some(_) => Beat::CancelRequested,
         })
     }
 
@@ -178,10 +176,10 @@ impl Registry {
     /// Fenced: `false` when the job is no longer running, and then nothing was written.
     pub async fn record_outcome(&self, job: &JobRow, end: &AttemptEnd<'_>) -> Result<bool> {
         let n = sqlx::query(
-            "UPDATE episodes SET state = ?, failed_stage = ?, error = ?, progress_stage = NULL,
-                progress_percent = NULL, updated_at = ?
-             WHERE id = ? AND attempt = ?
-               AND EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running')",
+            "UPDATE episodes SET state = $1, failed_stage = $2, error = $3, progress_stage = NULL,
+                progress_percent = NULL, updated_at = $4
+             WHERE id = $5 AND attempt = $6
+               AND EXISTS (SELECT 1 FROM jobs WHERE id = $7 AND state = 'running')",
         )
         .bind(end.episode_state.as_str())
         .bind(end.failed.map(|(s, _)| s.as_str()))
@@ -210,8 +208,8 @@ impl Registry {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let ended = sqlx::query(
-            "UPDATE jobs SET state = ?, error = ?, finished_at = ?, lease_until = NULL
-             WHERE id = ? AND state = 'running'",
+            "UPDATE jobs SET state = $1, error = $2, finished_at = $3, lease_until = NULL
+             WHERE id = $4 AND state = 'running'",
         )
         .bind(state.as_str())
         .bind(error)
@@ -225,8 +223,8 @@ impl Registry {
         }
         if let Some(end) = outcome {
             sqlx::query(
-                "UPDATE episodes SET state = ?, failed_stage = ?, error = ?, progress_stage = NULL,
-                    progress_percent = NULL, updated_at = ? WHERE id = ? AND attempt = ?",
+                "UPDATE episodes SET state = $1, failed_stage = $2, error = $3, progress_stage = NULL,
+                    progress_percent = NULL, updated_at = $4 WHERE id = $5 AND attempt = $6",
             )
             .bind(end.episode_state.as_str())
             .bind(end.failed.map(|(s, _)| s.as_str()))
@@ -239,7 +237,7 @@ impl Registry {
         }
         if reset_stage {
             sqlx::query(
-                "UPDATE episodes SET stage = 'discovered', updated_at = ? WHERE id = ? AND attempt = ?",
+                "UPDATE episodes SET stage = 'discovered', updated_at = $1 WHERE id = $2 AND attempt = $3",
             )
             .bind(now)
             .bind(&job.episode)
@@ -254,8 +252,8 @@ impl Registry {
     /// Marks a job whose worker is gone as interrupted (reaper and recovery only).
     pub async fn interrupt_job(&self, job_id: i64, why: &str) -> Result<bool> {
         let n = sqlx::query(
-            "UPDATE jobs SET state = 'interrupted', error = ?, finished_at = ?, lease_until = NULL
-             WHERE id = ? AND state = 'running'",
+            "UPDATE jobs SET state = 'interrupted', error = $1, finished_at = $2, lease_until = NULL
+             WHERE id = $3 AND state = 'running'",
         )
         .bind(why)
         .bind(now_ms())
@@ -271,7 +269,7 @@ impl Registry {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let queued = sqlx::query(
-            "UPDATE jobs SET state = 'cancelled', cancel_requested = 1, finished_at = ? WHERE id = ? AND state = 'queued'",
+            "UPDATE jobs SET state = 'cancelled', cancel_requested = 1, finished_at = $1 WHERE id = $2 AND state = 'queued'",
         )
         .bind(now)
         .bind(job_id)
@@ -280,14 +278,14 @@ impl Registry {
         .rows_affected();
         if queued == 1 {
             sqlx::query(
-                "UPDATE episodes SET state = 'cancelled', updated_at = ? WHERE id = (SELECT episode FROM jobs WHERE id = ?)",
+                "UPDATE episodes SET state = 'cancelled', updated_at = $1 WHERE id = (SELECT episode FROM jobs WHERE id = $2)",
             )
             .bind(now)
             .bind(job_id)
             .execute(&mut *tx)
             .await?;
         } else {
-            sqlx::query("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state = 'running'")
+            sqlx::query("UPDATE jobs SET cancel_requested = 1 WHERE id = $1 AND state = 'running'")
                 .bind(job_id)
                 .execute(&mut *tx)
                 .await?;

@@ -22,19 +22,48 @@ pub use users::UserRow;
 
 /// The database's clock in Unix milliseconds. Leases and heartbeats are compared on one clock — the
 /// registry's — so processes on machines whose clocks disagree (or jump) still agree on who is alive.
-pub(crate) const DB_NOW: &str = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
+/// One text for both engines: PostgreSQL's migration defines `unixepoch(text)` over `clock_timestamp()`.
+pub(crate) const DB_NOW: &str = "CAST(unixepoch('subsec') * 1000 AS BIGINT)";
 
 use crate::error::{Error, Result};
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
+
+/// A registry transaction, on whichever engine the URL named.
+pub(crate) type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+/// The two registry engines. Queries are one text for both (`$n` parameters, BIGINT times and flags);
+/// where the engines differ — row locks, the notification of new jobs — the code asks [`Registry::engine`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// The embedded default: one file in the data root, one machine.
+    Sqlite,
+    /// A shared server: many `ewg` processes on many machines.
+    Postgres,
+}
+
+impl Engine {
+    /// The engine a URL names, or a 400 that names the URL (without its password).
+    pub fn of(url: &str) -> Result<Engine> {
+        if url.starts_with("sqlite:") {
+            Ok(Engine::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Engine::Postgres)
+        } else {
+            Err(Error::BadRequest(format!(
+                "unsupported database URL `{}`: use sqlite://PATH or postgres://USER@HOST/DB",
+                redact(url)
+            )))
+        }
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct Registry {
-    pub(crate) pool: SqlitePool,
-    url: String,
+    pub(crate) pool: AnyPool,
+    engine: Engine,
 }
 
 impl Registry {
@@ -44,42 +73,64 @@ impl Registry {
             Some(u) => u.to_string(),
             None => format!("sqlite://{}", data_dir.join("ewg.db").display()),
         };
-        Self::check_url(&url)?;
-        let options = SqliteConnectOptions::from_str(&url)
-            .map_err(|e| {
-                Error::BadRequest(format!("invalid database URL `{}`: {e}", redact(&url)))
-            })?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await
-            .map_err(|e| {
-                Error::BadRequest(format!("cannot open database `{}`: {e}", redact(&url)))
-            })?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Registry { pool, url })
+        let engine = Engine::of(&url)?;
+        install_default_drivers();
+        let cannot = |e: sqlx::Error| {
+            Error::BadRequest(format!("cannot open database `{}`: {e}", redact(&url)))
+        };
+        let pool = match engine {
+            Engine::Sqlite => AnyPoolOptions::new()
+                .max_connections(8)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .connect(&sqlite_create_url(&url))
+                .await
+                .map_err(cannot)?,
+            Engine::Postgres => AnyPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(&url)
+                .await
+                .map_err(cannot)?,
+        };
+        match engine {
+            Engine::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+            Engine::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+        }
+        Ok(Registry { pool, engine })
     }
 
-    /// Refuses URLs this build cannot open, naming them (without a password).
-    pub fn check_url(url: &str) -> Result<()> {
-        if url.starts_with("sqlite:") {
-            return Ok(());
+    /// A bad URL is refused, and a database server is reached, before anything is created: a typo or an
+    /// unreachable server leaves no half-made data dir behind. `None`: the registry is a file in the data
+    /// root, opened once the root exists.
+    pub async fn open_before_root(common: &crate::config::Common) -> Result<Option<Self>> {
+        match common.database_url.as_deref() {
+            None => Ok(None),
+            Some(url) => match Engine::of(url)? {
+                Engine::Sqlite => Ok(None),
+                Engine::Postgres => Ok(Some(Self::open(Some(url), &common.data_dir).await?)),
+            },
         }
-        Err(Error::BadRequest(format!(
-            "unsupported database URL `{}`: this build supports sqlite:// URLs",
-            redact(url)
-        )))
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
     }
 
     /// A short description for `/api/health`, without credentials.
     pub fn describe(&self) -> String {
-        let kind = self.url.split(':').next().unwrap_or("unknown");
-        format!("{kind} ok")
+        match self.engine {
+            Engine::Sqlite => "sqlite ok".into(),
+            Engine::Postgres => "postgres ok".into(),
+        }
     }
 
     pub async fn ping(&self) -> Result<()> {
@@ -88,9 +139,23 @@ impl Registry {
     }
 }
 
-/// `?, ?, …` for an `IN (…)` list of `n` bound values.
-pub(crate) fn placeholders(n: usize) -> String {
-    vec!["?"; n].join(",")
+/// `$first, $first+1, …` for an `IN (…)` list of `n` bound values after `first - 1` others.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A SQLite URL that creates its file when missing (the embedded default starts empty).
+fn sqlite_create_url(url: &str) -> String {
+    if url.contains("mode=") || url.contains(":memory:") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
 }
 
 /// Hides a password in a URL before it reaches a log or an error message.

@@ -3,13 +3,11 @@
 //! write, so they serialise on the database's write lock and the checks that follow cannot race; the
 //! same statements take row locks on PostgreSQL.
 
+use super::Tx;
 use super::runs::Then;
 use super::{JobRow, Registry, placeholders};
 use crate::error::{Error, Result};
 use crate::now_ms;
-use sqlx::Sqlite;
-
-type Tx<'a> = sqlx::Transaction<'a, Sqlite>;
 
 /// The registry rows a run's commit deletes: the planned ids, and every row up to the plan's snapshot
 /// bound of the episodes it removed whole.
@@ -29,7 +27,7 @@ impl Registry {
         episode: &str,
     ) -> Result<Option<String>> {
         let n = sqlx::query(
-            "UPDATE episodes SET cleanup_run = ? WHERE id = ? AND (cleanup_run IS NULL OR cleanup_run = ?)
+            "UPDATE episodes SET cleanup_run = $1 WHERE id = $2 AND (cleanup_run IS NULL OR cleanup_run = $3)
                AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.episode = episodes.id
                                AND jobs.state IN ('queued', 'running'))",
         )
@@ -43,13 +41,13 @@ impl Registry {
             return Ok(None);
         }
         let job: Option<(i64, String)> = sqlx::query_as(
-            "SELECT id, state FROM jobs WHERE episode = ? AND state IN ('queued', 'running')",
+            "SELECT id, state FROM jobs WHERE episode = $1 AND state IN ('queued', 'running')",
         )
         .bind(episode)
         .fetch_optional(&mut **tx)
         .await?;
         let run: Option<Option<String>> =
-            sqlx::query_scalar("SELECT cleanup_run FROM episodes WHERE id = ?")
+            sqlx::query_scalar("SELECT cleanup_run FROM episodes WHERE id = $1")
                 .bind(episode)
                 .fetch_optional(&mut **tx)
                 .await?;
@@ -86,11 +84,11 @@ impl Registry {
         let mut claimed = Vec::new();
         for chunk in episodes.chunks(500) {
             let sql = format!(
-                "UPDATE episodes SET cleanup_run = ? WHERE id IN ({}) AND cleanup_run IS NULL
+                "UPDATE episodes SET cleanup_run = $1 WHERE id IN ({}) AND cleanup_run IS NULL
                    AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.episode = episodes.id
                                    AND jobs.state IN ('queued', 'running'))
                  RETURNING id",
-                placeholders(chunk.len())
+                placeholders(2, chunk.len())
             );
             let mut q = sqlx::query_scalar::<_, String>(&sql).bind(run_id);
             for e in chunk {
@@ -105,7 +103,7 @@ impl Registry {
     /// Episodes `run_id` owns.
     pub async fn episodes_of_run(&self, run_id: &str) -> Result<Vec<String>> {
         Ok(
-            sqlx::query_scalar("SELECT id FROM episodes WHERE cleanup_run = ? ORDER BY id")
+            sqlx::query_scalar("SELECT id FROM episodes WHERE cleanup_run = $1 ORDER BY id")
                 .bind(run_id)
                 .fetch_all(&self.pool)
                 .await?,
@@ -131,14 +129,14 @@ impl Registry {
         then: Then,
     ) -> Result<Vec<JobRow>> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE cleanup_runs SET phase = 'committed' WHERE id = ?")
+        sqlx::query("UPDATE cleanup_runs SET phase = 'committed' WHERE id = $1")
             .bind(run_id)
             .execute(&mut *tx)
             .await?;
         for chunk in rows.ids.chunks(5000) {
             let sql = format!(
                 "DELETE FROM artifacts WHERE id IN ({})",
-                placeholders(chunk.len())
+                placeholders(1, chunk.len())
             );
             let mut q = sqlx::query(&sql);
             for id in chunk {
@@ -148,8 +146,8 @@ impl Registry {
         }
         for chunk in rows.whole_episodes.chunks(500) {
             let sql = format!(
-                "DELETE FROM artifacts WHERE id <= ? AND episode IN ({})",
-                placeholders(chunk.len())
+                "DELETE FROM artifacts WHERE id <= $1 AND episode IN ({})",
+                placeholders(2, chunk.len())
             );
             let mut q = sqlx::query(&sql).bind(rows.row_bound);
             for e in chunk {
@@ -158,12 +156,12 @@ impl Registry {
             q.execute(&mut *tx).await?;
         }
         let owned: Vec<(String, i64)> =
-            sqlx::query_as("SELECT id, attempt FROM episodes WHERE cleanup_run = ?")
+            sqlx::query_as("SELECT id, attempt FROM episodes WHERE cleanup_run = $1")
                 .bind(run_id)
                 .fetch_all(&mut *tx)
                 .await?;
         let trigger: Option<String> =
-            sqlx::query_scalar("SELECT trigger FROM cleanup_runs WHERE id = ?")
+            sqlx::query_scalar("SELECT trigger FROM cleanup_runs WHERE id = $1")
                 .bind(run_id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -171,7 +169,7 @@ impl Registry {
         let mut jobs = Vec::new();
         for (episode, attempt) in &owned {
             apply_then(&mut tx, episode, then).await?;
-            sqlx::query("UPDATE episodes SET cleanup_run = NULL WHERE id = ?")
+            sqlx::query("UPDATE episodes SET cleanup_run = NULL WHERE id = $1")
                 .bind(episode)
                 .execute(&mut *tx)
                 .await?;
@@ -185,7 +183,7 @@ impl Registry {
 
     /// Lets go of every episode a run owns without changing them (a dry run, a refused run).
     pub async fn release_episodes(&self, run_id: &str) -> Result<()> {
-        sqlx::query("UPDATE episodes SET cleanup_run = NULL WHERE cleanup_run = ?")
+        sqlx::query("UPDATE episodes SET cleanup_run = NULL WHERE cleanup_run = $1")
             .bind(run_id)
             .execute(&self.pool)
             .await?;
@@ -196,10 +194,10 @@ impl Registry {
 async fn apply_then(tx: &mut Tx<'_>, episode: &str, then: Then) -> Result<()> {
     let sql = match then {
         Then::Release => return Ok(()),
-        Then::ResetStage => "UPDATE episodes SET stage = 'discovered', updated_at = ? WHERE id = ?",
+        Then::ResetStage => "UPDATE episodes SET stage = 'discovered', updated_at = $1 WHERE id = $2",
         Then::Reset | Then::Requeue => {
             "UPDATE episodes SET stage = 'discovered', state = 'idle', failed_stage = NULL, error = NULL,
-                progress_stage = NULL, progress_percent = NULL, updated_at = ? WHERE id = ?"
+                progress_stage = NULL, progress_percent = NULL, updated_at = $1 WHERE id = $2"
         }
     };
     sqlx::query(sql)
@@ -220,9 +218,9 @@ pub(super) async fn enqueue_in(
 ) -> Result<JobRow> {
     let now = now_ms();
     let updated = sqlx::query(
-        "UPDATE episodes SET state = 'queued', attempt = ?, stage = 'discovered', failed_stage = NULL,
-            error = NULL, progress_stage = NULL, progress_percent = NULL, updated_at = ?
-         WHERE id = ? AND cleanup_run IS NULL",
+        "UPDATE episodes SET state = 'queued', attempt = $1, stage = 'discovered', failed_stage = NULL,
+            error = NULL, progress_stage = NULL, progress_percent = NULL, updated_at = $2
+         WHERE id = $3 AND cleanup_run IS NULL",
     )
     .bind(attempt)
     .bind(now)
@@ -232,7 +230,7 @@ pub(super) async fn enqueue_in(
     .rows_affected();
     if updated == 0 {
         let run: Option<Option<String>> =
-            sqlx::query_scalar("SELECT cleanup_run FROM episodes WHERE id = ?")
+            sqlx::query_scalar("SELECT cleanup_run FROM episodes WHERE id = $1")
                 .bind(episode)
                 .fetch_optional(&mut **tx)
                 .await?;
@@ -244,12 +242,12 @@ pub(super) async fn enqueue_in(
         });
     }
     let inserted = sqlx::query_as::<_, JobRow>(
-        "INSERT INTO jobs (episode, state, attempt, force, created_at) VALUES (?, 'queued', ?, ?, ?)
+        "INSERT INTO jobs (episode, state, attempt, force, created_at) VALUES ($1, 'queued', $2, $3, $4)
          RETURNING *",
     )
     .bind(episode)
     .bind(attempt)
-    .bind(force)
+    .bind(i64::from(force))
     .bind(now)
     .fetch_one(&mut **tx)
     .await;
@@ -257,7 +255,7 @@ pub(super) async fn enqueue_in(
         Ok(job) => Ok(job),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             let live: Option<(i64, String)> = sqlx::query_as(
-                "SELECT id, state FROM jobs WHERE episode = ? AND state IN ('queued', 'running')",
+                "SELECT id, state FROM jobs WHERE episode = $1 AND state IN ('queued', 'running')",
             )
             .bind(episode)
             .fetch_optional(&mut **tx)

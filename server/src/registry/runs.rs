@@ -78,7 +78,7 @@ struct RunRow {
     actor: String,
     trigger: String,
     scope: String,
-    dry_run: bool,
+    dry_run: i64,
     result: Option<String>,
     files: i64,
     bytes: i64,
@@ -102,7 +102,7 @@ impl Registry {
         let sql = format!(
             "INSERT INTO cleanup_runs (id, actor, trigger, scope, episode, dry_run, phase, started_at, owner,
                 heartbeat_at, then_action)
-             VALUES (?, ?, ?, ?, ?, ?, 'planned', ?, ?, {DB_NOW}, ?)"
+             VALUES ($1, $2, $3, $4, $5, $6, 'planned', $7, $8, {DB_NOW}, $9)"
         );
         let res = sqlx::query(&sql)
             .bind(&run.id)
@@ -110,7 +110,7 @@ impl Registry {
             .bind(&run.trigger)
             .bind(&run.scope)
             .bind(&run.episode)
-            .bind(run.dry_run)
+            .bind(i64::from(run.dry_run))
             .bind(now_ms())
             .bind(owner)
             .bind(run.then.as_str())
@@ -126,7 +126,7 @@ impl Registry {
     /// Renews a run's heartbeat. `false` when the run is no longer live (another process recovered it).
     pub async fn heartbeat_run(&self, id: &str) -> Result<bool> {
         let sql = format!(
-            "UPDATE cleanup_runs SET heartbeat_at = {DB_NOW} WHERE id = ? AND phase <> 'done'"
+            "UPDATE cleanup_runs SET heartbeat_at = {DB_NOW} WHERE id = $1 AND phase <> 'done'"
         );
         let n = sqlx::query(&sql)
             .bind(id)
@@ -142,8 +142,8 @@ impl Registry {
         let json = serde_json::to_string(report).map_err(|e| Error::Internal(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
         let n = sqlx::query(
-            "UPDATE cleanup_runs SET phase = 'done', result = ?, files = ?, bytes = ?, errors = ?,
-                duration_ms = ?, finished_at = ?, report = ? WHERE id = ? AND phase <> 'done'",
+            "UPDATE cleanup_runs SET phase = 'done', result = $1, files = $2, bytes = $3, errors = $4,
+                duration_ms = $5, finished_at = $6, report = $7 WHERE id = $8 AND phase <> 'done'",
         )
         .bind(report.result.as_str())
         .bind(report.files)
@@ -184,7 +184,7 @@ impl Registry {
     /// The report of a finished run (`None` while it runs).
     pub async fn run_report(&self, id: &str) -> Result<Option<CleanupReport>> {
         let row: Option<(String, Option<String>)> =
-            sqlx::query_as("SELECT phase, report FROM cleanup_runs WHERE id = ?")
+            sqlx::query_as("SELECT phase, report FROM cleanup_runs WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -207,7 +207,7 @@ impl Registry {
     ) -> Result<Vec<CleanupRunSummary>> {
         let rows: Vec<RunRow> = sqlx::query_as(
             "SELECT id, actor, trigger, scope, dry_run, result, files, bytes, errors, duration_ms, started_at
-             FROM cleanup_runs WHERE (? IS NULL OR episode = ?) ORDER BY started_at DESC, id DESC LIMIT ?",
+             FROM cleanup_runs WHERE ($1 IS NULL OR episode = $2) ORDER BY started_at DESC, id DESC LIMIT $3",
         )
         .bind(episode)
         .bind(episode)
@@ -222,7 +222,7 @@ impl Registry {
                 actor: r.actor,
                 trigger: r.trigger,
                 scope: r.scope,
-                dry_run: r.dry_run,
+                dry_run: r.dry_run != 0,
                 files: r.files,
                 bytes: r.bytes,
                 errors: r.errors,
@@ -236,8 +236,8 @@ impl Registry {
     pub async fn run_totals(&self) -> Result<Vec<RunTotals>> {
         Ok(sqlx::query_as(
             "SELECT trigger, COALESCE(result, 'unfinished') AS result, COUNT(*) AS runs,
-                COALESCE(SUM(files), 0) AS files, COALESCE(SUM(bytes), 0) AS bytes,
-                COALESCE(SUM(errors), 0) AS errors, COALESCE(SUM(duration_ms), 0) AS duration_ms
+                CAST(COALESCE(SUM(files), 0) AS BIGINT) AS files, CAST(COALESCE(SUM(bytes), 0) AS BIGINT) AS bytes,
+                CAST(COALESCE(SUM(errors), 0) AS BIGINT) AS errors, CAST(COALESCE(SUM(duration_ms), 0) AS BIGINT) AS duration_ms
              FROM cleanup_runs WHERE dry_run = 0 GROUP BY trigger, result ORDER BY trigger",
         )
         .fetch_all(&self.pool)
@@ -257,13 +257,9 @@ pub struct RunTotals {
     pub duration_ms: i64,
 }
 
-async fn insert_errors(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    run_id: &str,
-    errors: &[PathError],
-) -> Result<()> {
+async fn insert_errors(tx: &mut super::Tx<'_>, run_id: &str, errors: &[PathError]) -> Result<()> {
     for e in errors {
-        sqlx::query("INSERT INTO cleanup_errors (run_id, path, message) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO cleanup_errors (run_id, path, message) VALUES ($1, $2, $3)")
             .bind(run_id)
             .bind(&e.path)
             .bind(&e.message)
@@ -287,7 +283,7 @@ impl Registry {
 impl Registry {
     /// Deletes the row of a run that was refused before it planned or moved anything.
     pub async fn discard_run(&self, id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM cleanup_runs WHERE id = ? AND phase = 'planned'")
+        sqlx::query("DELETE FROM cleanup_runs WHERE id = $1 AND phase = 'planned'")
             .bind(id)
             .execute(&self.pool)
             .await?;

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 impl Registry {
     pub async fn begin_upload(&self, part: &str, owner: &str) -> Result<()> {
         let sql = format!(
-            "INSERT INTO uploads (part, owner, started_at, heartbeat_at) VALUES (?, ?, ?, {DB_NOW})"
+            "INSERT INTO uploads (part, owner, started_at, heartbeat_at) VALUES ($1, $2, $3, {DB_NOW})"
         );
         sqlx::query(&sql)
             .bind(part)
@@ -22,13 +22,13 @@ impl Registry {
     }
 
     pub async fn heartbeat_upload(&self, part: &str) -> Result<()> {
-        let sql = format!("UPDATE uploads SET heartbeat_at = {DB_NOW} WHERE part = ?");
+        let sql = format!("UPDATE uploads SET heartbeat_at = {DB_NOW} WHERE part = $1");
         sqlx::query(&sql).bind(part).execute(&self.pool).await?;
         Ok(())
     }
 
     pub async fn end_upload(&self, part: &str) -> Result<()> {
-        sqlx::query("DELETE FROM uploads WHERE part = ?")
+        sqlx::query("DELETE FROM uploads WHERE part = $1")
             .bind(part)
             .execute(&self.pool)
             .await?;
@@ -37,7 +37,7 @@ impl Registry {
 
     /// Parts whose owner renewed its heartbeat within `stale_ms`: never swept.
     pub async fn live_uploads(&self, stale_ms: i64) -> Result<HashSet<String>> {
-        let sql = format!("SELECT part FROM uploads WHERE heartbeat_at >= {DB_NOW} - ?");
+        let sql = format!("SELECT part FROM uploads WHERE heartbeat_at >= {DB_NOW} - $1");
         let rows: Vec<String> = sqlx::query_scalar(&sql)
             .bind(stale_ms)
             .fetch_all(&self.pool)
@@ -47,7 +47,7 @@ impl Registry {
 
     /// Forgets rows whose owner stopped heartbeating (their parts are swept like any stale upload).
     pub async fn forget_stale_uploads(&self, stale_ms: i64) -> Result<()> {
-        let sql = format!("DELETE FROM uploads WHERE heartbeat_at < {DB_NOW} - ?");
+        let sql = format!("DELETE FROM uploads WHERE heartbeat_at < {DB_NOW} - $1");
         sqlx::query(&sql).bind(stale_ms).execute(&self.pool).await?;
         Ok(())
     }

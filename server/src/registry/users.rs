@@ -19,17 +19,18 @@ impl UserRow {
 
 impl Registry {
     pub async fn add_user(&self, username: &str, password_hash: &str, role: Role) -> Result<i64> {
-        let res = sqlx::query(
-            "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
+        let res = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO users (username, password_hash, role, created_at) VALUES ($1, $2, $3, $4)
+             RETURNING id",
         )
         .bind(username)
         .bind(password_hash)
         .bind(role.as_str())
         .bind(now_ms())
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await;
         match res {
-            Ok(r) => Ok(r.last_insert_rowid()),
+            Ok(id) => Ok(id),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Err(Error::Conflict(format!("user `{username}` already exists")))
             }
@@ -38,25 +39,23 @@ impl Registry {
     }
 
     pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>> {
-        Ok(
-            sqlx::query_as(
-                "SELECT id, username, password_hash, role FROM users WHERE username = ?",
-            )
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?,
+        Ok(sqlx::query_as(
+            "SELECT id, username, password_hash, role FROM users WHERE username = $1",
         )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     pub async fn set_password(&self, user_id: i64, password_hash: &str) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(password_hash)
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
         // A new password ends every session the old one opened.
-        sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
@@ -77,7 +76,7 @@ impl Registry {
         let now = now_ms();
         let r = sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
-             SELECT ?, id, ?, ? FROM users WHERE id = ? AND password_hash = ?",
+             SELECT $1, id, $2, $3 FROM users WHERE id = $4 AND password_hash = $5",
         )
         .bind(token_hash)
         .bind(now)
@@ -92,7 +91,7 @@ impl Registry {
     pub async fn session_user(&self, token_hash: &str) -> Result<Option<UserRow>> {
         Ok(sqlx::query_as(
             "SELECT u.id, u.username, u.password_hash, u.role FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = ? AND s.expires_at > ?",
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
         .bind(token_hash)
         .bind(now_ms())
@@ -101,7 +100,7 @@ impl Registry {
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
             .execute(&self.pool)
             .await?;
@@ -109,22 +108,23 @@ impl Registry {
     }
 
     pub async fn create_token(&self, name: &str, token_hash: &str, role: Role) -> Result<i64> {
-        let r = sqlx::query(
-            "INSERT INTO api_tokens (name, token_hash, role, created_at) VALUES (?, ?, ?, ?)",
+        let id = sqlx::query_scalar(
+            "INSERT INTO api_tokens (name, token_hash, role, created_at) VALUES ($1, $2, $3, $4)
+             RETURNING id",
         )
         .bind(name)
         .bind(token_hash)
         .bind(role.as_str())
         .bind(now_ms())
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        Ok(r.last_insert_rowid())
+        Ok(id)
     }
 
     /// The role and name of a live (not revoked) token.
     pub async fn token_role(&self, token_hash: &str) -> Result<Option<(i64, String, String)>> {
         Ok(sqlx::query_as(
-            "SELECT id, name, role FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+            "SELECT id, name, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -132,12 +132,13 @@ impl Registry {
     }
 
     pub async fn revoke_token(&self, id: i64) -> Result<bool> {
-        let r =
-            sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-                .bind(now_ms())
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
+        let r = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(r.rows_affected() == 1)
     }
 

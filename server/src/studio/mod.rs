@@ -44,12 +44,12 @@ impl Studio {
     /// Opens the data root and the registry, then finishes what a dead owner left (only runs whose owner
     /// is gone: opening beside a live server is safe).
     pub async fn open(common: &Common, serve: &ServeArgs) -> Result<Arc<Self>> {
-        // Refuse a bad URL before creating anything, so a typo leaves no half-made data dir behind.
-        if let Some(url) = &common.database_url {
-            Registry::check_url(url)?;
-        }
+        let registry = Registry::open_before_root(common).await?;
         let root = DataRoot::open(&common.data_dir)?;
-        let registry = Registry::open(common.database_url.as_deref(), root.path()).await?;
+        let registry = match registry {
+            Some(r) => r,
+            None => Registry::open(common.database_url.as_deref(), root.path()).await?,
+        };
         let cleanup = Cleanup::new(
             root.clone(),
             registry.clone(),
