@@ -2,6 +2,8 @@
 //! Clean runs. Loopback only, bounded in time. Prints requests/s, p50/p99 latency and errors.
 //!
 //!   cargo run --release -p ewg --example bench_load [SECONDS] [CLIENTS]
+//!
+//! `EWG_BENCH_DATABASE_URL=postgres://…` runs it on a PostgreSQL registry (an empty database).
 
 use app::api::{EpisodeState, Role, Stage};
 use ewg::config::{Common, ServeArgs};
@@ -29,7 +31,7 @@ async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let common = Common {
         data_dir: dir.path().to_path_buf(),
-        database_url: None,
+        database_url: std::env::var("EWG_BENCH_DATABASE_URL").ok(),
     };
     let studio = Studio::open(&common, &ServeArgs::default())
         .await

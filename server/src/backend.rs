@@ -95,6 +95,10 @@ impl Backend for StudioBackend {
         Ok(self.0.cleanup_runs(episode, limit).await?)
     }
 
+    async fn workers(&self) -> Result<WorkerList, ApiError> {
+        Ok(self.0.workers().await?)
+    }
+
     async fn login(
         &self,
         parts: &Parts,

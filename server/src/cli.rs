@@ -2,7 +2,7 @@
 //!
 //! Usage errors and unusable configuration exit with code 2 and one clear line on stderr.
 
-use crate::config::{Cli, Command, Common, ServeArgs, TokenCommand, UserCommand};
+use crate::config::{Cli, Command, Common, ServeArgs, TokenCommand, UserCommand, WorkerArgs};
 use crate::error::{Error, Result};
 use crate::studio::Studio;
 use app::api::Role;
@@ -106,6 +106,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let defaults = ServeArgs::default();
     match command {
         Command::Serve(args) => serve(common, args).await,
+        Command::Worker(args) => worker(common, args).await,
         Command::Discover => {
             let studio = open(&common, &defaults).await?;
             print_json(&studio.discover().await?);
@@ -294,6 +295,13 @@ async fn serve(common: Common, args: ServeArgs) -> Result<(), Failure> {
         .await
         .map_err(|e| Failure::Usage(format!("cannot listen on {}: {e}", args.addr)))?;
     let shutdown = CancellationToken::new();
+    crate::node::announce(
+        studio.registry.clone(),
+        "serve",
+        args.workers,
+        shutdown.clone(),
+    )
+    .await;
     studio.jobs.start(args.workers, shutdown.clone());
     spawn_scheduler(Arc::clone(&studio), &args, shutdown.clone());
     let app = crate::http::router(Arc::clone(&studio), leptos_options);
@@ -308,6 +316,31 @@ async fn serve(common: Common, args: ServeArgs) -> Result<(), Failure> {
         })
         .await
         .map_err(|e| Failure::Runtime(e.to_string()))
+}
+
+/// `ewg worker`: claims and runs jobs until SIGTERM/Ctrl-C, then stops claiming and lets the jobs it
+/// runs finish (a second signal, or a SIGKILL, leaves them to the lease reaper of any other process).
+async fn worker(common: Common, args: WorkerArgs) -> Result<(), Failure> {
+    let studio = open(&common, &args.as_serve()).await?;
+    let shutdown = CancellationToken::new();
+    crate::node::announce(
+        studio.registry.clone(),
+        "worker",
+        args.workers,
+        shutdown.clone(),
+    )
+    .await;
+    studio.jobs.start(args.workers, shutdown.clone());
+    tracing::info!(node = crate::node::node_id(), slots = args.workers,
+        data_dir = %studio.root.path().display(), registry = %studio.registry.describe(), "worker started");
+    shutdown_signal().await;
+    shutdown.cancel();
+    tracing::info!("stopping: no new jobs; waiting for the running ones");
+    tokio::select! {
+        _ = studio.jobs.drained() => {}
+        _ = shutdown_signal() => tracing::warn!("second signal: leaving running jobs to the reaper"),
+    }
+    Ok(())
 }
 
 /// Leptos settings: from cargo-leptos's environment when present, else the workspace defaults.

@@ -34,8 +34,8 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "EWG_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
-    /// Pipeline workers running at once.
-    #[arg(long, env = "EWG_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Pipeline jobs this process runs at once; 0 serves the API and UI only (`ewg worker`s run the jobs).
+    #[arg(long, env = "EWG_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=64))]
     pub workers: u16,
     /// Seconds a job's lease lasts without a heartbeat before the job counts as interrupted.
     #[arg(long, env = "EWG_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
@@ -66,6 +66,40 @@ pub struct ServeArgs {
     /// Transcript source: sidecar .vtt/.srt, else EWG_TRANSCRIBE_CMD, else the built-in recognizer [default: auto].
     #[arg(long, env = "EWG_TRANSCRIBE", value_enum)]
     pub transcriber: Option<crate::pipeline::transcribe::Transcriber>,
+    /// Times an episode whose worker died mid-job (lease expired) is cleaned and queued again before it
+    /// is left failed ("interrupted"). Give every process sharing a registry the same value.
+    #[arg(long, env = "EWG_RETRY_INTERRUPTED", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retry_interrupted: u32,
+}
+
+/// `ewg worker`: a process that only runs jobs, on any machine that mounts the data root.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Jobs this worker runs at once.
+    #[arg(long, env = "EWG_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub workers: u16,
+    /// Seconds a job's lease lasts without a heartbeat (use the server's value).
+    #[arg(long, env = "EWG_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub lease_secs: u64,
+    /// Transcript source [default: auto].
+    #[arg(long, env = "EWG_TRANSCRIBE", value_enum)]
+    pub transcriber: Option<crate::pipeline::transcribe::Transcriber>,
+    /// See `ewg serve --retry-interrupted`.
+    #[arg(long, env = "EWG_RETRY_INTERRUPTED", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retry_interrupted: u32,
+}
+
+impl WorkerArgs {
+    /// The settings of a server that runs jobs and answers nothing.
+    pub fn as_serve(&self) -> ServeArgs {
+        ServeArgs {
+            workers: self.workers,
+            lease_secs: self.lease_secs,
+            transcriber: self.transcriber,
+            retry_interrupted: self.retry_interrupted,
+            ..ServeArgs::default()
+        }
+    }
 }
 
 impl Default for ServeArgs {
@@ -81,6 +115,7 @@ impl Default for ServeArgs {
             public_url: None,
             trusted_proxies: Vec::new(),
             transcriber: None,
+            retry_interrupted: 0,
         }
     }
 }
@@ -95,6 +130,9 @@ impl ServeArgs {
 pub enum Command {
     /// Run the web server and the workers (the default).
     Serve(ServeArgs),
+    /// Run jobs only (no HTTP), beside `ewg serve` on this or another machine: same registry
+    /// (`--database-url postgres://…`), same data root (a shared mount, any path).
+    Worker(WorkerArgs),
     /// Scan inbox/ for new episodes.
     Discover,
     /// Queue episodes for processing and wait until they finish.

@@ -40,17 +40,21 @@ impl Jobs {
             lease,
             wake: Notify::new(),
             running: Mutex::new(HashMap::new()),
-            node: format!("pid{}", std::process::id()),
+            node: crate::node::node_id().to_string(),
         })
     }
 
     /// Starts `n` workers and the lease reaper. They stop when `shutdown` fires.
     pub fn start(self: &Arc<Self>, n: u16, shutdown: CancellationToken) {
-        for i in 0..n {
+        for _ in 0..n {
             let this = Arc::clone(self);
             let stop = shutdown.clone();
-            let name = format!("{}-w{i}", this.node);
+            // Every slot claims as the node: `jobs.worker` says which process runs a job.
+            let name = this.node.clone();
             tokio::spawn(async move { this.worker(name, stop).await });
+        }
+        if n > 0 {
+            self.listen(shutdown.clone());
         }
         let this = Arc::clone(self);
         tokio::spawn(async move {
@@ -70,6 +74,62 @@ impl Jobs {
         self.wake.notify_waiters();
     }
 
+    /// Resolves once no job runs in this process (after `shutdown`, nothing new starts).
+    pub async fn drained(&self) {
+        loop {
+            let waiting: Vec<watch::Receiver<bool>> = self
+                .running
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .values()
+                .map(|r| r.done.clone())
+                .collect();
+            if waiting.is_empty() {
+                return;
+            }
+            for mut done in waiting {
+                let _ = done.wait_for(|d| *d).await;
+            }
+        }
+    }
+
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    /// On PostgreSQL, wakes this process's idle workers when any process queues a job (`NOTIFY`), so
+    /// they sleep instead of polling. A lost connection is re-made; meanwhile the slow poll covers.
+    fn listen(self: &Arc<Self>, shutdown: CancellationToken) {
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                let mut listener = match this.registry.listen_jobs().await {
+                    Ok(Some(l)) => l,
+                    Ok(None) => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot listen for new jobs; polling");
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return,
+                            _ = tokio::time::sleep(Duration::from_secs(5)) => continue,
+                        }
+                    }
+                };
+                loop {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        n = listener.recv() => match n {
+                            Ok(_) => this.wake(),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "job notifications lost; reconnecting");
+                                break;
+                            }
+                        },
+                    }
+                }
+            }
+        });
+    }
+
     async fn worker(self: Arc<Self>, name: String, shutdown: CancellationToken) {
         loop {
             if shutdown.is_cancelled() {
@@ -85,7 +145,7 @@ impl Jobs {
                     tokio::select! {
                         _ = shutdown.cancelled() => return,
                         _ = self.wake.notified() => {}
-                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                        _ = tokio::time::sleep(self.idle_poll()) => {}
                     }
                 }
                 Err(e) => {
@@ -93,6 +153,15 @@ impl Jobs {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
+        }
+    }
+
+    /// How long an idle worker sleeps before looking again. On PostgreSQL a `NOTIFY` wakes it first, so
+    /// the poll is only a safety net; SQLite has no notifications across processes.
+    fn idle_poll(&self) -> Duration {
+        match self.registry.engine() {
+            crate::registry::Engine::Sqlite => Duration::from_millis(500),
+            crate::registry::Engine::Postgres => Duration::from_secs(5),
         }
     }
 

@@ -1,13 +1,15 @@
-//! `/metrics` in Prometheus text format: cleanup runs, files, bytes, errors and durations by trigger.
-//! Computed from the audited `cleanup_runs` table, so the numbers survive restarts and match the UI.
+//! `/metrics` in Prometheus text format: cleanup runs, files, bytes, errors and durations by trigger, and
+//! the nodes sharing the registry. Computed from the registry (the audited `cleanup_runs` table, `nodes`,
+//! `jobs`), so the numbers survive restarts, match the UI, and are the same whichever server is asked.
 
 use crate::error::Result;
-use crate::registry::Registry;
+use crate::studio::Studio;
 use std::fmt::Write;
 
 const BUCKETS_MS: [i64; 8] = [10, 50, 100, 500, 1000, 5000, 30000, 120000];
 
-pub async fn render(registry: &Registry) -> Result<String> {
+pub async fn render(studio: &Studio) -> Result<String> {
+    let registry = &studio.registry;
     let mut out = String::new();
     let totals = registry.run_totals().await?;
     let _ = writeln!(
@@ -83,5 +85,59 @@ pub async fn render(registry: &Registry) -> Result<String> {
     let _ = writeln!(out, "# HELP ewg_episodes Episodes in the registry.");
     let _ = writeln!(out, "# TYPE ewg_episodes gauge");
     let _ = writeln!(out, "ewg_episodes {}", registry.episode_count().await?);
+    render_nodes(&mut out, &studio.workers().await?);
     Ok(out)
+}
+
+/// Reads one gauge's value off a node.
+type NodeGauge = fn(&app::api::NodeInfo) -> i64;
+
+fn render_nodes(out: &mut String, list: &app::api::WorkerList) {
+    let _ = writeln!(
+        out,
+        "# HELP ewg_jobs_queued Jobs waiting for a worker slot."
+    );
+    let _ = writeln!(out, "# TYPE ewg_jobs_queued gauge");
+    let _ = writeln!(out, "ewg_jobs_queued {}", list.queued);
+    let gauges: [(&str, &str, NodeGauge); 4] = [
+        ("ewg_node_up", "1 while the node heartbeats.", |n| {
+            i64::from(n.alive)
+        }),
+        ("ewg_node_slots", "Jobs the node runs at once.", |n| n.slots),
+        ("ewg_node_jobs_running", "Jobs the node runs now.", |n| {
+            n.running.len() as i64
+        }),
+        (
+            "ewg_node_heartbeat_age_seconds",
+            "Seconds since the node's last heartbeat.",
+            |n| n.silent_ms / 1000,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} gauge");
+        for n in &list.nodes {
+            let _ = writeln!(
+                out,
+                "{name}{{node=\"{}\",role=\"{}\"}} {}",
+                n.id,
+                n.role,
+                value(n)
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP ewg_node_jobs_total Jobs the node finished, by outcome."
+    );
+    let _ = writeln!(out, "# TYPE ewg_node_jobs_total counter");
+    for n in &list.nodes {
+        for (outcome, v) in [("done", n.jobs_done), ("failed", n.jobs_failed)] {
+            let _ = writeln!(
+                out,
+                "ewg_node_jobs_total{{node=\"{}\",outcome=\"{outcome}\"}} {v}",
+                n.id
+            );
+        }
+    }
 }

@@ -1,7 +1,45 @@
 //! This process's identity in the registry. Runs, jobs and uploads record the node that owns them, so
 //! recovery can tell a dead owner (heartbeat expired) from a live one in another process or machine.
 
+use crate::registry::Registry;
 use std::sync::OnceLock;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How often a process renews its row in `nodes`.
+pub const HEARTBEAT_MS: i64 = 2_000;
+
+/// Registers this process in `nodes` as `role` with `slots` job slots, renews it until `shutdown`, then
+/// marks it stopped. Registry trouble is logged, never fatal: the node row is for people, leases and
+/// run heartbeats are what coordination rests on.
+pub async fn announce(
+    registry: Registry,
+    role: &'static str,
+    slots: u16,
+    shutdown: CancellationToken,
+) {
+    let id = node_id();
+    if let Err(e) = registry
+        .register_node(id, role, &hostname(), i64::from(slots))
+        .await
+    {
+        tracing::warn!(error = %e, "could not register this node");
+    }
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(Duration::from_millis(HEARTBEAT_MS as u64)) => {}
+            }
+            if let Err(e) = registry.heartbeat_node(id).await {
+                tracing::warn!(error = %e, "node heartbeat failed");
+            }
+        }
+        if let Err(e) = registry.stop_node(id).await {
+            tracing::warn!(error = %e, "could not mark this node stopped");
+        }
+    });
+}
 
 /// `<host>-<pid>-<random>`: unique even when a pid is reused after a restart.
 pub fn node_id() -> &'static str {

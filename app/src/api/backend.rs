@@ -60,6 +60,7 @@ pub trait Backend: Send + Sync + 'static {
         episode: Option<String>,
         limit: u32,
     ) -> Result<CleanupRunList, ApiError>;
+    async fn workers(&self) -> Result<WorkerList, ApiError>;
     /// Checks a password and returns the Set-Cookie value of a new server-side session.
     async fn login(
         &self,

@@ -201,6 +201,13 @@ pub async fn deep_clean(
     backend.deep_clean(&actor, req).await
 }
 
+/// The processes sharing the registry: servers and workers, their heartbeats and jobs.
+#[server(endpoint = "workers", input = Json)]
+pub async fn workers() -> Result<WorkerList, ApiError> {
+    let (backend, _) = ssr::authorize(Role::Viewer).await?;
+    backend.workers().await
+}
+
 #[server(endpoint = "cleanup_runs", input = Json)]
 pub async fn cleanup_runs(
     episode: Option<String>,

@@ -357,6 +357,37 @@ pub struct CleanupRunList {
     pub runs: Vec<CleanupRunSummary>,
 }
 
+/// One `ewg serve` or `ewg worker` process sharing the registry, as `/api/workers` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    /// `host-pid-random`: the owner recorded on its jobs and cleanup runs.
+    pub id: String,
+    /// `serve` or `worker`.
+    pub role: String,
+    pub host: String,
+    /// Jobs it runs at once (0: it only serves the API).
+    pub slots: i64,
+    /// Heartbeat current (within the lease) and not stopped.
+    pub alive: bool,
+    /// Milliseconds since its last heartbeat (registry clock).
+    pub silent_ms: i64,
+    pub started_at: i64,
+    /// Set when it shut down cleanly.
+    pub stopped_at: Option<i64>,
+    /// Episodes it is processing now.
+    pub running: Vec<String>,
+    pub jobs_done: i64,
+    pub jobs_failed: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkerList {
+    /// Live nodes first, then the most recently seen.
+    pub nodes: Vec<NodeInfo>,
+    /// Jobs waiting for a free slot anywhere.
+    pub queued: i64,
+}
+
 /// The signed-in user, as the browser sees it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionUser {

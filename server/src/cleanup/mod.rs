@@ -107,15 +107,23 @@ pub struct Cleanup {
     stale_after: Duration,
     /// This process in the registry (`node::node_id`).
     node: String,
+    /// How often an episode whose worker died is cleaned and queued again (`--retry-interrupted`).
+    retry_interrupted: u32,
 }
 
 impl Cleanup {
-    pub fn new(root: DataRoot, registry: Registry, stale_after: Duration) -> Arc<Self> {
+    pub fn new(
+        root: DataRoot,
+        registry: Registry,
+        stale_after: Duration,
+        retry_interrupted: u32,
+    ) -> Arc<Self> {
         Arc::new(Cleanup {
             root,
             registry,
             stale_after,
             node: crate::node::node_id().to_string(),
+            retry_interrupted,
         })
     }
 }

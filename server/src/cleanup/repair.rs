@@ -142,6 +142,14 @@ impl Cleanup {
         let Ok(id) = EpisodeId::parse(episode) else {
             return Ok(());
         };
+        // A worker that died is no verdict on the episode: with `--retry-interrupted N` its attempt is
+        // cleaned and a fresh one queued, up to N times, before the failure is left for a person.
+        let interruptions = self.registry.interruptions(episode).await?;
+        let then = if interruptions <= i64::from(self.retry_interrupted) && interruptions > 0 {
+            Then::Requeue
+        } else {
+            Then::ResetStage
+        };
         match self
             .attempts(
                 &[(id, attempt)],
@@ -149,13 +157,14 @@ impl Cleanup {
                 Trigger::Recovery,
                 "system",
                 false,
-                Then::ResetStage,
+                then,
             )
             .await
         {
             Ok(o) => tracing::warn!(
                 episode,
                 files = o.report.files,
+                requeued = o.jobs.len(),
                 "interrupted attempt cleaned"
             ),
             // Someone else owns the episode now (a new job, another run): theirs to finish.

@@ -85,7 +85,7 @@ async fn api_not_found(req: Request) -> Response {
 }
 
 async fn metrics(State(s): State<AppState>) -> Response {
-    match crate::metrics::render(&s.studio.registry).await {
+    match crate::metrics::render(&s.studio).await {
         Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
         Err(e) => error_response(ApiError::from(e)),
     }

@@ -1,8 +1,7 @@
 //! The durable job queue. Leases use the database's clock (`DB_NOW`), so a process whose clock jumps
 //! cannot steal or keep a job; a job's end is one transaction, fenced on the job still being `running`.
 
-use super::ownership::enqueue_in;
-use super::{DB_NOW, Registry};
+use super::{DB_NOW, Engine, Registry};
 use crate::error::Result;
 use crate::now_ms;
 use app::api::{EpisodeState, JobInfo, Stage};
@@ -99,9 +98,22 @@ impl Registry {
     /// job, or a cleanup run owning the episode, is a 409 naming it.
     pub async fn enqueue(&self, episode: &str, attempt: i64, force: bool) -> Result<JobRow> {
         let mut tx = self.pool.begin().await?;
-        let job = enqueue_in(&mut tx, episode, attempt, force).await?;
+        let job = self.enqueue_in(&mut tx, episode, attempt, force).await?;
         tx.commit().await?;
+        self.notify_jobs().await;
         Ok(job)
+    }
+
+    /// Wakes the workers of every process sleeping on an empty queue (PostgreSQL `NOTIFY`; a worker on
+    /// SQLite polls). Best effort: a worker that misses it finds the job at its next poll.
+    pub async fn notify_jobs(&self) {
+        if self.engine() == Engine::Postgres
+            && let Err(e) = sqlx::query("SELECT pg_notify('ewg_jobs', '')")
+                .execute(&self.pool)
+                .await
+        {
+            tracing::warn!(error = %e, "could not notify workers of a new job");
+        }
     }
 
     pub async fn job(&self, id: i64) -> Result<Option<JobRow>> {
@@ -132,9 +144,16 @@ impl Registry {
     pub async fn claim_job(&self, worker: &str, lease_ms: i64) -> Result<Option<JobRow>> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
+        // SQLite runs one writer at a time, so the oldest queued job is simply taken. On PostgreSQL many
+        // claimers run at once: each skips the rows another has locked instead of queueing behind it.
+        let skip_locked = match self.engine() {
+            Engine::Sqlite => "",
+            Engine::Postgres => "FOR UPDATE SKIP LOCKED",
+        };
         let sql = format!(
             "UPDATE jobs SET state = 'running', worker = $1, lease_until = {DB_NOW} + $2, started_at = $3
-             WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1) AND state = 'queued'
+             WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1 {skip_locked})
+               AND state = 'queued'
              RETURNING *"
         );
         let job: Option<JobRow> = sqlx::query_as(&sql)
@@ -292,6 +311,16 @@ impl Registry {
         }
         tx.commit().await?;
         self.job(job_id).await
+    }
+
+    /// How many of an episode's jobs ended because their worker stopped.
+    pub async fn interruptions(&self, episode: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM jobs WHERE episode = $1 AND state = 'interrupted'",
+        )
+        .bind(episode)
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// Running jobs whose worker stopped renewing the lease (database clock): the worker died or stalled.

@@ -3,11 +3,13 @@
 //! Queries are plain SQL kept portable to Postgres (the scale-out registry); each concern lives in its
 //! own file as `impl Registry` blocks: `episodes`, `artifacts`, `jobs` (the queue, leases, fenced ends),
 //! `runs` (cleanup runs and their owners), `ownership` (one owner per episode), `uploads` (uploads in
-//! flight), `users` (users, sessions, tokens).
+//! flight), `users` (users, sessions, tokens), `nodes` (the processes sharing the registry, and the data
+//! root they must all see).
 
 mod artifacts;
 mod episodes;
 mod jobs;
+mod nodes;
 mod ownership;
 mod runs;
 mod uploads;
@@ -64,6 +66,8 @@ impl Engine {
 pub struct Registry {
     pub(crate) pool: AnyPool,
     engine: Engine,
+    /// Kept for PostgreSQL's `LISTEN`, which needs a connection of its own.
+    url: std::sync::Arc<str>,
 }
 
 impl Registry {
@@ -96,7 +100,7 @@ impl Registry {
                 .map_err(cannot)?,
             Engine::Postgres => AnyPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(Duration::from_secs(5))
                 .connect(&url)
                 .await
                 .map_err(cannot)?,
@@ -105,7 +109,11 @@ impl Registry {
             Engine::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Engine::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        Ok(Registry { pool, engine })
+        Ok(Registry {
+            pool,
+            engine,
+            url: url.into(),
+        })
     }
 
     /// A bad URL is refused, and a database server is reached, before anything is created: a typo or an
@@ -119,6 +127,16 @@ impl Registry {
                 Engine::Postgres => Ok(Some(Self::open(Some(url), &common.data_dir).await?)),
             },
         }
+    }
+
+    /// A connection listening for new jobs (`ewg_jobs`), on PostgreSQL; `None` on SQLite.
+    pub async fn listen_jobs(&self) -> Result<Option<sqlx::postgres::PgListener>> {
+        if self.engine != Engine::Postgres {
+            return Ok(None);
+        }
+        let mut listener = sqlx::postgres::PgListener::connect(&self.url).await?;
+        listener.listen("ewg_jobs").await?;
+        Ok(Some(listener))
     }
 
     pub fn engine(&self) -> Engine {

@@ -1,11 +1,13 @@
 //! One owner per episode: a live job or one cleanup run, never both, decided inside the transaction that
-//! enqueues a job or starts a cleanup. In SQLite the first statement of each of those transactions is a
-//! write, so they serialise on the database's write lock and the checks that follow cannot race; the
-//! same statements take row locks on PostgreSQL.
+//! enqueues a job or starts a cleanup. Both transactions begin by locking the episode's row — in SQLite the
+//! first statement is a write, which takes the database's write lock; on PostgreSQL an explicit
+//! `FOR UPDATE` — so they serialise per episode, and the checks that follow are new statements that see
+//! the other's commit. (A check folded into the locking `UPDATE` would not: on PostgreSQL its sub-select
+//! keeps the snapshot from before the wait.)
 
 use super::Tx;
 use super::runs::Then;
-use super::{JobRow, Registry, placeholders};
+use super::{Engine, JobRow, Registry, placeholders};
 use crate::error::{Error, Result};
 use crate::now_ms;
 
@@ -26,6 +28,8 @@ impl Registry {
         run_id: &str,
         episode: &str,
     ) -> Result<Option<String>> {
+        self.lock_episodes(tx, std::slice::from_ref(&episode.to_string()))
+            .await?;
         let n = sqlx::query(
             "UPDATE episodes SET cleanup_run = $1 WHERE id = $2 AND (cleanup_run IS NULL OR cleanup_run = $3)
                AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.episode = episodes.id
@@ -61,8 +65,11 @@ impl Registry {
 
     /// All or nothing: `run_id` owns every episode, or none and a 409 names the job or run in the way.
     pub async fn claim_episodes(&self, run_id: &str, episodes: &[String]) -> Result<()> {
+        // One order for every claimer, so two runs claiming overlapping sets cannot deadlock.
+        let mut episodes = episodes.to_vec();
+        episodes.sort();
         let mut tx = self.pool.begin().await?;
-        for e in episodes {
+        for e in &episodes {
             if let Some(why) = self.try_claim(&mut tx, run_id, e).await? {
                 tx.rollback().await?;
                 return Err(Error::Conflict(format!(
@@ -90,14 +97,35 @@ impl Registry {
                  RETURNING id",
                 placeholders(2, chunk.len())
             );
+            let mut tx = self.pool.begin().await?;
+            self.lock_episodes(&mut tx, chunk).await?;
             let mut q = sqlx::query_scalar::<_, String>(&sql).bind(run_id);
             for e in chunk {
                 q = q.bind(e);
             }
-            claimed.extend(q.fetch_all(&self.pool).await?);
+            claimed.extend(q.fetch_all(&mut *tx).await?);
+            tx.commit().await?;
         }
         claimed.sort();
         Ok(claimed)
+    }
+
+    /// Locks episode rows for the rest of the transaction, in id order. SQLite needs nothing here: the
+    /// transaction's first write holds the whole database.
+    pub(super) async fn lock_episodes(&self, tx: &mut Tx<'_>, episodes: &[String]) -> Result<()> {
+        if self.engine() == Engine::Sqlite || episodes.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "SELECT id FROM episodes WHERE id IN ({}) ORDER BY id FOR UPDATE",
+            placeholders(1, episodes.len())
+        );
+        let mut q = sqlx::query_scalar::<_, String>(&sql);
+        for e in episodes {
+            q = q.bind(e);
+        }
+        q.fetch_all(&mut **tx).await?;
+        Ok(())
     }
 
     /// Episodes `run_id` owns.
@@ -174,10 +202,16 @@ impl Registry {
                 .execute(&mut *tx)
                 .await?;
             if then == Then::Requeue {
-                jobs.push(enqueue_in(&mut tx, episode, attempt + 1, force).await?);
+                jobs.push(
+                    self.enqueue_in(&mut tx, episode, attempt + 1, force)
+                        .await?,
+                );
             }
         }
         tx.commit().await?;
+        if !jobs.is_empty() {
+            self.notify_jobs().await;
+        }
         Ok(jobs)
     }
 
@@ -208,16 +242,21 @@ async fn apply_then(tx: &mut Tx<'_>, episode: &str, then: Then) -> Result<()> {
     Ok(())
 }
 
-/// Queues attempt `attempt` inside an open transaction: the job row and the episode's `queued` state
-/// together, refused (409) while a cleanup run owns the episode or another job is live.
-pub(super) async fn enqueue_in(
-    tx: &mut Tx<'_>,
-    episode: &str,
-    attempt: i64,
-    force: bool,
-) -> Result<JobRow> {
-    let now = now_ms();
-    let updated = sqlx::query(
+impl Registry {
+    /// Queues attempt `attempt` inside an open transaction: the job row and the episode's `queued` state
+    /// together, refused (409) while a cleanup run owns the episode or another job is live. The episode row
+    /// is locked first, so what the refusal names is what stood in the way.
+    pub(super) async fn enqueue_in(
+        &self,
+        tx: &mut Tx<'_>,
+        episode: &str,
+        attempt: i64,
+        force: bool,
+    ) -> Result<JobRow> {
+        self.lock_episodes(tx, std::slice::from_ref(&episode.to_string()))
+            .await?;
+        let now = now_ms();
+        let updated = sqlx::query(
         "UPDATE episodes SET state = 'queued', attempt = $1, stage = 'discovered', failed_stage = NULL,
             error = NULL, progress_stage = NULL, progress_percent = NULL, updated_at = $2
          WHERE id = $3 AND cleanup_run IS NULL",
@@ -228,20 +267,34 @@ pub(super) async fn enqueue_in(
     .execute(&mut **tx)
     .await?
     .rows_affected();
-    if updated == 0 {
-        let run: Option<Option<String>> =
-            sqlx::query_scalar("SELECT cleanup_run FROM episodes WHERE id = $1")
-                .bind(episode)
-                .fetch_optional(&mut **tx)
-                .await?;
-        return Err(match run {
-            Some(Some(r)) => Error::Conflict(format!(
-                "episode `{episode}` is being cleaned by run {r}; try again when it has finished"
-            )),
-            _ => Error::UnknownEpisode(episode.to_string()),
-        });
-    }
-    let inserted = sqlx::query_as::<_, JobRow>(
+        if updated == 0 {
+            let run: Option<Option<String>> =
+                sqlx::query_scalar("SELECT cleanup_run FROM episodes WHERE id = $1")
+                    .bind(episode)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            return Err(match run {
+                Some(Some(r)) => Error::Conflict(format!(
+                    "episode `{episode}` is being cleaned by run {r}; try again when it has finished"
+                )),
+                _ => Error::UnknownEpisode(episode.to_string()),
+            });
+        }
+        // Checked before the insert: after a failed statement PostgreSQL accepts nothing more in the
+        // transaction. The episode row is locked by the update above, so no other enqueue can slip in
+        // between; the unique index stays as the last word.
+        let live: Option<(i64, String)> = sqlx::query_as(
+            "SELECT id, state FROM jobs WHERE episode = $1 AND state IN ('queued', 'running')",
+        )
+        .bind(episode)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some((id, state)) = live {
+            return Err(Error::Conflict(format!(
+                "episode `{episode}` already has job {id} ({state})"
+            )));
+        }
+        let inserted = sqlx::query_as::<_, JobRow>(
         "INSERT INTO jobs (episode, state, attempt, force, created_at) VALUES ($1, 'queued', $2, $3, $4)
          RETURNING *",
     )
@@ -251,20 +304,12 @@ pub(super) async fn enqueue_in(
     .bind(now)
     .fetch_one(&mut **tx)
     .await;
-    match inserted {
-        Ok(job) => Ok(job),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            let live: Option<(i64, String)> = sqlx::query_as(
-                "SELECT id, state FROM jobs WHERE episode = $1 AND state IN ('queued', 'running')",
-            )
-            .bind(episode)
-            .fetch_optional(&mut **tx)
-            .await?;
-            Err(Error::Conflict(match live {
-                Some((id, state)) => format!("episode `{episode}` already has job {id} ({state})"),
-                None => format!("episode `{episode}` already has a live job"),
-            }))
+        match inserted {
+            Ok(job) => Ok(job),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(Error::Conflict(
+                format!("episode `{episode}` already has a live job"),
+            )),
+            Err(e) => Err(e.into()),
         }
-        Err(e) => Err(e.into()),
     }
 }

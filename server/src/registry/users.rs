@@ -1,4 +1,4 @@
-use super::Registry;
+use super::{Engine, Registry};
 use crate::error::{Error, Result};
 use crate::now_ms;
 use app::api::Role;
@@ -74,17 +74,25 @@ impl Registry {
         ttl_ms: i64,
     ) -> Result<bool> {
         let now = now_ms();
-        let r = sqlx::query(
+        // On PostgreSQL the user row is locked and re-checked, so a password change committing meanwhile
+        // either comes first (no session) or after (its delete sees this session). SQLite's write lock
+        // serialises the two already.
+        let lock = match self.engine() {
+            Engine::Sqlite => "",
+            Engine::Postgres => "FOR UPDATE",
+        };
+        let sql = format!(
             "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
-             SELECT $1, id, $2, $3 FROM users WHERE id = $4 AND password_hash = $5",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .bind(now + ttl_ms)
-        .bind(user_id)
-        .bind(verified_hash)
-        .execute(&self.pool)
-        .await?;
+             SELECT $1, id, $2, $3 FROM users WHERE id = $4 AND password_hash = $5 {lock}"
+        );
+        let r = sqlx::query(&sql)
+            .bind(token_hash)
+            .bind(now)
+            .bind(now + ttl_ms)
+            .bind(user_id)
+            .bind(verified_hash)
+            .execute(&self.pool)
+            .await?;
         Ok(r.rows_affected() == 1)
     }
 

@@ -69,6 +69,10 @@ pub const DERIVED_ROOTS: [&str; 8] = [
 ];
 pub const INBOX: &str = "inbox";
 pub const TRASH: &str = ".trash";
+/// The data root's identity, also recorded in the registry: a process whose data dir holds another id
+/// (or none, where the registry knows one) is looking at the wrong storage — an unmounted share — and
+/// refuses to start instead of processing into the wrong place.
+pub const ROOT_ID_FILE: &str = ".ewg-root-id";
 
 #[derive(Clone, Debug)]
 pub struct DataRoot {
@@ -106,6 +110,21 @@ impl DataRoot {
 
     pub fn path(&self) -> &Path {
         &self.root
+    }
+
+    /// The id in [`ROOT_ID_FILE`], if the root has one.
+    pub fn id(&self) -> Result<Option<String>> {
+        let path = self.root.join(ROOT_ID_FILE);
+        match fs::read_to_string(&path) {
+            Ok(s) => Ok(Some(s.trim().to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&path, e)),
+        }
+    }
+
+    /// Gives a new root its id (atomically: a reader never sees half of it).
+    pub fn set_id(&self, id: &str) -> Result<()> {
+        write_atomic(self, ROOT_ID_FILE, format!("{id}\n").as_bytes()).map(|_| ())
     }
     pub fn inbox(&self) -> PathBuf {
         self.root.join(INBOX)

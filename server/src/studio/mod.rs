@@ -50,10 +50,12 @@ impl Studio {
             Some(r) => r,
             None => Registry::open(common.database_url.as_deref(), root.path()).await?,
         };
+        same_root(&root, &registry).await?;
         let cleanup = Cleanup::new(
             root.clone(),
             registry.clone(),
             Duration::from_secs(serve.stale_after_secs),
+            serve.retry_interrupted,
         );
         let recovered = cleanup.recover().await?;
         if recovered > 0 {
@@ -106,6 +108,13 @@ impl Studio {
         Ok((id, row))
     }
 
+    /// The processes sharing the registry (alive = heartbeat within two lease periods).
+    pub async fn workers(&self) -> Result<app::api::WorkerList> {
+        let alive_ms =
+            (self.jobs.lease().as_millis() as i64 * 2).max(crate::node::HEARTBEAT_MS * 3);
+        self.registry.workers(alive_ms).await
+    }
+
     async fn refuse_if_live(&self, id: &EpisodeId, what: &str) -> Result<()> {
         if let Some(job) = self.registry.live_job(id.as_str()).await? {
             return Err(Error::Conflict(format!(
@@ -114,5 +123,30 @@ impl Studio {
             )));
         }
         Ok(())
+    }
+}
+
+/// Refuses a data dir that is not the root the registry serves: a worker whose share is not mounted sees
+/// an empty directory (no id) or another root (another id), and must not process into it. A registry
+/// without an id (new, or reset) adopts the root's; a new root and a new registry get a fresh id.
+async fn same_root(root: &DataRoot, registry: &Registry) -> Result<()> {
+    let here = root.path().display();
+    match (root.id()?, registry.root_id().await?) {
+        (Some(mine), Some(known)) if mine == known => Ok(()),
+        (Some(mine), Some(known)) => Err(Error::BadRequest(format!(
+            "data dir {here} is data root {mine}, but this registry serves data root {known}: \
+             point --data-dir at the shared data root (is it mounted here?)"
+        ))),
+        (None, Some(known)) => Err(Error::BadRequest(format!(
+            "data dir {here} has no {file}, but this registry serves data root {known}: \
+             mount the shared data root and point --data-dir at it",
+            file = crate::storage::ROOT_ID_FILE
+        ))),
+        (Some(mine), None) => registry.adopt_root_id(&mine).await.map(|_| ()),
+        (None, None) => {
+            let fresh = crate::auth::new_secret()?[..16].to_string();
+            let id = registry.adopt_root_id(&fresh).await?;
+            root.set_id(&id)
+        }
     }
 }

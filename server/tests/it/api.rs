@@ -17,7 +17,12 @@ async fn health_answers_get_and_bare_post_with_json() {
         .await
         .unwrap();
     assert_eq!(get["status"], "ok");
-    assert_eq!(get["database"], "sqlite ok");
+    let engine = if crate::db::postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(get["database"], format!("{engine} ok"));
     let res = env
         .http
         .post(format!("{}/api/health", env.base))

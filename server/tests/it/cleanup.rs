@@ -1,7 +1,7 @@
 //! The cleanup engine, tested for every defect of the system it replaces: neighbours, escapes, crashes,
 //! races with running jobs, undeletable files, concurrent Deep Cleans.
 
-use crate::support::{Env, make_media, wire};
+use crate::support::{Env, Options, make_media, wire};
 use app::api::{
     CleanupReport, CleanupResult, EpisodeState, ProcessOutcome, ReprocessOutcome, RetryOutcome,
     Stage,
@@ -130,7 +130,18 @@ async fn paths_that_try_to_escape_remove_nothing_outside() {
     let outside = tempfile::tempdir().unwrap();
     let victim = outside.path().join("precious.txt");
     std::fs::write(&victim, "keep me").unwrap();
-    let env = one_talk_episode().await;
+    // No workers: the test itself claims the job it queues.
+    let opts = Options {
+        workers: 0,
+        ..Options::default()
+    };
+    let env = Env::start_with(opts, |inbox| {
+        make_media(
+            inbox,
+            &["--shows", "talk", "--episodes", "1", "--seconds", "2"],
+        )
+    })
+    .await;
     let reg = &env.studio.registry;
     let stage = app::api::Stage::Clipped;
     // Rows are written by a job that owns the episode (writes are fenced), so register them as one.
@@ -494,8 +505,8 @@ fn a_crash_between_rename_and_purge_is_finished_by_the_next_run() {
         &["--shows", "talk", "--episodes", "1", "--seconds", "2"],
     );
     let ewg = |args: &[&str]| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_ewg"));
-        c.args(args).arg("--data-dir").arg(dir.path());
+        let mut c = crate::db::ewg(dir.path());
+        c.args(args);
         c
     };
     assert!(ewg(&["discover"]).output().unwrap().status.success());
@@ -505,17 +516,7 @@ fn a_crash_between_rename_and_purge_is_finished_by_the_next_run() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let count = |sql: &str| {
-        let out = Command::new("sqlite3")
-            .arg(dir.path().join("ewg.db"))
-            .arg(sql)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse::<i64>()
-            .unwrap()
-    };
+    let count = |sql: &str| crate::db::sql(dir.path(), sql).parse::<i64>().unwrap();
     let rows = count("SELECT COUNT(*) FROM artifacts");
     assert!(rows > 10);
 
@@ -568,12 +569,8 @@ fn a_crash_between_rename_and_purge_is_finished_by_the_next_run() {
         0
     );
     // Registry and disk agree: every row's file exists.
-    let paths = Command::new("sqlite3")
-        .arg(dir.path().join("ewg.db"))
-        .arg("SELECT path FROM artifacts")
-        .output()
-        .unwrap();
-    for p in String::from_utf8_lossy(&paths.stdout).lines() {
+    let paths = crate::db::sql(dir.path(), "SELECT path FROM artifacts");
+    for p in paths.lines() {
         assert!(dir.path().join(p).exists(), "{p} registered but missing");
     }
 }

@@ -17,7 +17,7 @@ fn unknown_flags_exit_2() {
 fn unusable_values_are_one_line_and_exit_2() {
     for args in [
         &["serve", "--transcriber", "whisper"][..],
-        &["serve", "--workers", "0"],
+        &["serve", "--workers", "65"],
         &["deep-clean", "--confirm-orphans", "-3"],
     ] {
         let out = ewg().args(args).output().unwrap();

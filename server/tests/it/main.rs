@@ -9,7 +9,11 @@
 //! - [`cleanup`]: the cleanup engine: neighbours, escapes, crashes, races with jobs, concurrent Deep Cleans.
 //! - [`cli`]: the `ewg` binary's configuration errors (exit code 2, one line, nothing half-created).
 //! - [`config`]: flag parsing: defaults, ranges, global flags (pure, nothing started).
+//! - [`db`]: the registry under test: SQLite in the data dir, or (`EWG_TEST_DB=postgres`) a database of
+//!   a throwaway PostgreSQL cluster started by the harness.
 //! - [`media`]: untrusted media (a playlist named `.mp4`) and children that die with a SIGKILLed server.
+//! - [`fleet`]: many processes on one PostgreSQL registry: `serve --workers 0`, `ewg worker`s, a
+//!   SIGKILLed worker, a Deep Clean asked by two processes, a worker on the wrong storage.
 //! - [`hostile`]: an attacker's view: login floods, lockouts per address, password races, leaked
 //!   internals, reverse proxies.
 //! - [`pipeline`]: the pipeline end to end with real ffmpeg: artifacts, failures, cancel, conflicts.
@@ -24,6 +28,8 @@ mod api;
 mod cleanup;
 mod cli;
 mod config;
+mod db;
+mod fleet;
 mod hostile;
 mod media;
 mod pipeline;

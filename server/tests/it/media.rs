@@ -6,7 +6,7 @@ use crate::support::{Env, make_media};
 use serde_json::json;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 const GOOD: &str = "demo-show_ep001_2026-01-01";
@@ -105,10 +105,8 @@ async fn the_transcribers_whole_group_dies_with_a_sigkilled_server() {
         &dir.path().join("inbox"),
         &["--episodes", "1", "--seconds", "3", "--no-subs"],
     );
-    let ewg = env!("CARGO_BIN_EXE_ewg");
-    let token = Command::new(ewg)
-        .args(["token", "create", "--role", "operator", "--data-dir"])
-        .arg(dir.path())
+    let token = crate::db::ewg(dir.path())
+        .args(["token", "create", "--role", "operator"])
         .output()
         .unwrap();
     let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
@@ -121,11 +119,9 @@ async fn the_transcribers_whole_group_dies_with_a_sigkilled_server() {
         .unwrap()
         .port();
     let mut server = Server(
-        Command::new(ewg)
+        crate::db::ewg(dir.path())
             .args(["serve", "--workers", "1", "--addr"])
             .arg(format!("127.0.0.1:{port}"))
-            .arg("--data-dir")
-            .arg(dir.path())
             .env("EWG_LOG", "warn")
             .env("EWG_TRANSCRIBE_CMD", &transcriber)
             .stdout(Stdio::null())

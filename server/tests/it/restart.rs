@@ -29,7 +29,7 @@ pub(crate) fn free_port() -> u16 {
 
 /// `ewg serve` with extra environment variables (failpoints).
 pub(crate) fn serve_with(dir: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Server {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ewg"));
+    let mut c = crate::db::ewg(dir);
     c.args([
         "serve",
         "--lease-secs",
@@ -38,9 +38,7 @@ pub(crate) fn serve_with(dir: &std::path::Path, port: u16, env: &[(&str, &str)])
         "1",
         "--addr",
         &format!("127.0.0.1:{port}"),
-        "--data-dir",
     ])
-    .arg(dir)
     .env("EWG_LOG", "warn")
     .env_remove("EWG_TRANSCRIBE_CMD")
     .envs(env.iter().copied())
@@ -88,9 +86,8 @@ async fn a_restart_after_a_kill_marks_the_interrupted_episode_failed_and_cleans_
         &dir.path().join("inbox"),
         &["--episodes", "1", "--seconds", "3", "--no-subs"],
     );
-    let token = Command::new(env!("CARGO_BIN_EXE_ewg"))
-        .args(["token", "create", "--role", "operator", "--data-dir"])
-        .arg(dir.path())
+    let token = crate::db::ewg(dir.path())
+        .args(["token", "create", "--role", "operator"])
         .output()
         .unwrap();
     let token = String::from_utf8(token.stdout).unwrap().trim().to_string();

@@ -212,7 +212,7 @@ impl Env {
         prepare(&dir.path().join("inbox"));
         let common = Common {
             data_dir: dir.path().to_path_buf(),
-            database_url: None,
+            database_url: crate::db::url_for(dir.path()),
         };
         let serve = ServeArgs {
             workers: opts.workers,
@@ -364,7 +364,7 @@ impl Env {
                         .unwrap()
                         .to_string_lossy()
                         .into_owned();
-                    if !rel.starts_with("ewg.db") {
+                    if !rel.starts_with("ewg.db") && rel != ewg::storage::ROOT_ID_FILE {
                         out.push(rel);
                     }
                 }

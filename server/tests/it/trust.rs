@@ -40,17 +40,7 @@ async fn runs_settle(env: &Env) {
 }
 
 fn sql(root: &Path, q: &str) -> String {
-    let out = Command::new("sqlite3")
-        .arg(root.join("ewg.db"))
-        .arg(q)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    crate::db::sql(root, q)
 }
 
 /// Every artifact row's file exists: the registry and the disk agree.
@@ -133,9 +123,8 @@ async fn a_cli_command_beside_a_live_deep_clean_leaves_it_alone() {
         while env.studio.registry.live_runs().await.unwrap().is_empty() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        Command::new(env!("CARGO_BIN_EXE_ewg"))
-            .args(["token", "create", "--role", "viewer", "--data-dir"])
-            .arg(env.root())
+        crate::db::ewg(env.root())
+            .args(["token", "create", "--role", "viewer"])
             .output()
             .unwrap()
     };
@@ -173,15 +162,15 @@ async fn a_reset_registry_makes_deep_clean_stop_and_ask_before_touching_finished
     };
     let before = derived();
     let ewg = |args: &[&str]| {
+        // A second registry for the same data dir: another SQLite file, or another PostgreSQL database.
+        let restored = crate::db::url_for(&env.root().join("restored"))
+            .unwrap_or_else(|| format!("sqlite://{}", env.root().join("restored.db").display()));
         Command::new(env!("CARGO_BIN_EXE_ewg"))
             .args(args)
             .arg("--data-dir")
             .arg(env.root())
             .arg("--database-url")
-            .arg(format!(
-                "sqlite://{}",
-                env.root().join("restored.db").display()
-            ))
+            .arg(restored)
             .output()
             .unwrap()
     };
@@ -341,15 +330,13 @@ async fn a_crash_between_a_failed_jobs_two_end_writes_keeps_its_reason_and_clean
         "enriched",
     )
     .unwrap();
-    let token = Command::new(env!("CARGO_BIN_EXE_ewg"))
-        .args(["token", "create", "--role", "operator", "--data-dir"])
-        .arg(dir.path())
+    let token = crate::db::ewg(dir.path())
+        .args(["token", "create", "--role", "operator"])
         .output()
         .unwrap();
     let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
-    let discovered = Command::new(env!("CARGO_BIN_EXE_ewg"))
-        .args(["discover", "--data-dir"])
-        .arg(dir.path())
+    let discovered = crate::db::ewg(dir.path())
+        .args(["discover"])
         .output()
         .unwrap();
     assert!(discovered.status.success());
@@ -501,9 +488,8 @@ async fn a_cli_deep_clean_beside_a_slow_upload_spares_it_and_the_upload_complete
     s.write_all(&video[..half]).await.unwrap();
     let part = wait_in_flight(&env).await;
     // Another process on the same data root: it sees the upload in the registry, not in its memory.
-    let out = Command::new(env!("CARGO_BIN_EXE_ewg"))
-        .args(["deep-clean", "--data-dir"])
-        .arg(env.root())
+    let out = crate::db::ewg(env.root())
+        .args(["deep-clean"])
         .output()
         .unwrap();
     assert!(

@@ -97,17 +97,7 @@ pub(crate) async fn read_response(mut s: impl AsyncReadExt + Unpin) -> (u16, ser
 
 /// Upload parts the registry holds as in flight (the rows every sweep in every process respects).
 fn in_flight(env: &Env) -> Vec<String> {
-    let out = std::process::Command::new("sqlite3")
-        .arg(env.root().join("ewg.db"))
-        .arg("SELECT part FROM uploads ORDER BY part")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
+    crate::db::sql(env.root(), "SELECT part FROM uploads ORDER BY part")
         .lines()
         .map(str::to_string)
         .collect()
