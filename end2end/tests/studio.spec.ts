@@ -150,3 +150,13 @@ test("dashboard screenshot for the README", async ({ page }) => {
   await expect(page.getByTestId("episodes")).toBeVisible();
   await page.screenshot({ path: "../docs/dashboard.png" });
 });
+
+test("the maintenance page lists this server among the nodes, alive, with its job slots", async ({ page }) => {
+  await signIn(page);
+  await page.goto("/maintenance");
+  await hydrated(page);
+  const nodes = page.getByTestId("workers");
+  await expect(nodes.locator("tbody tr").first()).toContainText("serve");
+  await expect(nodes).toContainText("alive");
+  await expect(page.getByTestId("workers-summary")).toContainText("job slot(s) online");
+});

@@ -111,6 +111,12 @@ async fn main() {
             "--data-dir",
         ])
         .arg(dir.path())
+        .args(
+            common
+                .database_url
+                .iter()
+                .flat_map(|u| ["--database-url", u]),
+        )
         .env("EWG_LOG", "warn")
         .spawn()
         .unwrap_or_else(|e| {

@@ -324,13 +324,24 @@ impl Jobs {
                 .await
                 .map_err(|_| Error::Internal(format!("job {job_id} did not stop within 60 s")))?;
         } else {
-            // Another process runs it: it sees the flag at its next heartbeat.
-            let deadline = tokio::time::Instant::now() + self.lease * 2;
-            while let Some(j) = self.registry.job(job_id).await? {
-                if j.state() != JobState::Running || tokio::time::Instant::now() > deadline {
-                    break;
+            // Another process (maybe on another machine) runs it: it sees the flag at its next heartbeat,
+            // stops, cleans its attempt and ends the job. If it died instead, its lease lapses and a
+            // reaper ends the job; either way the job leaves `running`.
+            let deadline = tokio::time::Instant::now() + self.lease * 2 + Duration::from_secs(60);
+            loop {
+                let job = self.registry.job(job_id).await?;
+                match &job {
+                    Some(j) if j.state() == JobState::Running => {
+                        if tokio::time::Instant::now() > deadline {
+                            return Err(Error::Conflict(format!(
+                                "job {job_id} on node {} has not stopped yet; it was asked to",
+                                j.worker.as_deref().unwrap_or("?")
+                            )));
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    _ => return Ok(job),
                 }
-                tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
         self.registry.job(job_id).await

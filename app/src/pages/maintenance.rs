@@ -1,6 +1,8 @@
-//! Cleanup history, a chart of what cleanup freed, and the Deep Clean dry-run preview.
+//! The nodes processing the queue, cleanup history, a chart of what cleanup freed, and the Deep Clean
+//! dry-run preview.
 
 use super::widgets::ErrorLine;
+use super::workers::WorkersPanel;
 use crate::api::{CleanupRunSummary, cleanup_runs, deep_clean};
 use crate::components::format;
 use crate::components::session::use_studio;
@@ -28,6 +30,7 @@ pub fn MaintenancePage() -> impl IntoView {
             }.into_any(),
             Err(e) => view! { <ErrorLine error=e/> }.into_any(),
         })}
+        <WorkersPanel/>
         <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || runs.get().map(|res| match res {
                 Err(e) => view! { <ErrorLine error=e/> }.into_any(),

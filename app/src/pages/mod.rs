@@ -5,3 +5,4 @@ pub mod maintenance;
 pub mod process;
 pub mod upload;
 mod widgets;
+pub mod workers;

@@ -126,7 +126,8 @@ async fn two_workers_and_a_kill_process_every_episode_exactly_once() {
     doomed.0.kill().unwrap();
     doomed.0.wait().unwrap();
 
-    // A Deep Clean asked twice at once, through the server and by the CLI: one run for both.
+    // A Deep Clean asked twice at once, through the server and by the CLI (another process): they share
+    // one run when they overlap, and two never run at the same time whichever process asks.
     let cli = tokio::task::spawn_blocking({
         let (dir, url) = (dir.path().to_path_buf(), url.clone());
         move || ewg(&dir, &url, &["deep-clean"]).output().unwrap()
@@ -135,10 +136,29 @@ async fn two_workers_and_a_kill_process_every_episode_exactly_once() {
     let via_cli = cli.await.unwrap();
     assert!(via_cli.status.success(), "{via_cli:?}");
     let via_cli: CleanupReport = serde_json::from_slice(&via_cli.stdout).unwrap();
-    assert_eq!(
-        via_api.run_id, via_cli.run_id,
-        "two callers, one Deep Clean: {via_api:?} / {via_cli:?}"
-    );
+    let runs: Vec<(i64, i64)> = db::sql_url(
+        &url,
+        "SELECT started_at, finished_at FROM cleanup_runs
+         WHERE trigger = 'deep-clean' AND dry_run = 0 ORDER BY started_at",
+    )
+    .lines()
+    .map(|l| {
+        let (a, b) = l.split_once('|').expect("two columns");
+        (a.parse().unwrap(), b.parse().unwrap())
+    })
+    .collect();
+    let distinct = if via_api.run_id == via_cli.run_id {
+        1
+    } else {
+        2
+    };
+    assert_eq!(runs.len(), distinct, "one row per Deep Clean: {runs:?}");
+    for pair in runs.windows(2) {
+        assert!(
+            pair[1].0 >= pair[0].1,
+            "two Deep Cleans overlapped: {runs:?}"
+        );
+    }
 
     // Every episode ends done, and exactly once.
     let start = Instant::now();
@@ -200,14 +220,6 @@ async fn two_workers_and_a_kill_process_every_episode_exactly_once() {
     for p in db::sql_url(&url, "SELECT path FROM artifacts").lines() {
         assert!(dir.path().join(p).exists(), "{p} registered but missing");
     }
-    assert_eq!(
-        db::sql_url(
-            &url,
-            "SELECT COUNT(*) FROM cleanup_runs WHERE trigger = 'deep-clean' AND dry_run = 0"
-        ),
-        "1",
-        "one Deep Clean run across all processes"
-    );
     // The fleet as the API shows it: the killed worker is not alive, the other is.
     let list: WorkerList = api.call(&token, "workers", json!({})).await.unwrap();
     let dead = list
@@ -279,4 +291,99 @@ fn an_unreachable_postgres_url_is_one_line_exit_2_and_creates_nothing() {
     assert!(err.contains("127.0.0.1"), "names the database: {err}");
     assert!(!err.contains("secret"), "never prints the password: {err}");
     assert!(!data.exists(), "nothing created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_through_the_server_stops_a_job_on_a_worker_and_waits_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    make_media(
+        &dir.path().join("inbox"),
+        &[
+            "--shows",
+            "talk",
+            "--episodes",
+            "1",
+            "--seconds",
+            "3",
+            "--no-subs",
+        ],
+    );
+    let id = "talk_ep001_2026-01-01";
+    let url = db::postgres_url_for(dir.path());
+    let token = ewg(dir.path(), &url, &["token", "create", "--role", "operator"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let _serve = spawn(ewg(
+        dir.path(),
+        &url,
+        &[
+            "serve",
+            "--workers",
+            "0",
+            "--lease-secs",
+            "2",
+            "--addr",
+            &addr,
+        ],
+    ));
+    wait_up(port).await;
+    // The worker's transcriber hangs, so the job is mid-way when it is cancelled.
+    let marker = dir.path().join("transcriber-started");
+    let mut w = ewg(
+        dir.path(),
+        &url,
+        &["worker", "--workers", "1", "--lease-secs", "2"],
+    );
+    w.env(
+        "EWG_TRANSCRIBE_CMD",
+        format!("touch '{}' && sleep 120", marker.display()),
+    );
+    let _worker = spawn(w);
+    let api = client(port);
+    api.call::<DiscoverReport>(&token, "discover", json!({}))
+        .await
+        .unwrap();
+    api.call::<ProcessOutcome>(&token, "process", json!({ "ids": [id] }))
+        .await
+        .unwrap();
+    let start = Instant::now();
+    while !marker.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "never reached transcription"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let job: app::api::JobInfo = api
+        .call(&token, "cancel", json!({ "id": id }))
+        .await
+        .expect("cancel");
+    // The answer comes once the worker has stopped and cleaned: nothing of the attempt is left.
+    assert_eq!(job.state, "cancelled", "{job:?}");
+    assert!(
+        !dir.path().join(format!("work/{id}/a1")).exists(),
+        "scratch cleaned"
+    );
+    assert!(
+        !dir.path().join(format!("audio/{id}.wav")).exists(),
+        "audio cleaned"
+    );
+    let procs = crate::support::ffmpeg_processes(&dir.path().to_string_lossy());
+    assert!(procs.is_empty(), "the worker's ffmpeg is gone: {procs:?}");
+    let needle = marker.display().to_string();
+    let transcriber = std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        std::fs::read(e.path().join("cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&needle))
+    });
+    assert!(!transcriber, "the worker's transcriber is gone");
+    assert_eq!(
+        db::sql_url(
+            &url,
+            &format!("SELECT state FROM episodes WHERE id = '{id}'")
+        ),
+        "cancelled"
+    );
 }

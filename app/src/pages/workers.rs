@@ -1,0 +1,63 @@
+//! The nodes sharing the registry — the server and `ewg worker`s on other machines — with their
+//! heartbeats and jobs, so an operator sees at a glance whether anyone is processing the queue.
+
+use super::widgets::ErrorLine;
+use crate::api::{NodeInfo, workers};
+use crate::components::format;
+use crate::components::session::use_studio;
+use leptos::prelude::*;
+
+#[component]
+pub fn WorkersPanel() -> impl IntoView {
+    let studio = use_studio();
+    let list = Resource::new(move || studio.refresh.get(), |_| workers());
+    view! {
+        <section class="workers" aria-labelledby="workers-title">
+            <h3 id="workers-title">"Workers"</h3>
+            <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
+                {move || list.get().map(|res| match res {
+                    Err(e) => view! { <ErrorLine error=e/> }.into_any(),
+                    Ok(l) => {
+                        let slots: i64 = l.nodes.iter().filter(|n| n.alive).map(|n| n.slots).sum();
+                        view! {
+                            <p data-testid="workers-summary">{summary(l.queued, slots)}</p>
+                            <table class="runs" data-testid="workers">
+                                <thead><tr><th>"Node"</th><th>"Role"</th><th>"Status"</th><th>"Slots"</th>
+                                    <th>"Running"</th><th>"Done"</th><th>"Failed"</th><th>"Started"</th></tr></thead>
+                                <tbody>{l.nodes.into_iter().map(|n| view! { <NodeRow node=n/> }).collect_view()}</tbody>
+                            </table>
+                        }.into_any()
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn NodeRow(node: NodeInfo) -> impl IntoView {
+    let status = if node.alive {
+        format!("alive ({} s ago)", node.silent_ms / 1000)
+    } else if node.stopped_at.is_some() {
+        "stopped".to_string()
+    } else {
+        format!("silent for {} s", node.silent_ms / 1000)
+    };
+    view! {
+        <tr class:dead=!node.alive>
+            <td><code>{node.id}</code></td><td>{node.role}</td><td>{status}</td><td>{node.slots}</td>
+            <td>{node.running.join(", ")}</td><td>{node.jobs_done}</td><td>{node.jobs_failed}</td>
+            <td>{format::time(node.started_at)}</td>
+        </tr>
+    }
+}
+
+fn summary(queued: i64, slots: i64) -> String {
+    match (queued, slots) {
+        (0, _) => format!("Queue empty; {slots} job slot(s) online."),
+        (q, 0) => format!(
+            "{q} job(s) queued and no worker online: start `ewg worker` or `ewg serve --workers N`."
+        ),
+        (q, s) => format!("{q} job(s) queued; {s} job slot(s) online."),
+    }
+}
