@@ -11,14 +11,14 @@
 //! | [`studio`] | the application service every front end calls |
 //! | [`cleanup`] | cleanup actions, planning, orphan sweep and guard, run execution, recovery, upload leases |
 //! | [`storage`] | the data root and the deletion primitive (directory handles, no links, no mounts) |
-//! | [`registry`] | sqlx queries: episodes, artifacts, jobs, runs, ownership, uploads, users |
+//! | [`registry`] | sqlx queries, one text for SQLite and PostgreSQL: episodes, artifacts, jobs, runs, ownership, uploads, users, nodes |
 //! | [`jobs`] | workers, leases, heartbeats, fenced job ends, cancellation |
 //! | [`pipeline`] | the stages, ffmpeg, transcription, child processes |
 //! | [`auth`] | passwords, sessions, tokens, login limits, Origin checks |
 //! | [`http`] | the axum router and its handlers |
 //! | [`backend`] | the `app` contract's `Backend` trait, implemented over [`studio`] |
 //! | [`cli`], [`config`] | the `ewg` command line and its flags |
-//! | [`node`] | this process's identity in the registry |
+//! | [`node`] | this process's identity in the registry, and its heartbeat in `nodes` |
 //! | [`ids`], [`error`], [`metrics`] | episode ids, the error type, `/metrics` |
 //!
 //! The design rules (what may delete what, who owns an episode, what survives a crash) are stated in the
