@@ -87,7 +87,7 @@ pub enum Beat {
     Lost,
 }
 
-/// How an attempt ended, for [`Registry::end_attempt`].
+/// How an attempt ended, for [`Registry::end_job`] and [`Registry::record_outcome`].
 pub struct AttemptEnd<'a> {
     pub episode_state: EpisodeState,
     pub failed: Option<(Stage, &'a str)>,
