@@ -146,10 +146,7 @@ impl Registry {
         let mut tx = self.pool.begin().await?;
         // SQLite runs one writer at a time, so the oldest queued job is simply taken. On PostgreSQL many
         // claimers run at once: each skips the rows another has locked instead of queueing behind it.
-        let skip_locked = match self.engine() {
-            Engine::Sqlite => "",
-            Engine::Postgres => "FOR UPDATE SKIP LOCKED",
-        };
+        let skip_locked = self.row_lock("FOR UPDATE SKIP LOCKED");
         let sql = format!(
             "UPDATE jobs SET state = 'running', worker = $1, lease_until = {DB_NOW} + $2, started_at = $3
              WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1 {skip_locked})

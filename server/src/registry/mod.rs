@@ -139,6 +139,15 @@ impl Registry {
         Ok(Some(listener))
     }
 
+    /// `clause` (`FOR UPDATE`, `FOR UPDATE SKIP LOCKED`) on PostgreSQL; nothing on SQLite, where the
+    /// transaction's first write already holds the whole database and the syntax does not exist.
+    pub(crate) fn row_lock(&self, clause: &'static str) -> &'static str {
+        match self.engine {
+            Engine::Sqlite => "",
+            Engine::Postgres => clause,
+        }
+    }
+
     pub fn engine(&self) -> Engine {
         self.engine
     }

@@ -117,8 +117,9 @@ impl Registry {
             return Ok(());
         }
         let sql = format!(
-            "SELECT id FROM episodes WHERE id IN ({}) ORDER BY id FOR UPDATE",
-            placeholders(1, episodes.len())
+            "SELECT id FROM episodes WHERE id IN ({}) ORDER BY id {}",
+            placeholders(1, episodes.len()),
+            self.row_lock("FOR UPDATE")
         );
         let mut q = sqlx::query_scalar::<_, String>(&sql);
         for e in episodes {

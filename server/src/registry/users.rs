@@ -1,4 +1,4 @@
-use super::{Engine, Registry};
+use super::Registry;
 use crate::error::{Error, Result};
 use crate::now_ms;
 use app::api::Role;
@@ -77,10 +77,7 @@ impl Registry {
         // On PostgreSQL the user row is locked and re-checked, so a password change committing meanwhile
         // either comes first (no session) or after (its delete sees this session). SQLite's write lock
         // serialises the two already.
-        let lock = match self.engine() {
-            Engine::Sqlite => "",
-            Engine::Postgres => "FOR UPDATE",
-        };
+        let lock = self.row_lock("FOR UPDATE");
         let sql = format!(
             "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
              SELECT $1, id, $2, $3 FROM users WHERE id = $4 AND password_hash = $5 {lock}"

@@ -127,7 +127,7 @@ impl Cluster {
             "initdb: {}",
             String::from_utf8_lossy(&init.stderr)
         );
-        let port = free_port();
+        let port = crate::restart::free_port();
         let script = format!(
             "'{postgres}' -D '{data}' -p {port} -k '{dir}' -c listen_addresses=127.0.0.1 \
              -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 \
@@ -208,11 +208,4 @@ fn as_postgres(program: &Path) -> Command {
     c.args(["-u", "postgres", "--"]).arg(program);
     c.current_dir("/");
     c
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
 }

@@ -26,6 +26,15 @@ fn ewg(dir: &Path, url: &str, args: &[&str]) -> Command {
     c
 }
 
+/// A new API token of `role`, made by the CLI on the drill's registry.
+fn token(dir: &Path, url: &str, role: &str) -> String {
+    let out = ewg(dir, url, &["token", "create", "--role", role])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 fn spawn(mut c: Command) -> Server {
     Server(
         c.stdout(Stdio::null())
@@ -59,11 +68,7 @@ async fn two_workers_and_a_kill_process_every_episode_exactly_once() {
         &["--shows", "talk", "--episodes", "12", "--seconds", "3"],
     );
     let url = db::postgres_url_for(dir.path());
-    let token = ewg(dir.path(), &url, &["token", "create", "--role", "admin"])
-        .output()
-        .unwrap();
-    assert!(token.status.success(), "{token:?}");
-    let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
+    let token = token(dir.path(), &url, "admin");
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let _serve = spawn(ewg(
@@ -310,10 +315,7 @@ async fn cancel_through_the_server_stops_a_job_on_a_worker_and_waits_for_it() {
     );
     let id = "talk_ep001_2026-01-01";
     let url = db::postgres_url_for(dir.path());
-    let token = ewg(dir.path(), &url, &["token", "create", "--role", "operator"])
-        .output()
-        .unwrap();
-    let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
+    let token = token(dir.path(), &url, "operator");
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let _serve = spawn(ewg(
