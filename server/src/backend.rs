@@ -99,6 +99,30 @@ impl Backend for StudioBackend {
         Ok(self.0.workers().await?)
     }
 
+    async fn trash(&self) -> Result<TrashList, ApiError> {
+        Ok(self.0.trash().await?)
+    }
+
+    async fn trash_paths(&self, run_id: &str) -> Result<TrashDetail, ApiError> {
+        Ok(self.0.trash_paths(run_id).await?)
+    }
+
+    async fn restore(&self, actor: &Actor, req: RestoreRequest) -> Result<RestoreReport, ApiError> {
+        Ok(self.0.restore(&actor.name, req).await?)
+    }
+
+    async fn purge_trash(
+        &self,
+        actor: &Actor,
+        run_id: Option<String>,
+    ) -> Result<PurgeReport, ApiError> {
+        Ok(self.0.purge_trash(&actor.name, run_id).await?)
+    }
+
+    async fn storage(&self) -> Result<StorageReport, ApiError> {
+        Ok(self.0.storage().await?)
+    }
+
     async fn login(
         &self,
         parts: &Parts,

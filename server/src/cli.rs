@@ -83,6 +83,18 @@ async fn open(common: &Common, serve: &ServeArgs) -> Result<Arc<Studio>, Failure
     })
 }
 
+/// The settings one-shot commands run with: `ewg serve`'s, with its environment variables honoured (so
+/// `EWG_TRASH_RETENTION` applies to a CLI Deep Clean as to the server's).
+fn env_defaults() -> ServeArgs {
+    match Cli::try_parse_from(["ewg", "serve"]) {
+        Ok(Cli {
+            command: Some(Command::Serve(args)),
+            ..
+        }) => args,
+        _ => ServeArgs::default(),
+    }
+}
+
 fn print_json<T: serde::Serialize>(v: &T) {
     match serde_json::to_string_pretty(v) {
         Ok(s) => println!("{s}"),
@@ -103,7 +115,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Err(e) => return Err(Failure::Usage(e.to_string().trim().to_string())),
         },
     };
-    let defaults = ServeArgs::default();
+    let defaults = env_defaults();
     match command {
         Command::Serve(args) => serve(common, args).await,
         Command::Worker(args) => worker(common, args).await,
@@ -142,14 +154,39 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::DeepClean {
             dry_run,
+            purge_now,
             confirm_orphans,
         } => {
             let studio = open(&common, &defaults).await?;
             let req = DeepCleanRequest {
                 dry_run,
                 confirm_orphans,
+                purge_now,
             };
             print_json(&studio.deep_clean("cli", req).await?);
+            Ok(())
+        }
+        Command::Restore {
+            run,
+            paths,
+            dry_run,
+        } => {
+            let studio = open(&common, &defaults).await?;
+            let req = app::api::RestoreRequest {
+                run_id: run,
+                paths: (!paths.is_empty()).then_some(paths),
+                dry_run,
+            };
+            print_json(&studio.restore("cli", req).await?);
+            Ok(())
+        }
+        Command::Trash { purge } => {
+            let studio = open(&common, &defaults).await?;
+            match purge.as_deref() {
+                None => print_json(&studio.trash().await?),
+                Some("all") => print_json(&studio.purge_trash("cli", None).await?),
+                Some(run) => print_json(&studio.purge_trash("cli", Some(run.to_string())).await?),
+            }
             Ok(())
         }
         Command::User(cmd) => user(&common, cmd).await,
@@ -159,7 +196,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 
 /// `ewg process ID…`: queue, run the workers here, wait, print each episode.
 async fn process(common: &Common, ids: Vec<String>, force: bool) -> Result<(), Failure> {
-    let defaults = ServeArgs::default();
+    let defaults = env_defaults();
     let studio = open(common, &defaults).await?;
     let req = ProcessRequest {
         ids,
@@ -358,8 +395,29 @@ pub fn leptos_options(addr: std::net::SocketAddr) -> leptos::config::LeptosOptio
     options
 }
 
+/// How often the trash keeper looks at retention, the trash budget and free disk space: cheap (one
+/// registry query and a `statvfs`), so disk pressure is met within a minute.
+const TRASH_KEEPER_EVERY: Duration = Duration::from_secs(30);
+
 fn spawn_scheduler(studio: Arc<Studio>, args: &ServeArgs, shutdown: CancellationToken) {
     let every = Duration::from_secs(args.cleanup_interval_secs);
+    let keeper = Arc::clone(&studio);
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(TRASH_KEEPER_EVERY.min(every)) => {}
+            }
+            match keeper.cleanup.maintain_trash().await {
+                Ok(purged) if !purged.is_empty() => {
+                    tracing::info!(runs = purged.len(), "trash keeper purged runs")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "trash keeper failed"),
+            }
+        }
+    });
     tokio::spawn(async move {
         loop {
             tokio::select! {

@@ -70,6 +70,72 @@ pub struct ServeArgs {
     /// is left failed ("interrupted"). Give every process sharing a registry the same value.
     #[arg(long, env = "EWG_RETRY_INTERRUPTED", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10))]
     pub retry_interrupted: u32,
+    #[command(flatten)]
+    pub trash: TrashArgs,
+}
+
+/// How long cleanups' trash stays restorable, and what purges it early (README "Undo and the trash").
+#[derive(Debug, Clone, Args)]
+pub struct TrashArgs {
+    /// How long a cleanup's trash stays restorable: `30s`, `15m`, `12h`, `7d`; `0` purges at once (no undo).
+    #[arg(long = "trash-retention", env = "EWG_TRASH_RETENTION", default_value = "7d", value_parser = parse_duration)]
+    pub retention: Duration,
+    /// Kept trash beyond this many GB is purged, oldest run first.
+    #[arg(long = "trash-max-gb", env = "EWG_TRASH_MAX_GB", default_value_t = 20.0, value_parser = parse_gb)]
+    pub max_gb: f64,
+    /// Free space on the data root's filesystem below this percentage purges the oldest trash first.
+    #[arg(long = "trash-min-free-pct", env = "EWG_TRASH_MIN_FREE_PCT", default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=90))]
+    pub min_free_pct: u8,
+}
+
+impl Default for TrashArgs {
+    fn default() -> Self {
+        let p = crate::cleanup::TrashPolicy::default();
+        TrashArgs {
+            retention: p.retention,
+            max_gb: p.max_bytes as f64 / 1e9,
+            min_free_pct: p.min_free_pct,
+        }
+    }
+}
+
+impl TrashArgs {
+    pub fn policy(&self) -> crate::cleanup::TrashPolicy {
+        crate::cleanup::TrashPolicy {
+            retention: self.retention,
+            max_bytes: (self.max_gb * 1e9) as u64,
+            min_free_pct: self.min_free_pct,
+        }
+    }
+}
+
+/// `0`, or a number with a unit: `s`, `m`, `h`, `d`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}`: expected a number and a unit, like 30s, 15m, 12h or 7d"))?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("`{s}`: the unit must be s, m, h or d")),
+    };
+    Ok(Duration::from_secs(n.saturating_mul(secs)))
+}
+
+fn parse_gb(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!(
+            "`{s}`: expected a size in GB, 0 or more (e.g. 20 or 0.5)"
+        )),
+    }
 }
 
 /// `ewg worker`: a process that only runs jobs, on any machine that mounts the data root.
@@ -87,6 +153,8 @@ pub struct WorkerArgs {
     /// See `ewg serve --retry-interrupted`.
     #[arg(long, env = "EWG_RETRY_INTERRUPTED", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10))]
     pub retry_interrupted: u32,
+    #[command(flatten)]
+    pub trash: TrashArgs,
 }
 
 impl WorkerArgs {
@@ -97,6 +165,7 @@ impl WorkerArgs {
             lease_secs: self.lease_secs,
             transcriber: self.transcriber,
             retry_interrupted: self.retry_interrupted,
+            trash: self.trash.clone(),
             ..ServeArgs::default()
         }
     }
@@ -116,6 +185,7 @@ impl Default for ServeArgs {
             trusted_proxies: Vec::new(),
             transcriber: None,
             retry_interrupted: 0,
+            trash: TrashArgs::default(),
         }
     }
 }
@@ -157,13 +227,33 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Server-side Deep Clean: repair the registry, clean failed episodes, sweep orphans, purge trash.
+    /// Server-side Deep Clean: repair the registry, clean failed episodes, sweep orphans, purge leftover
+    /// trash. What it removes stays restorable for `--trash-retention` unless `--purge-now`.
     DeepClean {
         #[arg(long)]
         dry_run: bool,
+        /// Free the space at once (no undo).
+        #[arg(long)]
+        purge_now: bool,
         /// When the orphan guard stopped a sweep: the orphan file count from the preview, to go ahead.
         #[arg(long, value_parser = clap::value_parser!(i64).range(0..))]
         confirm_orphans: Option<i64>,
+    },
+    /// Put a cleanup run's trash back: files where they were, their rows, the episodes' earlier state.
+    Restore {
+        /// The cleanup run (see `ewg trash`).
+        run: String,
+        /// Only these paths (each one the run took, or inside one).
+        #[arg(long = "path")]
+        paths: Vec<String>,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List the trash: runs kept for undo (and recently purged or restored ones), with the policy.
+    Trash {
+        /// Purge this run's trash now, or `all` ("Empty trash").
+        #[arg(long)]
+        purge: Option<String>,
     },
     /// Manage users.
     #[command(subcommand)]

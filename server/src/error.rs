@@ -17,6 +17,9 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Existed once, gone for good (a purged trash): 410.
+    #[error("{0}")]
+    Gone(String),
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -56,6 +59,7 @@ impl From<Error> for ApiError {
             Error::InvalidId(_) | Error::BadRequest(_) => ErrorCode::BadRequest,
             Error::UnknownEpisode(_) | Error::NotFound(_) => ErrorCode::NotFound,
             Error::Conflict(_) => ErrorCode::Conflict,
+            Error::Gone(_) => ErrorCode::Gone,
             Error::Unauthorized(_) => ErrorCode::Unauthorized,
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::RateLimited(_) => ErrorCode::TooManyRequests,

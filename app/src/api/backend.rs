@@ -7,6 +7,7 @@
 use super::error::ApiError;
 use super::requests::*;
 use super::types::*;
+use super::undo::*;
 use std::sync::Arc;
 
 /// The caller of an API function, resolved from the session cookie or bearer token.
@@ -61,6 +62,15 @@ pub trait Backend: Send + Sync + 'static {
         limit: u32,
     ) -> Result<CleanupRunList, ApiError>;
     async fn workers(&self) -> Result<WorkerList, ApiError>;
+    async fn trash(&self) -> Result<TrashList, ApiError>;
+    async fn trash_paths(&self, run_id: &str) -> Result<TrashDetail, ApiError>;
+    async fn restore(&self, actor: &Actor, req: RestoreRequest) -> Result<RestoreReport, ApiError>;
+    async fn purge_trash(
+        &self,
+        actor: &Actor,
+        run_id: Option<String>,
+    ) -> Result<PurgeReport, ApiError>;
+    async fn storage(&self) -> Result<StorageReport, ApiError>;
     /// Checks a password and returns the Set-Cookie value of a new server-side session.
     async fn login(
         &self,

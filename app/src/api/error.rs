@@ -14,6 +14,8 @@ pub enum ErrorCode {
     Forbidden,
     NotFound,
     Conflict,
+    /// What was asked for existed once and is gone for good (a purged trash).
+    Gone,
     PayloadTooLarge,
     TooManyRequests,
     Internal,
@@ -29,6 +31,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
+            ErrorCode::Gone => 410,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::TooManyRequests => 429,
             ErrorCode::Internal | ErrorCode::Network => 500,
@@ -71,6 +74,9 @@ impl ApiError {
     }
     pub fn conflict(m: impl Into<String>) -> Self {
         Self::new(ErrorCode::Conflict, m)
+    }
+    pub fn gone(m: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Gone, m)
     }
     pub fn internal(m: impl Into<String>) -> Self {
         Self::new(ErrorCode::Internal, m)

@@ -5,6 +5,7 @@
 
 use super::error::ApiError;
 use super::types::*;
+use super::undo::*;
 use leptos::prelude::*;
 use server_fn::codec::Json;
 
@@ -188,15 +189,18 @@ pub async fn retry_failed(
 }
 
 /// `confirm_orphans`: when the orphan guard stopped a sweep (409), the file count it named, to go ahead.
+/// `purge_now`: free the space at once instead of keeping the run's trash for the retention window.
 #[server(endpoint = "deep_clean", input = Json)]
 pub async fn deep_clean(
     dry_run: Option<bool>,
     confirm_orphans: Option<i64>,
+    purge_now: Option<bool>,
 ) -> Result<CleanupReport, ApiError> {
     let (backend, actor) = ssr::authorize(Role::Admin).await?;
     let req = super::DeepCleanRequest {
         dry_run: dry_run.unwrap_or(false),
         confirm_orphans,
+        purge_now: purge_now.unwrap_or(false),
     };
     backend.deep_clean(&actor, req).await
 }
@@ -215,4 +219,50 @@ pub async fn cleanup_runs(
 ) -> Result<CleanupRunList, ApiError> {
     let (backend, _) = ssr::authorize(Role::Viewer).await?;
     backend.cleanup_runs(episode, limit.unwrap_or(50)).await
+}
+
+/// Runs in the trash (kept, and recently purged or restored), newest first, with the policy in force.
+#[server(endpoint = "trash", input = Json)]
+pub async fn trash() -> Result<TrashList, ApiError> {
+    let (backend, _) = ssr::authorize(Role::Viewer).await?;
+    backend.trash().await
+}
+
+/// The paths one run took and the episodes it changed.
+#[server(endpoint = "trash_paths", input = Json)]
+pub async fn trash_paths(run_id: String) -> Result<TrashDetail, ApiError> {
+    let (backend, _) = ssr::authorize(Role::Viewer).await?;
+    backend.trash_paths(&run_id).await
+}
+
+/// Moves a run's trash back (all of it, or `paths`), with its rows and the episodes' earlier state.
+/// 404 unknown run, 410 purged, 409 an occupied path or a live job, 400 paths not in the run.
+#[server(endpoint = "restore", input = Json)]
+pub async fn restore(
+    run_id: String,
+    paths: Option<Vec<String>>,
+    dry_run: Option<bool>,
+) -> Result<RestoreReport, ApiError> {
+    let (backend, actor) = ssr::authorize(Role::Operator).await?;
+    let req = super::RestoreRequest {
+        run_id,
+        paths,
+        dry_run: dry_run.unwrap_or(false),
+    };
+    req.validate()?;
+    backend.restore(&actor, req).await
+}
+
+/// Frees trash at once: one run's (`run_id`), or all of it ("Empty trash").
+#[server(endpoint = "purge_trash", input = Json)]
+pub async fn purge_trash(run_id: Option<String>) -> Result<PurgeReport, ApiError> {
+    let (backend, actor) = ssr::authorize(Role::Admin).await?;
+    backend.purge_trash(&actor, run_id).await
+}
+
+/// Where the disk goes: derived directories, shows, the largest episodes, the trash, free space.
+#[server(endpoint = "storage", input = Json)]
+pub async fn storage() -> Result<StorageReport, ApiError> {
+    let (backend, _) = ssr::authorize(Role::Viewer).await?;
+    backend.storage().await
 }

@@ -6,8 +6,10 @@ pub mod error;
 mod functions;
 pub mod requests;
 pub mod types;
+pub mod undo;
 
 pub use error::{ApiError, ErrorCode};
 pub use functions::*;
 pub use requests::*;
 pub use types::*;
+pub use undo::*;

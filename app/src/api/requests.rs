@@ -42,6 +42,9 @@ pub struct RetryRequest {
 pub struct DeepCleanRequest {
     pub dry_run: bool,
     pub confirm_orphans: Option<i64>,
+    /// Free the space at once instead of keeping the run's trash for the retention window.
+    #[serde(default)]
+    pub purge_now: bool,
 }
 
 impl ProcessRequest {
@@ -94,6 +97,7 @@ mod tests {
             DeepCleanRequest {
                 dry_run: false,
                 confirm_orphans: Some(-1),
+                purge_now: false,
             }
             .validate(),
         ];

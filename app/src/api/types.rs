@@ -323,6 +323,11 @@ pub struct CleanupReport {
     /// What was (or would be) removed, relative to the data root.
     #[serde(default)]
     pub paths: Vec<String>,
+    /// Set when the run keeps what it removed in the trash, restorable until then (Unix ms): the answer
+    /// comes once everything is out of the live tree, so `files`/`bytes` count only what was freed
+    /// already (nothing), and the Trash page shows the measured size.
+    #[serde(default)]
+    pub kept_until: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 pub fn DeepCleanButton() -> impl IntoView {
     let studio = use_studio();
     // `Some(n)`: the second click after the orphan guard stopped the sweep, confirming its count.
-    let server = Action::new(|confirm: &Option<i64>| deep_clean(Some(false), *confirm));
+    let server = Action::new(|confirm: &Option<i64>| deep_clean(Some(false), *confirm, None));
     let browser = RwSignal::new(None::<(usize, f64)>);
 
     let run = move |_| {

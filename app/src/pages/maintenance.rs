@@ -15,7 +15,7 @@ pub fn MaintenancePage() -> impl IntoView {
         move || studio.refresh.get(),
         |_| cleanup_runs(None, Some(200)),
     );
-    let preview = Action::new(|_: &()| deep_clean(Some(true), None));
+    let preview = Action::new(|_: &()| deep_clean(Some(true), None, None));
     view! {
         <header class="page-head">
             <h2>"Maintenance"</h2>

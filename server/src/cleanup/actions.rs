@@ -64,6 +64,7 @@ impl Cleanup {
             episode,
             dry_run,
             then,
+            purge_now: false,
         };
         let run = self.begin_claimed(spec, &ids).await?;
         let mut plan = Plan::default();
@@ -91,6 +92,7 @@ impl Cleanup {
             episode: Some(id),
             dry_run,
             then,
+            purge_now: false,
         };
         let run = self.begin_claimed(spec, std::slice::from_ref(id)).await?;
         let rows = self.registry.artifacts_of(id.as_str()).await?;
@@ -129,6 +131,7 @@ impl Cleanup {
                 episode: None,
                 dry_run: req.dry_run,
                 then: Then::Release,
+                purge_now: req.purge_now,
             };
             if let Some(run) = self.begin(self.record(spec)).await? {
                 return self.deep_clean_run(run, req).await;
@@ -344,6 +347,7 @@ impl Cleanup {
             episode: None,
             dry_run: false,
             then: Then::Release,
+            purge_now: false,
         };
         let record = self.record(spec);
         let mut plan = Plan::default();
@@ -433,6 +437,7 @@ impl Cleanup {
             episode: Some(id),
             dry_run: false,
             then: Then::Release,
+            purge_now: false,
         };
         let run = self.begin_owned(spec).await?;
         Ok(self.execute(run, plan).await?.report)
@@ -446,7 +451,11 @@ impl Cleanup {
     }
 
     /// A run that owns `ids` (real runs) before it plans; 409 naming the job or run in the way.
-    async fn begin_claimed(&self, spec: Spec<'_>, ids: &[EpisodeId]) -> Result<ActiveRun> {
+    pub(super) async fn begin_claimed(
+        &self,
+        spec: Spec<'_>,
+        ids: &[EpisodeId],
+    ) -> Result<ActiveRun> {
         let dry_run = spec.dry_run;
         let run = self.begin_owned(spec).await?;
         if dry_run {

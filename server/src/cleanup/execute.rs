@@ -8,7 +8,7 @@ use super::{Cleanup, Outcome, RUN_HEARTBEAT, Trigger};
 use crate::error::Result;
 use crate::ids::EpisodeId;
 use crate::now_ms;
-use crate::registry::{PlannedRows, RunRecord, Then};
+use crate::registry::{KeepTrash, PlannedRows, RunRecord, Then};
 use crate::storage::Purged;
 use app::api::{CleanupReport, CleanupResult, PathError};
 use std::collections::HashSet;
@@ -22,6 +22,8 @@ pub(crate) struct Spec<'a> {
     pub episode: Option<&'a EpisodeId>,
     pub dry_run: bool,
     pub then: Then,
+    /// Free the space before answering even if the trigger keeps its trash (a Deep Clean's "purge now").
+    pub purge_now: bool,
 }
 
 /// A run this process owns: its record and its heartbeat, which stops when the run is dropped.
@@ -47,6 +49,9 @@ impl Cleanup {
             episode: spec.episode.map(|e| e.to_string()),
             dry_run: spec.dry_run,
             then: spec.then,
+            keep_trash: spec.trigger.keeps_trash()
+                && !spec.purge_now
+                && !self.policy.retention.is_zero(),
         }
     }
 
@@ -93,7 +98,7 @@ impl Cleanup {
     pub(crate) async fn execute(&self, run: ActiveRun, plan: Plan) -> Result<Outcome> {
         let record = &run.record;
         let mut report = empty_report(record, plan.errors);
-        let mut drop_ids = self.take_all(record, plan.targets, &mut report);
+        let (mut drop_ids, taken) = self.take_all(record, plan.targets, &mut report);
         let whole = self
             .whole_rows(&plan.wholes, &report, &mut drop_ids)
             .await?;
@@ -107,14 +112,23 @@ impl Cleanup {
                 std::process::abort();
             }
             let then = partial_end(record, &report);
+            let keep = (record.keep_trash && !taken.is_empty()).then(|| KeepTrash {
+                retention_ms: self.policy.retention_ms(),
+                taken: &taken,
+            });
+            let kept = keep.is_some();
             let rows = PlannedRows {
                 ids: &drop_ids,
                 whole_episodes: &whole,
                 row_bound: plan.row_bound,
+                keep,
             };
-            jobs = self
-                .commit_and_purge(record, &rows, then, &mut report)
-                .await;
+            jobs = if kept {
+                self.commit_keeping(record, &rows, then, &mut report).await
+            } else {
+                self.commit_and_purge(record, &rows, then, &mut report)
+                    .await
+            };
         }
         report.result = result_of(&report);
         report.duration_ms = run.started.elapsed().as_millis() as i64;
@@ -167,15 +181,17 @@ impl Cleanup {
         Ok(clean)
     }
 
-    /// Phase one (or its measurement in a dry run). Returns the artifact ids whose files are gone.
+    /// Phase one (or its measurement in a dry run). Returns the artifact ids whose files are gone, and
+    /// `(path, stored)` for every entry moved into the trash.
     fn take_all(
         &self,
         record: &RunRecord,
         targets: Vec<super::plan::Target>,
         report: &mut CleanupReport,
-    ) -> Vec<i64> {
+    ) -> (Vec<i64>, Vec<(String, String)>) {
         let trash = self.root.trash(&record.id);
         let mut drop_ids = Vec::new();
+        let mut taken = Vec::new();
         let mut seen = HashSet::new();
         for t in targets {
             if !seen.insert(t.rel.clone()) {
@@ -188,7 +204,13 @@ impl Cleanup {
                     m.existed
                 })
             } else {
-                trash.take(&t.rel)
+                trash.take(&t.rel).map(|stored| match stored {
+                    Some(stored) => {
+                        taken.push((t.rel.clone(), stored));
+                        true
+                    }
+                    None => false,
+                })
             };
             match res {
                 Ok(existed) => {
@@ -206,7 +228,47 @@ impl Cleanup {
                 }
             }
         }
-        drop_ids
+        (drop_ids, taken)
+    }
+
+    /// The commit of a run that keeps its trash: the registry records what a restore needs, and the
+    /// answer comes now, with everything out of the live tree. The trash is measured afterwards.
+    async fn commit_keeping(
+        &self,
+        record: &RunRecord,
+        rows: &PlannedRows<'_>,
+        then: Then,
+        report: &mut CleanupReport,
+    ) -> Vec<crate::registry::JobRow> {
+        match self.registry.commit_run(&record.id, rows, then).await {
+            Ok(jobs) => {
+                report.kept_until = Some(now_ms() + self.policy.retention_ms());
+                let (registry, trash, id) = (
+                    self.registry.clone(),
+                    self.root.trash(&record.id),
+                    record.id.clone(),
+                );
+                tokio::spawn(async move {
+                    let Ok((files, bytes)) =
+                        tokio::task::spawn_blocking(move || trash.size()).await
+                    else {
+                        return;
+                    };
+                    if let Err(e) = registry.set_trash_size(&id, files, bytes).await {
+                        tracing::warn!(run = %id, error = %e, "recording the trash size failed");
+                    }
+                });
+                jobs
+            }
+            Err(e) => {
+                tracing::error!(run = %record.id, error = %e, "cleanup commit failed");
+                report.errors.push(PathError {
+                    path: "registry".into(),
+                    message: e.to_string(),
+                });
+                vec![]
+            }
+        }
     }
 
     /// Once everything is in the trash, the registry commit and the purge are independent (a crash during
@@ -264,6 +326,7 @@ pub(crate) fn empty_report(record: &RunRecord, errors: Vec<PathError>) -> Cleanu
         errors,
         duration_ms: 0,
         paths: vec![],
+        kept_until: None,
     }
 }
 

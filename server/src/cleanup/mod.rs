@@ -8,6 +8,8 @@
 //! | `sweep.rs` | the orphan sweep and the guard against mass deletion |
 //! | `execute.rs` | a run's life: its row and heartbeat, the two phases, the one-transaction commit |
 //! | `repair.rs` | recovery of runs and jobs whose owner is gone |
+//! | `retention.rs` | how long kept trash stays, and what purges it (retention, budget, disk, people) |
+//! | `restore.rs` | undo: a run's trash back into the live tree, rows and episode states with it |
 //! | `uploads.rs` | uploads in flight, as registry rows with heartbeats |
 //!
 //! Coordination lives in the registry, never in this process's memory or a request's lifetime:
@@ -25,6 +27,8 @@ mod actions;
 mod execute;
 mod plan;
 mod repair;
+mod restore;
+mod retention;
 mod sweep;
 mod uploads;
 
@@ -34,6 +38,7 @@ pub use actions::DeepCleanRequest;
 pub fn fixed_places(root: &crate::storage::DataRoot, id: &crate::ids::EpisodeId) -> Vec<String> {
     plan::episode_paths(root, id, Keep::NOTHING)
 }
+pub use retention::{PurgeReason, TrashPolicy};
 pub use sweep::{MASS_FILES, SweepGuard};
 pub use uploads::UploadLease;
 
@@ -63,6 +68,8 @@ pub enum Trigger {
     Recovery,
     /// An attempt's scratch after success.
     Scratch,
+    /// A run's trash moved back.
+    Restore,
 }
 
 impl Trigger {
@@ -77,7 +84,22 @@ impl Trigger {
             Trigger::Schedule => "schedule",
             Trigger::Recovery => "recovery",
             Trigger::Scratch => "scratch",
+            Trigger::Restore => "restore",
         }
+    }
+
+    /// Whether what such a run removes waits in the trash, restorable. The pipeline's own cleanups of an
+    /// attempt (failure, cancel, scratch, recovery) remove partial outputs nobody would want back: they
+    /// are purged before the run answers, as is a restore's (which removes nothing).
+    pub fn keeps_trash(self) -> bool {
+        matches!(
+            self,
+            Trigger::Episode
+                | Trigger::Force
+                | Trigger::Retry
+                | Trigger::DeepClean
+                | Trigger::Schedule
+        )
     }
 }
 
@@ -109,6 +131,8 @@ pub struct Cleanup {
     node: String,
     /// How often an episode whose worker died is cleaned and queued again (`--retry-interrupted`).
     retry_interrupted: u32,
+    /// How long the trash keeps what runs removed, and what purges it.
+    pub policy: TrashPolicy,
 }
 
 impl Cleanup {
@@ -117,6 +141,7 @@ impl Cleanup {
         registry: Registry,
         stale_after: Duration,
         retry_interrupted: u32,
+        policy: TrashPolicy,
     ) -> Arc<Self> {
         Arc::new(Cleanup {
             root,
@@ -124,6 +149,7 @@ impl Cleanup {
             stale_after,
             node: crate::node::node_id().to_string(),
             retry_interrupted,
+            policy,
         })
     }
 }

@@ -23,27 +23,35 @@ impl Cleanup {
         Ok(n)
     }
 
-    /// Runs still owned by a live process: their trash is not ours to purge.
+    /// Runs still owned by a live process, and runs whose trash is kept for undo: their trash is not
+    /// a leftover to purge.
     pub(crate) async fn busy_runs(&self) -> Result<HashSet<String>> {
-        Ok(self
-            .registry
-            .live_runs()
-            .await?
-            .into_iter()
-            .filter(|r| !r.owner_gone(RUN_STALE_MS))
-            .map(|r| r.id)
-            .collect())
+        let mut busy = self.registry.runs_holding_trash().await?;
+        busy.extend(
+            self.registry
+                .live_runs()
+                .await?
+                .into_iter()
+                .filter(|r| !r.owner_gone(RUN_STALE_MS))
+                .map(|r| r.id),
+        );
+        Ok(busy)
     }
 
     /// Replays the end of an interrupted run: its trash purged, the rows of its episodes' files that are
     /// gone deleted, the end state it intended applied (unless its commit already happened), real counts.
+    /// A run whose commit already recorded its trash for undo keeps it: only its report is missing.
     pub(crate) async fn recover_run(&self, run: &LiveRun) -> Result<()> {
-        let purged = tokio::task::spawn_blocking({
-            let trash = self.root.trash(&run.id);
-            move || trash.purge()
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("purge of {} stopped: {e}", run.id)))?;
+        let purged = if run.trash.as_deref() == Some("kept") {
+            crate::storage::Purged::default()
+        } else {
+            tokio::task::spawn_blocking({
+                let trash = self.root.trash(&run.id);
+                move || trash.purge()
+            })
+            .await
+            .map_err(|e| Error::Internal(format!("purge of {} stopped: {e}", run.id)))?
+        };
         if run.phase == "planned" {
             let episodes = self.registry.episodes_of_run(&run.id).await?;
             let gone: Vec<i64> = self
@@ -69,6 +77,7 @@ impl Cleanup {
             episode: None,
             dry_run: false,
             then: Then::Release,
+            keep_trash: false,
         };
         let mut report = empty_report(&record, vec![]);
         add_purged(&mut report, purged);

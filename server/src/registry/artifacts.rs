@@ -304,3 +304,27 @@ mod tests {
         assert!(reg.max_artifact_id().await.expect("max") >= 12);
     }
 }
+
+/// An episode's registered derived files, for the storage view.
+#[derive(sqlx::FromRow, Debug)]
+pub struct EpisodeBytes {
+    pub id: String,
+    pub show: String,
+    pub title: String,
+    pub files: i64,
+    pub bytes: i64,
+}
+
+impl Registry {
+    /// Registered files and bytes per episode (episodes with none are left out).
+    pub async fn bytes_per_episode(&self) -> Result<Vec<EpisodeBytes>> {
+        Ok(sqlx::query_as(
+            "SELECT e.id, e.show, e.title, CAST(COUNT(a.id) AS BIGINT) AS files,
+                CAST(SUM(a.bytes) AS BIGINT) AS bytes
+             FROM episodes e JOIN artifacts a ON a.episode = e.id
+             GROUP BY e.id, e.show, e.title",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}

@@ -2,7 +2,8 @@
 //!
 //! Queries are plain SQL kept portable to Postgres (the scale-out registry); each concern lives in its
 //! own file as `impl Registry` blocks: `episodes`, `artifacts`, `jobs` (the queue, leases, fenced ends),
-//! `runs` (cleanup runs and their owners), `ownership` (one owner per episode), `uploads` (uploads in
+//! `runs` (cleanup runs and their owners), `trash` (what kept trash holds and
+//! what a restore puts back), `ownership` (one owner per episode), `uploads` (uploads in
 //! flight), `users` (users, sessions, tokens), `nodes` (the processes sharing the registry, and the data
 //! root they must all see).
 
@@ -12,14 +13,16 @@ mod jobs;
 mod nodes;
 mod ownership;
 mod runs;
+mod trash;
 mod uploads;
 mod users;
 
-pub use artifacts::{ArtifactKind, ArtifactRow};
+pub use artifacts::{ArtifactKind, ArtifactRow, EpisodeBytes};
 pub use episodes::{EpisodeRow, NewEpisode};
 pub use jobs::{AttemptEnd, Beat, JobRow, JobState};
 pub use ownership::PlannedRows;
 pub use runs::{LiveRun, RunRecord, RunTotals, Then};
+pub use trash::{KeepTrash, Restored, TrashRunRow, TrashedEpisode, TrashedRow};
 pub use users::UserRow;
 
 /// The database's clock in Unix milliseconds. Leases and heartbeats are compared on one clock — the

@@ -18,6 +18,8 @@ pub struct PlannedRows<'a> {
     pub ids: &'a [i64],
     pub whole_episodes: &'a [String],
     pub row_bound: i64,
+    /// Set when the run keeps its trash: what a restore needs is recorded in the same commit.
+    pub keep: Option<super::KeepTrash<'a>>,
 }
 
 impl Registry {
@@ -162,6 +164,16 @@ impl Registry {
             .bind(run_id)
             .execute(&mut *tx)
             .await?;
+        if let Some(keep) = &rows.keep {
+            self.keep_trash_in(
+                &mut tx,
+                run_id,
+                keep,
+                rows.ids,
+                (rows.whole_episodes, rows.row_bound),
+            )
+            .await?;
+        }
         for chunk in rows.ids.chunks(5000) {
             let sql = format!(
                 "DELETE FROM artifacts WHERE id IN ({})",

@@ -17,6 +17,9 @@ pub struct RunRecord {
     pub dry_run: bool,
     /// The end state for the episodes this run owns once their files are gone (see [`Then`]).
     pub then: Then,
+    /// The run keeps what it removes in the trash for undo (recorded as `trash = 'kept'` by its commit)
+    /// instead of purging it before it answers.
+    pub keep_trash: bool,
 }
 
 /// What happens to the episodes a run owns when it commits. Stored with the run, so recovery can replay
@@ -61,6 +64,8 @@ pub struct LiveRun {
     pub phase: String,
     pub owner: Option<String>,
     pub then_action: Option<String>,
+    /// `kept` once its commit recorded its trash for undo: recovery then leaves the trash alone.
+    pub trash: Option<String>,
     /// Milliseconds since the owner last renewed its heartbeat (database clock).
     pub silent_ms: i64,
 }
@@ -142,7 +147,9 @@ impl Registry {
         let json = serde_json::to_string(report).map_err(|e| Error::Internal(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
         let n = sqlx::query(
-            "UPDATE cleanup_runs SET phase = 'done', result = $1, files = $2, bytes = $3, errors = $4,
+            // Added, not set: a kept trash purged between the commit and this line counted its files.
+            "UPDATE cleanup_runs SET phase = 'done', result = $1, files = files + $2, bytes = bytes + $3,
+                errors = errors + $4,
                 duration_ms = $5, finished_at = $6, report = $7 WHERE id = $8 AND phase <> 'done'",
         )
         .bind(report.result.as_str())
@@ -166,7 +173,8 @@ impl Registry {
     /// Runs not finished yet, with how long their owner has been silent.
     pub async fn live_runs(&self) -> Result<Vec<LiveRun>> {
         let sql = format!(
-            "SELECT id, trigger, phase, owner, then_action, {DB_NOW} - COALESCE(heartbeat_at, 0) AS silent_ms
+            "SELECT id, trigger, phase, owner, then_action, trash,
+                {DB_NOW} - COALESCE(heartbeat_at, 0) AS silent_ms
              FROM cleanup_runs WHERE phase <> 'done' ORDER BY started_at"
         );
         Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)

@@ -18,6 +18,12 @@ pub enum DeleteError {
     OtherMount { path: String },
     #[error("`{path}` has a mount point beneath it (`{mount}`); refusing to move it")]
     MountBeneath { path: String, mount: String },
+    /// A restore found something at the path again; it is never overwritten.
+    #[error("`{path}` exists again (not overwritten)")]
+    Occupied { path: String },
+    /// A restore found the entry gone from the trash (removed by hand, or purged meanwhile).
+    #[error("`{path}` is no longer in the trash")]
+    NotInTrash { path: String },
     #[error("`{path}`: {source}")]
     Io {
         path: String,

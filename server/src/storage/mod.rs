@@ -5,6 +5,8 @@
 //!   [`move_into_place`];
 //! - `delete.rs`: which paths may be deleted, and finding one without following anything ([`DeleteError`]);
 //! - `trash.rs`: [`Trash::take`] / [`Trash::measure`] / [`Trash::purge`] and [`DataRoot::purge_all_trash`];
+//! - `restore.rs`: [`Trash::give_back`], the way back out of the trash (never overwriting);
+//! - `usage.rs`: bytes per top-level directory, and the filesystem's free space;
 //! - `walk.rs`: counting and unlinking a tree through directory handles;
 //! - `fd.rs`: `openat`/`statx` on one name at a time, mount identities, names for reports;
 //! - `mounts.rs`: mount points from `/proc/self/mountinfo`.
@@ -47,14 +49,17 @@ use std::sync::Arc;
 mod delete;
 mod fd;
 mod mounts;
+mod restore;
 #[cfg(test)]
 mod tests;
 mod trash;
+mod usage;
 mod walk;
 
 pub use delete::DeleteError;
 use fd::FsId;
 pub use trash::Trash;
+pub use usage::Space;
 
 /// Top-level directories the pipeline writes; only these may ever be cleaned.
 pub const DERIVED_ROOTS: [&str; 8] = [

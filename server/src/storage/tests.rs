@@ -127,7 +127,7 @@ fn g2_acts_on_the_root_it_opened_not_on_the_path() {
     fs::rename(&f.data, &moved).expect("move root");
     symlink(&f.outside, &f.data).expect("symlink root");
     let trash = f.root.trash("r1");
-    assert_eq!(trash.take("outputs/ep"), Ok(true));
+    assert_eq!(trash.take("outputs/ep"), Ok(Some("outputs/ep".into())));
     let purged = trash.purge();
     assert_eq!((purged.files, purged.errors.len()), (1, 0));
     assert!(!moved.join("outputs/ep").exists());
@@ -168,7 +168,7 @@ fn g3_symlink_target_is_moved_and_unlinked_as_a_link() {
     let trash = f.root.trash("r1");
     let measured = trash.measure("outputs/ep").expect("measure");
     assert_eq!((measured.files, measured.existed), (3, true));
-    assert_eq!(trash.take("outputs/ep"), Ok(true));
+    assert_eq!(trash.take("outputs/ep"), Ok(Some("outputs/ep".into())));
     let purged = trash.purge();
     assert!(purged.errors.is_empty(), "{:?}", purged.errors);
     assert_eq!(purged.files, 3);
@@ -245,7 +245,10 @@ fn g4_tmpfs_inside_a_derived_dir_is_refused_everywhere() {
     );
     assert!(trash.take("outputs/x/cache").is_err());
     assert_eq!(count_tree(&f.data.join("outputs/x")), (1, 1));
-    assert_eq!(trash.take("outputs/x/a.mp4"), Ok(true));
+    assert_eq!(
+        trash.take("outputs/x/a.mp4"),
+        Ok(Some("outputs/x/a.mp4".into()))
+    );
     assert_eq!(trash.purge().files, 1);
     assert_bytes(&cache.join("keep.bin"), b"on tmpfs");
 }
@@ -316,8 +319,8 @@ fn g5_a_symlinked_trash_is_never_followed() {
 fn g6_missing_paths_count_as_removed() {
     let f = fixture();
     let trash = f.root.trash("r1");
-    assert_eq!(trash.take("outputs/none"), Ok(false));
-    assert_eq!(trash.take("outputs/no/such/dir"), Ok(false));
+    assert_eq!(trash.take("outputs/none"), Ok(None));
+    assert_eq!(trash.take("outputs/no/such/dir"), Ok(None));
     assert_eq!(trash.measure("outputs/none"), Ok(Measured::default()));
     assert_eq!(f.root.resolve_for_delete("work/none"), Ok(None));
     let purged = f.root.trash("never-taken").purge();
@@ -334,7 +337,7 @@ fn g7_non_utf8_names_are_removed_and_counted() {
     let trash = f.root.trash("r1");
     let measured = trash.measure("outputs/ep").expect("measure");
     assert_eq!((measured.files, measured.bytes), (3, 9));
-    assert_eq!(trash.take("outputs/ep"), Ok(true));
+    assert_eq!(trash.take("outputs/ep"), Ok(Some("outputs/ep".into())));
     let purged = trash.purge();
     assert!(purged.errors.is_empty(), "{:?}", purged.errors);
     assert_eq!((purged.files, purged.bytes), (3, 9));
@@ -376,11 +379,15 @@ fn purge_counts_what_measure_saw_across_threads() {
     let trash = f.root.trash("r1");
     let measured = trash.measure("outputs/s").expect("measure");
     assert_eq!((measured.files, measured.bytes), (200, 400));
-    assert_eq!(trash.take("outputs/s"), Ok(true));
+    assert_eq!(trash.take("outputs/s"), Ok(Some("outputs/s".into())));
     // The same directory taken twice in one run (attempt, then its episode) keeps both.
-    assert_eq!(trash.take("work/e/a1"), Ok(true));
+    assert_eq!(trash.take("work/e/a1"), Ok(Some("work/e/a1".into())));
     put(&f.data.join("work/e/a1/again.wav"), b"w");
-    assert_eq!(trash.take("work/e"), Ok(true));
+    assert_eq!(
+        trash.take("work/e"),
+        Ok(Some("work/e.~1".into())),
+        "stored beside the first"
+    );
     let purged = trash.purge();
     assert!(purged.errors.is_empty(), "{:?}", purged.errors);
     assert_eq!((purged.files, purged.bytes), (202, 402));

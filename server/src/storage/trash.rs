@@ -61,15 +61,16 @@ impl Trash {
         })
     }
 
-    /// Phase one: renames `rel` (file, link or directory) into this run's trash. Returns whether it
-    /// existed; a missing path counts as removed.
-    pub fn take(&self, rel: &str) -> Result<bool, String> {
+    /// Phase one: renames `rel` (file, link or directory) into this run's trash. Returns where it went
+    /// under `.trash/<run>/` (the same path, or with a `.~N` suffix when one run takes a path twice);
+    /// `None`: it did not exist, which counts as removed.
+    pub fn take(&self, rel: &str) -> Result<Option<String>, String> {
         self.take_checked(rel).map_err(|e| e.to_string())
     }
 
-    pub fn take_checked(&self, rel: &str) -> Result<bool, DeleteError> {
+    pub fn take_checked(&self, rel: &str) -> Result<Option<String>, DeleteError> {
         let Some(found) = self.root.locate_for_delete(rel)? else {
-            return Ok(false);
+            return Ok(None);
         };
         let parts = components(rel)?;
         let dest = self.dest_dir(&parts[..parts.len() - 1])?;
@@ -83,8 +84,12 @@ impl Trash {
                 RenameFlags::NOREPLACE,
             );
             match moved {
-                Ok(()) => return Ok(true),
-                Err(Errno::NOENT) => return Ok(false),
+                Ok(()) => {
+                    // `rel` is UTF-8 and the suffix ASCII, so the name converts without loss.
+                    let dirs = rel.rsplit_once('/').map_or("", |(d, _)| d);
+                    return Ok(Some(format!("{dirs}/{}", name.to_string_lossy())));
+                }
+                Err(Errno::NOENT) => return Ok(None),
                 // The same path taken twice in one run (e.g. `work/x/a1`, then `work/x`): keep both.
                 Err(Errno::EXIST) if n < 100 => {
                     let mut bytes = found.name.as_bytes().to_vec();

@@ -7,6 +7,7 @@
 //! | `episodes.rs` | discover, list, detail, process, cancel |
 //! | `cleaning.rs` | episode cleanup, force reprocess, retry with cleanup, Deep Clean |
 //! | `inbox.rs` | browser uploads into the inbox |
+//! | `undo.rs` | the trash, restore, purge on request, and where the disk goes |
 //!
 //! Actions that change state run [`Studio::detached`]: on a task of their own, so a client that
 //! disconnects (its request future dropped) can never stop one half-way.
@@ -14,6 +15,7 @@
 mod cleaning;
 mod episodes;
 mod inbox;
+mod undo;
 
 pub use inbox::{UploadRequest, UploadTarget};
 
@@ -56,6 +58,7 @@ impl Studio {
             registry.clone(),
             Duration::from_secs(serve.stale_after_secs),
             serve.retry_interrupted,
+            serve.trash.policy(),
         );
         let recovered = cleanup.recover().await?;
         if recovered > 0 {

@@ -185,6 +185,9 @@ pub struct Options {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// `--transcriber`; `None` = `auto`.
     pub transcriber: Option<ewg::pipeline::transcribe::Transcriber>,
+    /// `--trash-retention`. Zero here (purged before a cleanup answers, no undo), so the suite's
+    /// "nothing stale stays on disk" checks see the whole tree; `undo::` tests keep trash.
+    pub trash: ewg::config::TrashArgs,
 }
 
 impl Default for Options {
@@ -197,6 +200,10 @@ impl Default for Options {
             public_url: None,
             transcriber: None,
             trusted_proxies: Vec::new(),
+            trash: ewg::config::TrashArgs {
+                retention: Duration::ZERO,
+                ..Default::default()
+            },
         }
     }
 }
@@ -222,6 +229,7 @@ impl Env {
             public_url: opts.public_url,
             trusted_proxies: opts.trusted_proxies,
             transcriber: opts.transcriber,
+            trash: opts.trash,
             ..ServeArgs::default()
         };
         let studio = Studio::open(&common, &serve).await.expect("open studio");
