@@ -135,6 +135,9 @@ impl Cleanup {
             })
             .await?;
         self.registry.release_episodes(&restore_id).await?;
+        if left == 0 {
+            self.drop_empty_run_dir(from).await;
+        }
         report.paths = moved.iter().map(|p| p.path.clone()).collect();
         report.result = super::execute::result_of(&report);
         self.registry.finish_run(&report).await?;
@@ -260,6 +263,17 @@ impl Cleanup {
             )));
         }
         Ok((files, bytes))
+    }
+
+    /// A fully restored run leaves only the directories its entries were taken into: they go too.
+    async fn drop_empty_run_dir(&self, from: &str) {
+        let trash = self.root.trash(from);
+        match tokio::task::spawn_blocking(move || trash.purge()).await {
+            Ok(p) if p.files == 0 && p.errors.is_empty() => {}
+            Ok(p) => tracing::warn!(run = %from, files = p.files, errors = ?p.errors,
+                "a fully restored run's trash held more than empty directories"),
+            Err(e) => tracing::warn!(run = %from, error = %e, "removing a restored run's trash stopped"),
+        }
     }
 
     /// Moves each pick back; one that fails is reported and the rest still go.

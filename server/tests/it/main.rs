@@ -20,6 +20,8 @@
 //! - [`restart`]: a server killed mid-job is repaired by the next start.
 //! - [`trust`]: disconnecting clients, a CLI beside the server, a lost registry, races, crashes between
 //!   a job's writes, reaped jobs, mounts in the derived tree.
+//! - [`undo`]: the trash: restore byte-identical with rows and state, 410 after a purge, occupied paths
+//!   and live jobs refused, partial restores, retention/budget/disk-pressure purges, the CLI, storage.
 //! - [`upload`]: browser uploads into the inbox: names, roles, sizes, overwrites, aborted and in-flight.
 //!
 //! Run one area with a filter: `cargo test -p ewg --test it cleanup::`.
@@ -36,4 +38,5 @@ mod pipeline;
 mod restart;
 mod support;
 mod trust;
+mod undo;
 mod upload;

@@ -149,11 +149,18 @@ pub struct Env {
     pub operator: String,
     pub viewer: String,
     stop: CancellationToken,
+    tmpfs: bool,
 }
 
 impl Drop for Env {
     fn drop(&mut self) {
         self.stop.cancel();
+        if self.tmpfs {
+            let _ = Command::new("umount")
+                .arg("-l")
+                .arg(self.dir.path())
+                .status();
+        }
     }
 }
 
@@ -188,6 +195,8 @@ pub struct Options {
     /// `--trash-retention`. Zero here (purged before a cleanup answers, no undo), so the suite's
     /// "nothing stale stays on disk" checks see the whole tree; `undo::` tests keep trash.
     pub trash: ewg::config::TrashArgs,
+    /// Put the data dir on a tmpfs of this many MiB (a filesystem the test can fill).
+    pub tmpfs_mib: Option<u64>,
 }
 
 impl Default for Options {
@@ -204,6 +213,7 @@ impl Default for Options {
                 retention: Duration::ZERO,
                 ..Default::default()
             },
+            tmpfs_mib: None,
         }
     }
 }
@@ -215,6 +225,14 @@ impl Env {
 
     pub async fn start_with(opts: Options, prepare: impl FnOnce(&Path)) -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
+        if let Some(mib) = opts.tmpfs_mib {
+            let status = Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+                .arg(dir.path())
+                .status()
+                .expect("run mount");
+            assert!(status.success(), "mount a tmpfs (the suite runs as root)");
+        }
         std::fs::create_dir_all(dir.path().join("inbox")).unwrap();
         prepare(&dir.path().join("inbox"));
         let common = Common {
@@ -272,6 +290,7 @@ impl Env {
             operator,
             viewer,
             stop,
+            tmpfs: opts.tmpfs_mib.is_some(),
         }
     }
 
