@@ -86,25 +86,31 @@ pub struct TrashArgs {
     /// Free space on the data root's filesystem below this percentage purges the oldest trash first.
     #[arg(long = "trash-min-free-pct", env = "EWG_TRASH_MIN_FREE_PCT", default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=90))]
     pub min_free_pct: u8,
+    /// Storage budget: when registered derived data exceeds this many GB, the scheduled cleanup evicts
+    /// regenerable outputs of finished episodes (restorable from the trash). Off by default.
+    #[arg(long = "max-derived-gb", env = "EWG_MAX_DERIVED_GB", value_parser = parse_gb)]
+    pub max_derived_gb: Option<f64>,
 }
 
 impl Default for TrashArgs {
     fn default() -> Self {
-        let p = crate::cleanup::TrashPolicy::default();
+        let p = crate::cleanup::StoragePolicy::default();
         TrashArgs {
             retention: p.retention,
             max_gb: p.max_bytes as f64 / 1e9,
             min_free_pct: p.min_free_pct,
+            max_derived_gb: None,
         }
     }
 }
 
 impl TrashArgs {
-    pub fn policy(&self) -> crate::cleanup::TrashPolicy {
-        crate::cleanup::TrashPolicy {
+    pub fn policy(&self) -> crate::cleanup::StoragePolicy {
+        crate::cleanup::StoragePolicy {
             retention: self.retention,
             max_bytes: (self.max_gb * 1e9) as u64,
             min_free_pct: self.min_free_pct,
+            max_derived_bytes: self.max_derived_gb.map(|gb| (gb * 1e9) as u64),
         }
     }
 }

@@ -337,8 +337,17 @@ impl Cleanup {
             .collect())
     }
 
-    /// Periodic sweep: stale uploads, abandoned scratch dirs, trash of runs whose owner is gone.
+    /// Periodic sweep: stale uploads, abandoned scratch dirs, trash of runs whose owner is gone; then the
+    /// storage budget, if one is set.
     pub async fn scheduled(&self) -> Result<Option<CleanupReport>> {
+        let swept = self.sweep_scheduled().await?;
+        if let Some(o) = self.enforce_budget(false).await? {
+            tracing::info!(run = %o.report.run_id, paths = o.report.paths.len(), "storage budget evicted outputs");
+        }
+        Ok(swept)
+    }
+
+    async fn sweep_scheduled(&self) -> Result<Option<CleanupReport>> {
         self.recover().await?;
         let spec = Spec {
             trigger: Trigger::Schedule,

@@ -8,6 +8,7 @@
 //! | `sweep.rs` | the orphan sweep and the guard against mass deletion |
 //! | `execute.rs` | a run's life: its row and heartbeat, the two phases, the one-transaction commit |
 //! | `repair.rs` | recovery of runs and jobs whose owner is gone |
+//! | `budget.rs` | the storage budget: evicting regenerable artifacts of finished episodes |
 //! | `retention.rs` | how long kept trash stays, and what purges it (retention, budget, disk, people) |
 //! | `restore.rs` | undo: a run's trash back into the live tree, rows and episode states with it |
 //! | `uploads.rs` | uploads in flight, as registry rows with heartbeats |
@@ -24,6 +25,7 @@
 //! [`crate::studio`]): a run, once started, always reaches its commit and its report.
 
 mod actions;
+mod budget;
 mod execute;
 mod plan;
 mod repair;
@@ -38,7 +40,7 @@ pub use actions::DeepCleanRequest;
 pub fn fixed_places(root: &crate::storage::DataRoot, id: &crate::ids::EpisodeId) -> Vec<String> {
     plan::episode_paths(root, id, Keep::NOTHING)
 }
-pub use retention::{PurgeReason, TrashPolicy};
+pub use retention::{PurgeReason, StoragePolicy};
 pub use sweep::{MASS_FILES, SweepGuard};
 pub use uploads::UploadLease;
 
@@ -70,6 +72,8 @@ pub enum Trigger {
     Scratch,
     /// A run's trash moved back.
     Restore,
+    /// The storage budget evicting regenerable artifacts.
+    Budget,
 }
 
 impl Trigger {
@@ -85,6 +89,7 @@ impl Trigger {
             Trigger::Recovery => "recovery",
             Trigger::Scratch => "scratch",
             Trigger::Restore => "restore",
+            Trigger::Budget => "budget",
         }
     }
 
@@ -99,6 +104,7 @@ impl Trigger {
                 | Trigger::Retry
                 | Trigger::DeepClean
                 | Trigger::Schedule
+                | Trigger::Budget
         )
     }
 }
@@ -132,7 +138,7 @@ pub struct Cleanup {
     /// How often an episode whose worker died is cleaned and queued again (`--retry-interrupted`).
     retry_interrupted: u32,
     /// How long the trash keeps what runs removed, and what purges it.
-    pub policy: TrashPolicy,
+    pub policy: StoragePolicy,
 }
 
 impl Cleanup {
@@ -141,7 +147,7 @@ impl Cleanup {
         registry: Registry,
         stale_after: Duration,
         retry_interrupted: u32,
-        policy: TrashPolicy,
+        policy: StoragePolicy,
     ) -> Arc<Self> {
         Arc::new(Cleanup {
             root,

@@ -272,7 +272,9 @@ impl Cleanup {
             Ok(p) if p.files == 0 && p.errors.is_empty() => {}
             Ok(p) => tracing::warn!(run = %from, files = p.files, errors = ?p.errors,
                 "a fully restored run's trash held more than empty directories"),
-            Err(e) => tracing::warn!(run = %from, error = %e, "removing a restored run's trash stopped"),
+            Err(e) => {
+                tracing::warn!(run = %from, error = %e, "removing a restored run's trash stopped")
+            }
         }
     }
 

@@ -15,27 +15,30 @@ pub(super) const TRASH_STALE_MS: i64 = 30_000;
 
 /// The trash policy in force (README "Undo and the trash").
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct TrashPolicy {
+pub struct StoragePolicy {
     /// How long a run's trash stays restorable. Zero: purged before the run answers (no undo).
     pub retention: Duration,
     /// Kept trash beyond this many bytes is purged, oldest run first.
     pub max_bytes: u64,
     /// Free space on the data root's filesystem below this share purges the oldest trash first.
     pub min_free_pct: u8,
+    /// The storage budget (`--max-derived-gb`): registered derived bytes beyond it are evicted.
+    pub max_derived_bytes: Option<u64>,
 }
 
-impl Default for TrashPolicy {
+impl Default for StoragePolicy {
     /// A week to notice a mistake, 20 GB of trash at most, and never below 10 % free disk.
     fn default() -> Self {
-        TrashPolicy {
+        StoragePolicy {
             retention: Duration::from_secs(7 * 24 * 3600),
             max_bytes: 20 * 1_000_000_000,
             min_free_pct: 10,
+            max_derived_bytes: None,
         }
     }
 }
 
-impl TrashPolicy {
+impl StoragePolicy {
     pub fn retention_ms(&self) -> i64 {
         i64::try_from(self.retention.as_millis()).unwrap_or(i64::MAX)
     }

@@ -328,3 +328,39 @@ impl Registry {
         .await?)
     }
 }
+
+/// One kind of artifact of one finished, unowned episode: a unit the storage budget can evict.
+#[derive(sqlx::FromRow, Debug)]
+pub struct EvictableGroup {
+    pub episode: String,
+    pub kind: String,
+    pub files: i64,
+    pub bytes: i64,
+    /// When the episode last changed (its processing finished): older goes first.
+    pub finished_at: i64,
+}
+
+impl Registry {
+    /// Registered derived bytes in total.
+    pub async fn derived_bytes(&self) -> Result<i64> {
+        let total: Option<i64> =
+            sqlx::query_scalar("SELECT CAST(SUM(bytes) AS BIGINT) FROM artifacts")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(total.unwrap_or(0))
+    }
+
+    /// Artifacts of done episodes that no job and no run owns, by episode and kind.
+    pub async fn evictable_groups(&self) -> Result<Vec<EvictableGroup>> {
+        Ok(sqlx::query_as(
+            "SELECT a.episode, a.kind, CAST(COUNT(*) AS BIGINT) AS files,
+                CAST(SUM(a.bytes) AS BIGINT) AS bytes, MAX(e.updated_at) AS finished_at
+             FROM artifacts a JOIN episodes e ON e.id = a.episode
+             WHERE e.state = 'done' AND e.cleanup_run IS NULL
+               AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.episode = e.id AND j.state IN ('queued', 'running'))
+             GROUP BY a.episode, a.kind",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}

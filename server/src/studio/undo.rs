@@ -150,12 +150,16 @@ impl Studio {
             shows,
             largest,
             derived_bytes,
-            max_derived_bytes: None,
+            max_derived_bytes: self
+                .cleanup
+                .policy
+                .max_derived_bytes
+                .map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
             trash_runs: kept.len() as i64,
             trash_bytes: kept.iter().filter_map(|r| r.trash_bytes).sum(),
             fs_total_bytes: i64::try_from(space.total).unwrap_or(i64::MAX),
             fs_free_bytes: i64::try_from(space.free).unwrap_or(i64::MAX),
-            eviction_preview: vec![],
+            eviction_preview: self.cleanup.eviction_plan().await?,
         })
     }
 }

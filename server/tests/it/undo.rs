@@ -8,7 +8,7 @@ use app::api::{
     Artifact, CleanupReport, EpisodeState, PurgeReport, RestoreReport, StorageReport, TrashDetail,
     TrashList, TrashState,
 };
-use ewg::cleanup::{Cleanup, PurgeReason, TrashPolicy};
+use ewg::cleanup::{Cleanup, PurgeReason, StoragePolicy};
 use reqwest::StatusCode;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -190,7 +190,10 @@ async fn a_cleaned_episode_comes_back_byte_identical_with_its_rows_and_state() {
         .find(|r| r.run_id == restored.run_id)
         .expect("audited");
     assert_eq!(mine.trigger, "restore");
-    assert!(mine.actor.starts_with("token:test"), "the operator: {mine:?}");
+    assert!(
+        mine.actor.starts_with("token:test"),
+        "the operator: {mine:?}"
+    );
     let (status, e) = env
         .fail(&env.operator, "restore", json!({ "run_id": report.run_id }))
         .await;
@@ -371,7 +374,7 @@ async fn one_path_can_be_restored_and_the_rest_stays_in_the_trash() {
 
 /// A Cleanup over the test server's root and registry with another policy: the same code the trash
 /// keeper runs, with settings short enough for a test.
-fn keeper(env: &Env, policy: TrashPolicy) -> std::sync::Arc<Cleanup> {
+fn keeper(env: &Env, policy: StoragePolicy) -> std::sync::Arc<Cleanup> {
     Cleanup::new(
         env.studio.root.clone(),
         env.studio.registry.clone(),
@@ -410,10 +413,11 @@ async fn retention_then_the_budget_purge_the_oldest_runs_first() {
     let sizes: Vec<u64> = runs.iter().map(|r| r.bytes.unwrap() as u64).collect();
 
     // Within retention and budget: nothing goes.
-    let policy = TrashPolicy {
+    let policy = StoragePolicy {
         retention: DAY,
         max_bytes: sizes.iter().sum(),
         min_free_pct: 0,
+        max_derived_bytes: None,
     };
     assert!(
         keeper(&env, policy)
@@ -424,7 +428,7 @@ async fn retention_then_the_budget_purge_the_oldest_runs_first() {
     );
 
     // Over budget by a byte: the oldest run goes, and only it.
-    let tight = TrashPolicy {
+    let tight = StoragePolicy {
         max_bytes: sizes.iter().sum::<u64>() - 1,
         ..policy
     };
@@ -486,10 +490,11 @@ async fn disk_pressure_purges_the_oldest_trash_until_there_is_room() {
     std::fs::write(env.root().join("ballast"), vec![1u8; ballast as usize]).unwrap();
     assert!(env.studio.root.space().unwrap().free_pct() < 10.0);
 
-    let policy = TrashPolicy {
+    let policy = StoragePolicy {
         retention: DAY,
         max_bytes: u64::MAX,
         min_free_pct: 10,
+        max_derived_bytes: None,
     };
     let purged = keeper(&env, policy).maintain_trash().await.unwrap();
     assert_eq!(purged, vec![(runs[0].run_id.clone(), PurgeReason::Disk)]);
@@ -616,4 +621,89 @@ async fn the_storage_view_counts_what_is_on_disk() {
     assert_eq!(s.shows[0].name, "talk");
     assert!(s.fs_total_bytes > s.fs_free_bytes && s.fs_free_bytes > 0);
     assert!(s.derived_bytes >= registered);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_storage_budget_evicts_the_cheapest_outputs_of_the_oldest_episode_first() {
+    let env = talk_episodes(3, keeping(DAY)).await;
+    let ids = [
+        "talk_ep001_2026-01-01",
+        "talk_ep002_2026-01-02",
+        "talk_ep003_2026-01-03",
+    ];
+    for id in ids {
+        process_all(&env, &[id]).await;
+    }
+    let before = live_tree(env.root());
+    let details = futures::future::join_all(ids.iter().map(|id| env.episode(id))).await;
+    let total: i64 = details
+        .iter()
+        .flat_map(|d| &d.artifacts)
+        .map(|a| a.bytes)
+        .sum();
+    let policy = StoragePolicy {
+        max_derived_bytes: Some(total as u64 - 1),
+        ..StoragePolicy::default()
+    };
+    let budget = keeper(&env, policy);
+    let plan = budget.eviction_plan().await.unwrap();
+    assert_eq!(plan.len(), 1, "{plan:?}");
+    assert_eq!(
+        (plan[0].episode.as_str(), plan[0].kind.as_str()),
+        (ids[0], "audio")
+    );
+
+    let preview = budget
+        .enforce_budget(true)
+        .await
+        .unwrap()
+        .expect("a preview");
+    assert!(preview.report.dry_run);
+    assert_eq!(live_tree(env.root()), before, "a preview moves nothing");
+
+    let run = budget
+        .enforce_budget(false)
+        .await
+        .unwrap()
+        .expect("an eviction")
+        .report;
+    assert_eq!(run.trigger, "budget");
+    assert!(run.kept_until.is_some(), "restorable like any cleanup");
+    let audio: Vec<&Artifact> = details[0]
+        .artifacts
+        .iter()
+        .filter(|a| a.kind == "audio")
+        .collect();
+    assert!(!audio.is_empty());
+    let now = live_tree(env.root());
+    for a in &audio {
+        assert!(!now.contains_key(&a.path), "{} evicted", a.path);
+    }
+    let gone: Vec<_> = before.keys().filter(|k| !now.contains_key(*k)).collect();
+    assert_eq!(gone.len(), audio.len(), "only the audio went: {gone:?}");
+    let first = env.episode(ids[0]).await;
+    assert_eq!(
+        first.episode.state,
+        EpisodeState::Idle,
+        "needs processing again"
+    );
+    assert!(
+        first.artifacts.iter().any(|a| a.kind == "transcript"),
+        "transcripts are never evicted"
+    );
+    for (i, id) in ids.iter().enumerate().skip(1) {
+        assert_eq!(
+            rows(&env.episode(id).await.artifacts),
+            rows(&details[i].artifacts)
+        );
+    }
+    assert!(
+        budget.eviction_plan().await.unwrap().is_empty(),
+        "within budget now"
+    );
+
+    let back: RestoreReport = env.ok("restore", json!({ "run_id": run.run_id })).await;
+    assert_eq!(back.episodes, vec![ids[0].to_string()]);
+    assert_eq!(live_tree(env.root()), before);
+    assert_eq!(env.episode(ids[0]).await.episode.state, EpisodeState::Done);
 }
