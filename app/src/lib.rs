@@ -52,6 +52,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/process") view=pages::process::ProcessPage/>
                         <Route path=path!("/upload") view=pages::upload::UploadPage/>
                         <Route path=path!("/maintenance") view=pages::maintenance::MaintenancePage/>
+                        <Route path=path!("/trash") view=pages::trash::TrashPage/>
+                        <Route path=path!("/storage") view=pages::storage::StoragePage/>
                         <Route path=path!("/login") view=pages::login::LoginPage/>
                     </Routes>
                 </main>

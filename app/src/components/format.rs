@@ -36,6 +36,34 @@ pub fn time(ms: i64) -> String {
     )
 }
 
+/// A length of time in seconds as people say it: `7 days`, `12 h`, `15 min`, `30 s`.
+pub fn duration_secs(secs: i64) -> String {
+    match secs {
+        s if s >= 86_400 && s % 86_400 == 0 => plural(s / 86_400, "day"),
+        s if s >= 3_600 && s % 3_600 == 0 => format!("{} h", s / 3_600),
+        s if s >= 60 && s % 60 == 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
+}
+
+/// `1 path`, `3 paths`.
+pub fn plural(n: i64, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// What a cleanup that kept its trash did: nothing is freed yet, everything can still come back.
+pub fn moved_to_trash(paths: usize, until_ms: i64) -> String {
+    format!(
+        "Moved {} to the trash — restorable until {} UTC",
+        plural(paths as i64, "path"),
+        time(until_ms)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -44,5 +72,13 @@ mod tests {
         assert_eq!(super::bytes(1536), "1.5 KB");
         assert_eq!(super::time(0), "1970-01-01 00:00:00");
         assert_eq!(super::time(1_767_225_600_000), "2026-01-01 00:00:00");
+        assert_eq!(super::duration_secs(7 * 86_400), "7 days");
+        assert_eq!(super::duration_secs(86_400), "1 day");
+        assert_eq!(super::duration_secs(43_200), "12 h");
+        assert_eq!(super::duration_secs(90), "90 s");
+        assert_eq!(
+            super::moved_to_trash(1, 1_767_225_600_000),
+            "Moved 1 path to the trash — restorable until 2026-01-01 00:00:00 UTC"
+        );
     }
 }

@@ -21,6 +21,8 @@ pub fn Sidebar(session: Studio) -> impl IntoView {
                 <li><A href="/process">"Process"</A></li>
                 <li><A href="/upload">"Upload"</A></li>
                 <li><A href="/maintenance">"Maintenance"</A></li>
+                <li><A href="/trash">"Trash"</A></li>
+                <li><A href="/storage">"Storage"</A></li>
             </ul>
             <div class="user">
                 <Transition fallback=|| ()>

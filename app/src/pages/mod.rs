@@ -3,6 +3,8 @@ pub mod episode;
 pub mod login;
 pub mod maintenance;
 pub mod process;
+pub mod storage;
+pub mod trash;
 pub mod upload;
 mod widgets;
 pub mod workers;
