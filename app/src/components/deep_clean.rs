@@ -46,8 +46,12 @@ pub fn DeepCleanButton() -> impl IntoView {
                     let class = if r.result == CleanupResult::Ok { "report ok" } else { "report error" };
                     view! {
                         <div class=class data-testid="deep-clean-report" data-result=r.result.as_str()>
-                            {format!("Server: {} — {} files, {} freed, {} errors, {} ms",
-                                r.result.as_str(), r.files, format::bytes(r.bytes), r.errors.len(), r.duration_ms)}
+                            {match r.kept_until {
+                                Some(until) => format!("Server: {} — {}; no files freed until then, {} errors, {} ms",
+                                    r.result.as_str(), format::moved_to_trash(r.paths.len(), until), r.errors.len(), r.duration_ms),
+                                None => format!("Server: {} — {} files, {} freed, {} errors, {} ms",
+                                    r.result.as_str(), r.files, format::bytes(r.bytes), r.errors.len(), r.duration_ms),
+                            }}
                             <ul>{r.errors.into_iter().map(|e| view! { <li>{e.path} ": " {e.message}</li> }).collect_view()}</ul>
                         </div>
                     }.into_any()

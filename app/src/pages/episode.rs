@@ -7,6 +7,7 @@ use crate::cache::{self, Group};
 use crate::components::format;
 use crate::components::session::use_studio;
 use leptos::prelude::*;
+use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 #[component]
@@ -58,17 +59,45 @@ pub fn EpisodePage() -> impl IntoView {
             <button data-testid="cleanup-preview" on:click=move |_| { ask(true); }>"Preview cleanup"</button>
             {move || preview.get().map(|r| view! {
                 <div class="warning" data-testid="cleanup-preview-list">
-                    <p>{format!("{} file(s), {} will be deleted:", r.files, format::bytes(r.bytes))}</p>
+                    <p>{format!("{} file(s), {} will be removed:", r.files, format::bytes(r.bytes))}</p>
                     <ul class="paths">{r.paths.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
                     <button class="danger" data-testid="cleanup-confirm" on:click=move |_| { ask(false); }>"Delete these files"</button>
                 </div>
             })}
             {move || clean.value().get().map(|r| match r {
-                Ok(r) if !r.dry_run => view! { <p class="notice" data-testid="cleanup-done">{format!("Removed {} file(s) ({}), result {}", r.files, format::bytes(r.bytes), r.result.as_str())}</p> }.into_any(),
+                Ok(r) if !r.dry_run => view! { <CleanupDone r=r/> }.into_any(),
                 Ok(_) => ().into_any(),
                 Err(e) => view! { <ErrorLine error=e/> }.into_any(),
             })}
         </section>
+    }
+}
+
+/// What a real cleanup did: moved to the trash (restorable, nothing freed yet) or removed for good.
+#[component]
+fn CleanupDone(r: CleanupReport) -> impl IntoView {
+    let text = match r.kept_until {
+        Some(until) => format!(
+            "{}, result {}.",
+            format::moved_to_trash(r.paths.len(), until),
+            r.result.as_str()
+        ),
+        None if r.files == 0 && r.paths.is_empty() && r.errors.is_empty() => {
+            "Nothing to remove: this episode has no derived files left to clean.".to_string()
+        }
+        None => format!(
+            "Removed {} file(s) ({}), result {}",
+            r.files,
+            format::bytes(r.bytes),
+            r.result.as_str()
+        ),
+    };
+    let kept = r.kept_until.is_some();
+    view! {
+        <p class="notice" data-testid="cleanup-done" data-run=r.run_id data-kept=kept.to_string()>
+            {text}
+            {kept.then(|| view! { " " <A href="/trash">"Open the trash"</A> })}
+        </p>
     }
 }
 

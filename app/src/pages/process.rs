@@ -8,6 +8,7 @@ use crate::api::{
 };
 use crate::cache::{self, Group};
 use crate::components::deep_clean::DeepCleanButton;
+use crate::components::format;
 use crate::components::session::use_studio;
 use leptos::prelude::*;
 use std::collections::BTreeSet;
@@ -171,8 +172,13 @@ fn Outcomes(start: StartAction, retry: RetryAction) -> impl IntoView {
             Err(e) => view! { <ErrorLine error=e/> }.into_any(),
         })}
         {move || retry.value().get().map(|r| match r {
-            Ok(o) => view! { <p class="notice" data-testid="retry-result">{format!(
-                "Cleaned {} file(s), queued {} job(s)", o.report.files, o.jobs.len())}</p> }.into_any(),
+            Ok(o) => {
+                let cleaned = match o.report.kept_until {
+                    Some(until) => format::moved_to_trash(o.report.paths.len(), until),
+                    None => format!("Cleaned {} file(s)", o.report.files),
+                };
+                view! { <p class="notice" data-testid="retry-result">{format!("{cleaned}, queued {} job(s)", o.jobs.len())}</p> }.into_any()
+            }
             Err(e) => view! { <ErrorLine error=e/> }.into_any(),
         })}
     }
