@@ -64,7 +64,7 @@ pub struct TrashRun {
     /// When retention purges it (Unix ms).
     pub expires_at: Option<i64>,
     pub purged_at: Option<i64>,
-    /// retention, budget, disk, emptied, now, recovery.
+    /// retention, budget, disk, or `asked by <actor>` (Purge now, Empty trash).
     pub purge_reason: Option<String>,
     /// The restore run that brought it back.
     pub restored_by: Option<String>,
