@@ -260,14 +260,7 @@ impl Cleanup {
                 });
                 jobs
             }
-            Err(e) => {
-                tracing::error!(run = %record.id, error = %e, "cleanup commit failed");
-                report.errors.push(PathError {
-                    path: "registry".into(),
-                    message: e.to_string(),
-                });
-                vec![]
-            }
+            Err(e) => commit_failed(record, report, e),
         }
     }
 
@@ -284,14 +277,7 @@ impl Cleanup {
         let purge = tokio::task::spawn_blocking(move || trash.purge());
         let commit = self.registry.commit_run(&record.id, rows, then);
         let (committed, purged) = tokio::join!(commit, purge);
-        let jobs = committed.unwrap_or_else(|e| {
-            tracing::error!(run = %record.id, error = %e, "cleanup commit failed");
-            report.errors.push(PathError {
-                path: "registry".into(),
-                message: e.to_string(),
-            });
-            vec![]
-        });
+        let jobs = committed.unwrap_or_else(|e| commit_failed(record, report, e));
         match purged {
             Ok(p) => add_purged(report, p),
             Err(e) => report.errors.push(PathError {
@@ -301,6 +287,20 @@ impl Cleanup {
         }
         jobs
     }
+}
+
+/// A commit that failed is the run's error (its files are in the trash; recovery finishes it).
+fn commit_failed(
+    record: &RunRecord,
+    report: &mut CleanupReport,
+    e: crate::error::Error,
+) -> Vec<crate::registry::JobRow> {
+    tracing::error!(run = %record.id, error = %e, "cleanup commit failed");
+    report.errors.push(PathError {
+        path: "registry".into(),
+        message: e.to_string(),
+    });
+    vec![]
 }
 
 /// A partial cleanup never queues anything: the report says what is left and the caller says why

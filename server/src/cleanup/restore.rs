@@ -15,9 +15,7 @@ use crate::error::{Error, Result};
 use crate::ids::EpisodeId;
 use crate::registry::{Restored, Then, TrashedEpisode, TrashedRow};
 use crate::storage::DeleteError;
-use app::api::{
-    CleanupResult, PathError, RestoreReport, RestoreRequest, TrashState, is_plain_relative,
-};
+use app::api::{CleanupResult, PathError, RestoreReport, RestoreRequest, TrashState};
 use std::collections::BTreeSet;
 
 /// One path to move back: where it goes, where it is in the trash, and whether it is a whole entry the
@@ -334,17 +332,8 @@ fn pick(entries: &[(String, String)], paths: Option<&[String]>, run: &str) -> Re
             })
             .collect());
     };
-    let malformed: Vec<&str> = paths
-        .iter()
-        .map(String::as_str)
-        .filter(|p| !is_plain_relative(p))
-        .collect();
-    if !malformed.is_empty() {
-        return Err(Error::BadRequest(format!(
-            "malformed paths: {}",
-            malformed.join(", ")
-        )));
-    }
+    // Malformed paths were refused by `RestoreRequest::validate`; a plain path outside every entry is
+    // "not in the run" below.
     let mut picks: Vec<Pick> = Vec::new();
     let mut unknown = Vec::new();
     let mut wanted: Vec<&String> = paths.iter().collect();
@@ -414,7 +403,12 @@ mod tests {
         assert!(err.to_string().contains("outputs/ep2"), "{err}");
         // `outputs/ep10` is not inside `outputs/ep1`.
         assert!(pick(&entries(), Some(&["outputs/ep10".into()]), "r").is_err());
-        let err = pick(&entries(), Some(&["outputs/../etc".into()]), "r").unwrap_err();
+        let malformed = RestoreRequest {
+            run_id: "r".into(),
+            paths: Some(vec!["outputs/ep1/../../inbox".into()]),
+            dry_run: false,
+        };
+        let err = malformed.validate().unwrap_err();
         assert!(err.to_string().contains("malformed"), "{err}");
     }
 }

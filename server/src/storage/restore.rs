@@ -23,20 +23,7 @@ impl Trash {
     /// What `stored` (a name under `.trash/<run>/`) holds, for a restore's preview and report.
     pub fn measure_stored(&self, stored: &str) -> Result<Measured, DeleteError> {
         let found = self.find_stored(stored)?;
-        let (files, bytes) = if found.meta.is_dir() {
-            let dir = fd::open_dir_on(found.parent.as_fd(), &found.name, &self.root.fs)
-                .map_err(|e| DeleteError::io(stored, e))?;
-            let mut acc = (0, 0);
-            walk::count_dir(dir, &self.root.fs, &mut acc);
-            acc
-        } else {
-            (1, found.meta.size as i64)
-        };
-        Ok(Measured {
-            existed: true,
-            files,
-            bytes,
-        })
+        self.count_entry(found.parent.as_fd(), &found.name, &found.meta, stored)
     }
 
     /// Whether something is at `rel` in the live tree now (a restore never overwrites it). A parent that

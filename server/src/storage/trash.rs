@@ -45,14 +45,25 @@ impl Trash {
         let Some(found) = self.root.locate_for_delete(rel)? else {
             return Ok(Measured::default());
         };
-        let (files, bytes) = if found.meta.is_dir() {
-            let dir = fd::open_dir_on(found.parent.as_fd(), &found.name, &self.root.fs)
-                .map_err(|e| DeleteError::io(rel, e))?;
+        self.count_entry(found.parent.as_fd(), &found.name, &found.meta, rel)
+    }
+
+    /// Files and bytes of one entry: itself, or everything under it on the data root's mount.
+    pub(super) fn count_entry(
+        &self,
+        parent: std::os::fd::BorrowedFd<'_>,
+        name: &CStr,
+        meta: &fd::Meta,
+        shown: &str,
+    ) -> Result<Measured, DeleteError> {
+        let (files, bytes) = if meta.is_dir() {
+            let dir = fd::open_dir_on(parent, name, &self.root.fs)
+                .map_err(|e| DeleteError::io(shown, e))?;
             let mut acc = (0, 0);
             walk::count_dir(dir, &self.root.fs, &mut acc);
             acc
         } else {
-            (1, found.meta.size as i64)
+            (1, meta.size as i64)
         };
         Ok(Measured {
             existed: true,
