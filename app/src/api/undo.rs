@@ -64,7 +64,8 @@ pub struct TrashRun {
     /// When retention purges it (Unix ms).
     pub expires_at: Option<i64>,
     pub purged_at: Option<i64>,
-    /// retention, budget, disk, or `asked by <actor>` (Purge now, Empty trash).
+    /// retention, budget, disk, `taken over (…)` (a purge another node finished), or `asked by <actor>`
+    /// (Purge now, Empty trash).
     pub purge_reason: Option<String>,
     /// The restore run that brought it back.
     pub restored_by: Option<String>,

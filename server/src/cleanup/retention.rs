@@ -50,6 +50,8 @@ pub enum PurgeReason {
     Retention,
     Budget,
     Disk,
+    /// A purge whose node stopped half-way, finished by another.
+    TakenOver,
     /// Asked for by someone ("Empty trash", "Purge now").
     Asked(String),
 }
@@ -60,6 +62,7 @@ impl PurgeReason {
             PurgeReason::Retention => "retention".into(),
             PurgeReason::Budget => "budget".into(),
             PurgeReason::Disk => "disk".into(),
+            PurgeReason::TakenOver => "taken over (the purging node stopped)".into(),
             PurgeReason::Asked(actor) => format!("asked by {actor}"),
         }
     }
@@ -74,65 +77,56 @@ impl Cleanup {
             self.measure_trash(&id).await?;
         }
         let mut purged = Vec::new();
+        let mut oldest_first = Vec::new();
         for run in self.registry.kept_runs().await? {
-            if run.state() == TrashState::Purging
-                && self
-                    .purge_kept(&run.id, TrashState::Purging, &PurgeReason::Retention)
-                    .await?
-                    .is_some()
-            {
-                purged.push((run.id.clone(), PurgeReason::Retention));
-            }
-        }
-        let mut kept: Vec<TrashRunRow> = self
-            .registry
-            .kept_runs()
-            .await?
-            .into_iter()
-            .filter(|r| r.state() == TrashState::Kept)
-            .collect();
-        let mut next = Vec::new();
-        for run in kept.drain(..) {
-            if run.expires_in_ms.is_some_and(|ms| ms <= 0) {
-                if self
-                    .purge_kept(&run.id, TrashState::Kept, &PurgeReason::Retention)
-                    .await?
-                    .is_some()
-                {
-                    purged.push((run.id, PurgeReason::Retention));
+            let from = run.state();
+            let reason = match from {
+                TrashState::Purging => PurgeReason::TakenOver,
+                TrashState::Kept if run.expires_in_ms.is_some_and(|ms| ms <= 0) => {
+                    PurgeReason::Retention
                 }
-            } else {
-                next.push(run);
+                TrashState::Kept => {
+                    oldest_first.push(run);
+                    continue;
+                }
+                _ => continue,
+            };
+            if self.purge_kept(&run.id, from, &reason).await?.is_some() {
+                purged.push((run.id, reason));
             }
         }
-        let mut total: u64 = next
-            .iter()
-            .map(|r| r.trash_bytes.unwrap_or(0).max(0) as u64)
-            .sum();
-        let mut oldest = next.into_iter();
+        let size = |r: &TrashRunRow| r.trash_bytes.unwrap_or(0).max(0) as u64;
+        let mut total: u64 = oldest_first.iter().map(size).sum();
+        let mut oldest = oldest_first.into_iter();
         while total > self.policy.max_bytes {
             let Some(run) = oldest.next() else { break };
-            total = total.saturating_sub(run.trash_bytes.unwrap_or(0).max(0) as u64);
-            if self
-                .purge_kept(&run.id, TrashState::Kept, &PurgeReason::Budget)
-                .await?
-                .is_some()
-            {
-                purged.push((run.id, PurgeReason::Budget));
-            }
+            total = total.saturating_sub(size(&run));
+            self.purge_for(run, PurgeReason::Budget, &mut purged)
+                .await?;
         }
         while self.disk_short() {
             let Some(run) = oldest.next() else { break };
-            if self
-                .purge_kept(&run.id, TrashState::Kept, &PurgeReason::Disk)
-                .await?
-                .is_some()
-            {
-                purged.push((run.id, PurgeReason::Disk));
-            }
+            self.purge_for(run, PurgeReason::Disk, &mut purged).await?;
         }
         self.registry.release_stale_restores(TRASH_STALE_MS).await?;
         Ok(purged)
+    }
+
+    /// Purges a kept run for `reason`, noting it in `purged` unless another node holds it.
+    async fn purge_for(
+        &self,
+        run: TrashRunRow,
+        reason: PurgeReason,
+        purged: &mut Vec<(String, PurgeReason)>,
+    ) -> Result<()> {
+        if self
+            .purge_kept(&run.id, TrashState::Kept, &reason)
+            .await?
+            .is_some()
+        {
+            purged.push((run.id, reason));
+        }
+        Ok(())
     }
 
     fn disk_short(&self) -> bool {
@@ -148,11 +142,11 @@ impl Cleanup {
     /// Purges one kept run's trash (or all of them) now, for `actor`. 404 unknown run; 410 a run whose
     /// trash is gone already; 409 one being restored.
     pub async fn purge_trash_now(&self, actor: &str, run_id: Option<&str>) -> Result<PurgeReport> {
-        let runs: Vec<String> = match run_id {
+        let runs: Vec<(String, TrashState)> = match run_id {
             Some(id) => {
                 let run = self.trash_record(id).await?;
                 match run.state() {
-                    TrashState::Kept | TrashState::Purging => vec![run.id],
+                    from @ (TrashState::Kept | TrashState::Purging) => vec![(run.id, from)],
                     TrashState::Restoring => {
                         return Err(Error::Conflict(format!(
                             "run {id}'s trash is being restored; try again when it has finished"
@@ -167,7 +161,7 @@ impl Cleanup {
                 .await?
                 .into_iter()
                 .filter(|r| r.state() != TrashState::Restoring)
-                .map(|r| r.id)
+                .map(|r| (r.id.clone(), r.state()))
                 .collect(),
         };
         let reason = PurgeReason::Asked(actor.to_string());
@@ -177,11 +171,7 @@ impl Cleanup {
             bytes: 0,
             errors: vec![],
         };
-        for id in runs {
-            let from = match self.registry.trash_run(&id).await? {
-                Some((_, Some(r))) => r.state(),
-                _ => continue,
-            };
+        for (id, from) in runs {
             if let Some(p) = self.purge_kept(&id, from, &reason).await? {
                 report.files += p.files;
                 report.bytes += p.bytes;
@@ -204,7 +194,7 @@ impl Cleanup {
     }
 
     /// The trash record of a run: 404 for an unknown run, 410 for a run that kept nothing.
-    pub(super) async fn trash_record(&self, id: &str) -> Result<TrashRunRow> {
+    pub(crate) async fn trash_record(&self, id: &str) -> Result<TrashRunRow> {
         match self.registry.trash_run(id).await? {
             None => Err(Error::NotFound(format!("no cleanup run `{id}`"))),
             Some((_, Some(row))) => Ok(row),

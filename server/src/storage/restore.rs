@@ -4,7 +4,6 @@
 
 use super::delete::{DeleteError, components};
 use super::fd;
-use super::mounts::Mounts;
 use super::trash::{TRASH_NAME, Trash};
 use super::{Measured, TRASH, walk};
 use rustix::fs::{Mode, RenameFlags};
@@ -37,7 +36,8 @@ impl Trash {
     pub fn give_back(&self, stored: &str, rel: &str) -> Result<(), DeleteError> {
         let found = self.find_stored(stored)?;
         if found.meta.is_dir() {
-            self.no_mount_beneath_stored(stored)?;
+            self.root
+                .no_mount_beneath(&format!("{}/{stored}", self.label))?;
         }
         let parts = components(rel)?;
         let (name, dirs) = parts.split_last().ok_or(DeleteError::Refused {
@@ -118,43 +118,23 @@ impl Trash {
             meta,
         })
     }
-
-    fn no_mount_beneath_stored(&self, stored: &str) -> Result<(), DeleteError> {
-        let shown = format!("{}/{stored}", self.label);
-        let mounts = Mounts::read().map_err(|source| DeleteError::Io {
-            path: shown.clone(),
-            source,
-        })?;
-        match mounts.at_or_under(&self.root.root.join(&shown)) {
-            None => Ok(()),
-            Some(m) => Err(DeleteError::MountBeneath {
-                path: shown,
-                mount: m.display().to_string(),
-            }),
-        }
-    }
-}
-
-/// Files and bytes under `.trash/<run>/` (the size of a kept run, measured after it answered).
-pub(super) fn size_of_run(trash: &Trash) -> (i64, i64) {
-    let Some(run) = &trash.run else {
-        return (0, 0);
-    };
-    let fs = &trash.root.fs;
-    let Ok(top) = fd::open_dir_on(trash.root.fd.as_fd(), TRASH_NAME, fs) else {
-        return (0, 0);
-    };
-    let Ok(dir) = fd::open_dir_on(top.as_fd(), run, fs) else {
-        return (0, 0);
-    };
-    let mut acc = (0, 0);
-    walk::count_dir(dir, fs, &mut acc);
-    acc
 }
 
 impl Trash {
-    /// Files and bytes this run's trash holds now.
+    /// Files and bytes under `.trash/<run>/` now (the size of a kept run, measured after it answered).
     pub fn size(&self) -> (i64, i64) {
-        size_of_run(self)
+        let Some(run) = &self.run else {
+            return (0, 0);
+        };
+        let fs = &self.root.fs;
+        let Ok(top) = fd::open_dir_on(self.root.fd.as_fd(), TRASH_NAME, fs) else {
+            return (0, 0);
+        };
+        let Ok(dir) = fd::open_dir_on(top.as_fd(), run, fs) else {
+            return (0, 0);
+        };
+        let mut acc = (0, 0);
+        walk::count_dir(dir, fs, &mut acc);
+        acc
     }
 }

@@ -31,17 +31,10 @@ impl Studio {
         })
     }
 
-    /// The paths a run took and the episodes it changed. 404 unknown run, 410 a run that kept nothing.
+    /// The paths a run took and the episodes it changed. 404 unknown run, 409 one still running, 410 a
+    /// run that kept nothing.
     pub async fn trash_paths(&self, run_id: &str) -> Result<TrashDetail> {
-        let run = match self.registry.trash_run(run_id).await? {
-            None => return Err(Error::NotFound(format!("no cleanup run `{run_id}`"))),
-            Some((_, None)) => {
-                return Err(Error::Gone(format!(
-                    "run {run_id} kept nothing in the trash"
-                )));
-            }
-            Some((_, Some(r))) => r,
-        };
+        let run = self.cleanup.trash_record(run_id).await?;
         let paths = self
             .registry
             .trash_entries(run_id)
