@@ -48,6 +48,17 @@ pub fn ewg(dir: &Path) -> Command {
     c
 }
 
+/// `ewg ARGS…` on a data dir, which must succeed (its stderr shown if not); its stdout as JSON.
+pub fn ewg_json<T: serde::de::DeserializeOwned>(dir: &Path, args: &[&str]) -> T {
+    let out = ewg(dir).args(args).output().expect("run ewg");
+    assert!(
+        out.status.success(),
+        "ewg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("ewg printed JSON")
+}
+
 /// One query against a data dir's registry, rows as `a|b` lines (the same on both engines).
 pub fn sql(dir: &Path, q: &str) -> String {
     let out = match url_for(dir) {

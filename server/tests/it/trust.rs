@@ -488,16 +488,7 @@ async fn a_cli_deep_clean_beside_a_slow_upload_spares_it_and_the_upload_complete
     s.write_all(&video[..half]).await.unwrap();
     let part = wait_in_flight(&env).await;
     // Another process on the same data root: it sees the upload in the registry, not in its memory.
-    let out = crate::db::ewg(env.root())
-        .args(["deep-clean"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: CleanupReport = serde_json::from_slice(&out.stdout).unwrap();
+    let report: CleanupReport = crate::db::ewg_json(env.root(), &["deep-clean"]);
     assert!(!report.paths.contains(&part), "{report:?}");
     assert!(
         env.root().join(&part).exists(),

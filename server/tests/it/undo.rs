@@ -540,27 +540,12 @@ async fn the_cli_restores_beside_the_server() {
     process_all(&env, &[TALK]).await;
     let before = live_tree(env.root());
     let report = clean_talk(&env).await;
-    let out = crate::db::ewg(env.root())
-        .args(["restore", &report.run_id, "--dry-run"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let preview: RestoreReport = serde_json::from_slice(&out.stdout).unwrap();
+    let preview: RestoreReport =
+        crate::db::ewg_json(env.root(), &["restore", &report.run_id, "--dry-run"]);
     assert!(preview.dry_run && preview.rows > 0);
     assert_ne!(live_tree(env.root()), before, "a preview moves nothing");
-    let out = crate::db::ewg(env.root())
-        .args(["restore", &report.run_id])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let restored: RestoreReport = crate::db::ewg_json(env.root(), &["restore", &report.run_id]);
+    assert!(!restored.dry_run);
     assert_eq!(live_tree(env.root()), before);
     assert_eq!(env.episode(TALK).await.episode.state, EpisodeState::Done);
     let out = crate::db::ewg(env.root())
