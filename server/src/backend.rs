@@ -99,6 +99,38 @@ impl Backend for StudioBackend {
         Ok(self.0.workers().await?)
     }
 
+    async fn failure_groups(&self) -> Result<FailureGroupList, ApiError> {
+        Ok(self.0.failure_groups().await?)
+    }
+
+    async fn cleanup_failed(
+        &self,
+        actor: &Actor,
+        req: CleanFailedRequest,
+    ) -> Result<CleanupReport, ApiError> {
+        Ok(self.0.cleanup_failed(&actor.name, req).await?)
+    }
+
+    async fn delete_clip(&self, actor: &Actor, req: ClipRequest) -> Result<ClipOutcome, ApiError> {
+        let (report, job) = self.0.clip(&actor.name, req, false).await?;
+        Ok(ClipOutcome {
+            report,
+            job: job.map(|j| j.info()),
+        })
+    }
+
+    async fn regenerate_clip(
+        &self,
+        actor: &Actor,
+        req: ClipRequest,
+    ) -> Result<ClipOutcome, ApiError> {
+        let (report, job) = self.0.clip(&actor.name, req, true).await?;
+        Ok(ClipOutcome {
+            report,
+            job: job.map(|j| j.info()),
+        })
+    }
+
     async fn trash(&self) -> Result<TrashList, ApiError> {
         Ok(self.0.trash().await?)
     }

@@ -141,15 +141,27 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             print_json(&studio.cleanup_episode("cli", req).await?);
             Ok(())
         }
-        Command::Retry { ids, dry_run } => {
+        Command::Retry {
+            ids,
+            group,
+            dry_run,
+        } => {
             let studio = open(&common, &defaults).await?;
             let req = RetryRequest {
-                ids: (!ids.is_empty()).then_some(ids),
+                select: app::api::FailedSelection {
+                    ids: (!ids.is_empty()).then_some(ids),
+                    group,
+                },
                 dry_run,
             };
             let (report, jobs) = studio.retry_failed("cli", req).await?;
             print_json(&report);
             println!("queued {} job(s); `ewg serve` runs them", jobs.len());
+            Ok(())
+        }
+        Command::Failures => {
+            let studio = open(&common, &defaults).await?;
+            print_json(&studio.failure_groups().await?);
             Ok(())
         }
         Command::DeepClean {

@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// is left failed ("interrupted"). Give every process sharing a registry the same value.
     #[arg(long, env = "EWG_RETRY_INTERRUPTED", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10))]
     pub retry_interrupted: u32,
+    /// Per-stage limits after which a running episode whose progress has not moved is flagged stuck:
+    /// `transcribe=2h,clips=30m` (defaults: prep 15m, transcribe 60m, clips 20m, the rest 5m).
+    #[arg(long, env = "EWG_STUCK_AFTER", default_value = "", value_parser = crate::studio::StuckLimits::parse)]
+    pub stuck_after: crate::studio::StuckLimits,
     #[command(flatten)]
     pub trash: TrashArgs,
 }
@@ -191,6 +195,7 @@ impl Default for ServeArgs {
             trusted_proxies: Vec::new(),
             transcriber: None,
             retry_interrupted: 0,
+            stuck_after: crate::studio::StuckLimits::default(),
             trash: TrashArgs::default(),
         }
     }
@@ -227,12 +232,17 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Clean and requeue failed episodes (all when no id is given).
+    /// Clean and requeue failed episodes (all when no id and no group is given).
     Retry {
         ids: Vec<String>,
+        /// One failure group's key (see `ewg failures`).
+        #[arg(long, conflicts_with = "ids")]
+        group: Option<String>,
         #[arg(long)]
         dry_run: bool,
     },
+    /// Failed episodes grouped by stage and cause, largest group first.
+    Failures,
     /// Server-side Deep Clean: repair the registry, clean failed episodes, sweep orphans, purge leftover
     /// trash. What it removes stays restorable for `--trash-retention` unless `--purge-now`.
     DeepClean {

@@ -6,7 +6,7 @@ use crate::cleanup::{Cleanup, Trigger};
 use crate::error::{Error, Result};
 use crate::ids::EpisodeId;
 use crate::pipeline::{Pipeline, StageError};
-use crate::registry::{AttemptEnd, Beat, JobRow, JobState, Registry};
+use crate::registry::{AttemptEnd, Beat, JobKind, JobRow, JobState, Registry};
 use app::api::EpisodeState;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -180,13 +180,24 @@ impl Jobs {
             );
         let heartbeat = self.heartbeat(job.id, cancel.clone());
         tracing::info!("job started");
-        let outcome = match self.registry.episode(&job.episode).await {
-            Ok(Some(ep)) => self.pipeline.run(&ep, job.attempt, cancel.clone()).await,
-            Ok(None) => Err(StageError::Failed {
+        let outcome = match (self.registry.episode(&job.episode).await, job.kind()) {
+            (Ok(Some(ep)), Some(JobKind::Process)) => {
+                self.pipeline.run(&ep, job.attempt, cancel.clone()).await
+            }
+            (Ok(Some(ep)), Some(JobKind::Clip(n))) => {
+                self.pipeline
+                    .run_clip(&ep, job.attempt, n, cancel.clone())
+                    .await
+            }
+            (Ok(Some(_)), None) => Err(StageError::Failed {
+                stage: app::api::Stage::Prepped,
+                reason: format!("unknown job kind `{}` (a newer build's?)", job.kind),
+            }),
+            (Ok(None), _) => Err(StageError::Failed {
                 stage: app::api::Stage::Prepped,
                 reason: "episode vanished from the registry".into(),
             }),
-            Err(e) => Err(StageError::Failed {
+            (Err(e), _) => Err(StageError::Failed {
                 stage: app::api::Stage::Prepped,
                 reason: e.to_string(),
             }),
@@ -256,8 +267,11 @@ impl Jobs {
             Trigger::Failure
         };
         let clean = self.clean(&id, job.attempt, trigger).await;
+        // A clip job's failure takes only its own clip: the rest of the episode is still on disk, so
+        // the stage stays what it was.
+        let reset_stage = clean && !matches!(job.kind(), Some(JobKind::Clip(_)));
         self.registry
-            .end_job(job, state, failed.map(|(_, r)| r), None, clean)
+            .end_job(job, state, failed.map(|(_, r)| r), None, reset_stage)
             .await?;
         tracing::info!(state = state.as_str(), "job ended");
         Ok(())

@@ -4,6 +4,7 @@
 //! trait object, which the server provides as Leptos context. That keeps domain code out of the UI crate
 //! and lets `server` depend on `app`, never the reverse.
 
+use super::console::*;
 use super::error::ApiError;
 use super::requests::*;
 use super::types::*;
@@ -62,6 +63,18 @@ pub trait Backend: Send + Sync + 'static {
         limit: u32,
     ) -> Result<CleanupRunList, ApiError>;
     async fn workers(&self) -> Result<WorkerList, ApiError>;
+    async fn failure_groups(&self) -> Result<FailureGroupList, ApiError>;
+    async fn cleanup_failed(
+        &self,
+        actor: &Actor,
+        req: CleanFailedRequest,
+    ) -> Result<CleanupReport, ApiError>;
+    async fn delete_clip(&self, actor: &Actor, req: ClipRequest) -> Result<ClipOutcome, ApiError>;
+    async fn regenerate_clip(
+        &self,
+        actor: &Actor,
+        req: ClipRequest,
+    ) -> Result<ClipOutcome, ApiError>;
     async fn trash(&self) -> Result<TrashList, ApiError>;
     async fn trash_paths(&self, run_id: &str) -> Result<TrashDetail, ApiError>;
     async fn restore(&self, actor: &Actor, req: RestoreRequest) -> Result<RestoreReport, ApiError>;

@@ -3,6 +3,7 @@
 //! Each body authenticates and checks the role itself (never trusting the page that called it), then
 //! delegates to the [`Backend`](super::backend::Backend) the server put into context.
 
+use super::console::*;
 use super::error::ApiError;
 use super::types::*;
 use super::undo::*;
@@ -175,17 +176,81 @@ pub async fn force_reprocess(
     backend.force_reprocess(&actor, req).await
 }
 
+/// The named failed episodes, one failure group (`group`: a key from `failure_groups`), or every
+/// failed episode: each failed attempt cleaned and verified gone, then queued again.
 #[server(endpoint = "retry_failed", input = Json)]
 pub async fn retry_failed(
     ids: Option<Vec<String>>,
+    group: Option<String>,
     dry_run: Option<bool>,
 ) -> Result<RetryOutcome, ApiError> {
     let (backend, actor) = ssr::authorize(Role::Operator).await?;
     let req = super::RetryRequest {
-        ids,
+        select: FailedSelection { ids, group },
         dry_run: dry_run.unwrap_or(false),
     };
+    req.validate()?;
     backend.retry_failed(&actor, req).await
+}
+
+/// Failed episodes grouped by stage and normalised error, largest group first.
+#[server(endpoint = "failure_groups", input = Json)]
+pub async fn failure_groups() -> Result<FailureGroupList, ApiError> {
+    let (backend, _) = ssr::authorize(Role::Viewer).await?;
+    backend.failure_groups().await
+}
+
+/// Like `retry_failed` without the requeue: what the failed attempts left goes (to the trash), and the
+/// episodes are set back to idle. 404 for an unknown group.
+#[server(endpoint = "cleanup_failed", input = Json)]
+pub async fn cleanup_failed(
+    ids: Option<Vec<String>>,
+    group: Option<String>,
+    dry_run: Option<bool>,
+) -> Result<CleanupReport, ApiError> {
+    let (backend, actor) = ssr::authorize(Role::Operator).await?;
+    let req = CleanFailedRequest {
+        select: FailedSelection { ids, group },
+        dry_run: dry_run.unwrap_or(false),
+    };
+    req.select.validate()?;
+    backend.cleanup_failed(&actor, req).await
+}
+
+/// One clip's files (all four renditions and the thumbnail) to the trash, audited; the other clips and
+/// the episode's state stay. 404 unknown episode or clip, 409 while the episode is being processed.
+#[server(endpoint = "delete_clip", input = Json)]
+pub async fn delete_clip(
+    episode: String,
+    clip: u32,
+    dry_run: Option<bool>,
+) -> Result<ClipOutcome, ApiError> {
+    let (backend, actor) = ssr::authorize(Role::Operator).await?;
+    let req = ClipRequest {
+        episode,
+        clip,
+        dry_run: dry_run.unwrap_or(false),
+    };
+    req.validate()?;
+    backend.delete_clip(&actor, req).await
+}
+
+/// Cuts one clip again from the source: its old files go to the trash, then a job renders just that
+/// clip. Same refusals as `delete_clip`.
+#[server(endpoint = "regenerate_clip", input = Json)]
+pub async fn regenerate_clip(
+    episode: String,
+    clip: u32,
+    dry_run: Option<bool>,
+) -> Result<ClipOutcome, ApiError> {
+    let (backend, actor) = ssr::authorize(Role::Operator).await?;
+    let req = ClipRequest {
+        episode,
+        clip,
+        dry_run: dry_run.unwrap_or(false),
+    };
+    req.validate()?;
+    backend.regenerate_clip(&actor, req).await
 }
 
 /// `confirm_orphans`: when the orphan guard stopped a sweep (409), the file count it named, to go ahead.

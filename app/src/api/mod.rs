@@ -2,12 +2,14 @@
 
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod console;
 pub mod error;
 mod functions;
 pub mod requests;
 pub mod types;
 pub mod undo;
 
+pub use console::*;
 pub use error::{ApiError, ErrorCode};
 pub use functions::*;
 pub use requests::*;

@@ -2,6 +2,7 @@
 //! (defaults applied here, nowhere else), validated here for browser and server alike, and handed to
 //! the implementation whole — so no call site passes a run of bare bools.
 
+use super::console::FailedSelection;
 use super::error::ApiError;
 use serde::{Deserialize, Serialize};
 
@@ -30,10 +31,11 @@ pub struct ReprocessRequest {
     pub dry_run: bool,
 }
 
-/// `retry_failed`: the named failed episodes, or every failed one when `ids` is absent.
+/// `retry_failed`: the named failed episodes, one failure group, or every failed one.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RetryRequest {
-    pub ids: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub select: FailedSelection,
     pub dry_run: bool,
 }
 
@@ -60,12 +62,7 @@ impl ProcessRequest {
 
 impl RetryRequest {
     pub fn validate(&self) -> Result<(), ApiError> {
-        if self.ids.as_ref().is_some_and(Vec::is_empty) {
-            return Err(ApiError::bad_request(
-                "`ids` is empty; omit it to retry all failed",
-            ));
-        }
-        Ok(())
+        self.select.validate()
     }
 }
 
@@ -90,7 +87,10 @@ mod tests {
         let bad = [
             ProcessRequest::default().validate(),
             RetryRequest {
-                ids: Some(vec![]),
+                select: FailedSelection {
+                    ids: Some(vec![]),
+                    group: None,
+                },
                 dry_run: false,
             }
             .validate(),

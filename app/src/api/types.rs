@@ -215,6 +215,9 @@ pub struct EpisodeSummary {
     pub duration_secs: Option<f64>,
     pub progress: Option<Progress>,
     pub updated_at: i64,
+    /// Running, but its progress has not moved for longer than its stage's limit.
+    #[serde(default)]
+    pub stuck: Option<super::console::Stuck>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -257,6 +260,9 @@ pub struct EpisodeDetail {
     pub artifacts: Vec<Artifact>,
     pub job: Option<JobInfo>,
     pub cleanup_runs: Vec<CleanupRunSummary>,
+    /// The transcript, the rendered page, the clips and the social posts, as they are on disk now.
+    #[serde(default)]
+    pub media: super::console::EpisodeMedia,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

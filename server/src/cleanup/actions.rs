@@ -85,18 +85,91 @@ impl Cleanup {
         dry_run: bool,
         then: Then,
     ) -> Result<Outcome> {
+        self.episodes(
+            std::slice::from_ref(id),
+            keep,
+            trigger,
+            actor,
+            dry_run,
+            then,
+        )
+        .await
+    }
+
+    /// [`Self::episode`] for several episodes as one run: all claimed first (409 if one is busy).
+    pub async fn episodes(
+        &self,
+        ids: &[EpisodeId],
+        keep: Keep,
+        trigger: Trigger,
+        actor: &str,
+        dry_run: bool,
+        then: Then,
+    ) -> Result<Outcome> {
+        let (scope, episode) = match ids {
+            [id] => (format!("episode {id}"), Some(id)),
+            many => (format!("{} episodes", many.len()), None),
+        };
         let spec = Spec {
             trigger,
             actor,
-            scope: format!("episode {id}"),
+            scope,
+            episode,
+            dry_run,
+            then,
+            purge_now: false,
+        };
+        let run = self.begin_claimed(spec, ids).await?;
+        let mut plan = Plan::default();
+        for id in ids {
+            let rows = self.registry.artifacts_of(id.as_str()).await?;
+            plan.merge(episode_plan(&self.root, id, keep, rows));
+        }
+        self.execute(run, plan).await
+    }
+
+    /// One clip's directory (`clips/<n>/`: its four renditions and thumbnail) and the rows in it. The
+    /// episode stays as it is, or with `then` = [`Then::RegenerateClip`] a job to cut it again is queued
+    /// by the commit. 404 when the clip has neither a row nor a directory.
+    pub async fn clip(
+        &self,
+        id: &EpisodeId,
+        n: u32,
+        actor: &str,
+        dry_run: bool,
+        then: Then,
+    ) -> Result<Outcome> {
+        let spec = Spec {
+            trigger: Trigger::Clip,
+            actor,
+            scope: format!("episode {id} clip {n}"),
             episode: Some(id),
             dry_run,
             then,
             purge_now: false,
         };
         let run = self.begin_claimed(spec, std::slice::from_ref(id)).await?;
+        let dir = self.root.clip_dir(id, n);
         let rows = self.registry.artifacts_of(id.as_str()).await?;
-        let plan = episode_plan(&self.root, id, keep, rows);
+        let artifact_ids: Vec<i64> = rows
+            .iter()
+            .filter(|r| super::plan::is_within(&r.path, &dir))
+            .map(|r| r.id)
+            .collect();
+        let exists = std::fs::symlink_metadata(self.root.abs(&dir)).is_ok();
+        if artifact_ids.is_empty() && !exists && then == Then::Release {
+            // Nothing to delete is not a run that happened: the request is refused.
+            self.registry.release_episodes(&run.record.id).await?;
+            self.registry.discard_run(&run.record.id).await?;
+            return Err(Error::NotFound(format!("episode `{id}` has no clip {n}")));
+        }
+        let plan = Plan {
+            targets: vec![Target {
+                rel: dir,
+                artifact_ids,
+            }],
+            ..Plan::default()
+        };
         self.execute(run, plan).await
     }
 

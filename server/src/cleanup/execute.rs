@@ -311,6 +311,7 @@ fn partial_end(record: &RunRecord, report: &CleanupReport) -> Then {
         _ if report.errors.is_empty() => record.then,
         Then::Requeue if record.trigger == Trigger::Force.as_str() => Then::Reset,
         Then::Requeue => Then::ResetStage,
+        Then::RegenerateClip(_) => Then::Release,
         other => other,
     }
 }

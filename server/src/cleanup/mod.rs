@@ -74,6 +74,10 @@ pub enum Trigger {
     Restore,
     /// The storage budget evicting regenerable artifacts.
     Budget,
+    /// Failed episodes cleaned and set back to idle (one failure group, or named ones).
+    CleanFailed,
+    /// One clip's files, deleted or about to be cut again.
+    Clip,
 }
 
 impl Trigger {
@@ -90,6 +94,8 @@ impl Trigger {
             Trigger::Scratch => "scratch",
             Trigger::Restore => "restore",
             Trigger::Budget => "budget",
+            Trigger::CleanFailed => "clean-failed",
+            Trigger::Clip => "clip",
         }
     }
 
@@ -105,6 +111,8 @@ impl Trigger {
                 | Trigger::DeepClean
                 | Trigger::Schedule
                 | Trigger::Budget
+                | Trigger::CleanFailed
+                | Trigger::Clip
         )
     }
 }

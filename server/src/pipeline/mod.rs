@@ -94,24 +94,7 @@ impl Pipeline {
         attempt: i64,
         cancel: CancellationToken,
     ) -> Result<(), StageError> {
-        let id = EpisodeId::parse(&ep.id).map_err(|e| StageError::Failed {
-            stage: Stage::Prepped,
-            reason: e.to_string(),
-        })?;
-        let scratch = self.root.abs(&self.root.attempt_dir(&id, attempt));
-        std::fs::create_dir_all(&scratch).map_err(|e| StageError::Failed {
-            stage: Stage::Prepped,
-            reason: format!("cannot create scratch dir: {e}"),
-        })?;
-        let mut a = Attempt {
-            p: self,
-            source: self.root.abs(&ep.source_path),
-            duration: ep.duration_secs.unwrap_or(0.0),
-            id,
-            n: attempt,
-            scratch,
-            cancel,
-        };
+        let mut a = self.attempt(ep, attempt, cancel, Stage::Prepped)?;
         let mut cues = Vec::new();
         let mut enriched = None;
         let mut clips = Vec::new();
@@ -163,6 +146,72 @@ impl Pipeline {
         // Scratch is only for this attempt's in-flight files; everything kept was moved into place. The
         // job removes it through the deletion primitive, audited (`Trigger::Scratch`).
         Ok(())
+    }
+
+    /// Cuts clip `n` again from the source, with the transcript and highlights the episode's earlier
+    /// attempt left: the clip job of `regenerate_clip`. Every other file stays as it is.
+    pub async fn run_clip(
+        &self,
+        ep: &EpisodeRow,
+        attempt: i64,
+        n: u32,
+        cancel: CancellationToken,
+    ) -> Result<(), StageError> {
+        let failed = |reason: String| StageError::Failed {
+            stage: Stage::Clipped,
+            reason,
+        };
+        let a = self.attempt(ep, attempt, cancel, Stage::Clipped)?;
+        self.set_progress(&a.id, Stage::Clipped, 0).await;
+        let read = |rel: String| {
+            std::fs::read(self.root.abs(&rel))
+                .map_err(|e| failed(format!("cannot read {rel}: {e}")))
+        };
+        let e: enrich::Enriched = serde_json::from_slice(&read(self.root.enriched(&a.id))?)
+            .map_err(|e| failed(format!("enrichment unreadable: {e}")))?;
+        let vtt = read(self.root.transcript(&a.id, "vtt"))?;
+        let cues = transcript::parse(&String::from_utf8_lossy(&vtt));
+        let h = e
+            .highlights
+            .get((n as usize).wrapping_sub(1))
+            .ok_or_else(|| failed(format!("the episode has no highlight {n}")))?;
+        match a.cut_clip(h, n, &cues).await {
+            Ok(_) => {}
+            Err(StepError::Tool(ToolError::Cancelled)) => return Err(StageError::Cancelled),
+            Err(e) => return Err(failed(e.to_string())),
+        }
+        self.set_progress(&a.id, Stage::Clipped, 100).await;
+        self.registry
+            .stage_done(a.id.as_str(), attempt, Stage::Clipped)
+            .await
+            .map_err(|e| failed(e.to_string()))
+    }
+
+    fn attempt(
+        &self,
+        ep: &EpisodeRow,
+        attempt: i64,
+        cancel: CancellationToken,
+        stage: Stage,
+    ) -> Result<Attempt<'_>, StageError> {
+        let id = EpisodeId::parse(&ep.id).map_err(|e| StageError::Failed {
+            stage,
+            reason: e.to_string(),
+        })?;
+        let scratch = self.root.abs(&self.root.attempt_dir(&id, attempt));
+        std::fs::create_dir_all(&scratch).map_err(|e| StageError::Failed {
+            stage,
+            reason: format!("cannot create scratch dir: {e}"),
+        })?;
+        Ok(Attempt {
+            p: self,
+            source: self.root.abs(&ep.source_path),
+            duration: ep.duration_secs.unwrap_or(0.0),
+            id,
+            n: attempt,
+            scratch,
+            cancel,
+        })
     }
 
     async fn set_progress(&self, id: &EpisodeId, stage: Stage, pct: u8) {
@@ -284,7 +333,7 @@ impl Attempt<'_> {
     }
 
     fn clip_dir(&self, n: usize) -> String {
-        format!("{}/clips/{n}", self.p.root.outputs_dir(&self.id))
+        self.p.root.clip_dir(&self.id, n as u32)
     }
 
     async fn render(&self, e: &enrich::Enriched, cues: &[Cue]) -> Step {
@@ -304,62 +353,69 @@ impl Attempt<'_> {
             .await
     }
 
-    /// One ffmpeg run per highlight makes all four variants and the thumbnail from a single decode.
+    /// Every highlight's clip, in order.
     async fn clips(&self, e: &enrich::Enriched, cues: &[Cue]) -> Step<Vec<String>> {
         let total = e.highlights.len().max(1);
         let mut kept = Vec::new();
         for (i, h) in e.highlights.iter().enumerate() {
             let n = i + 1;
-            let work = self.scratch.join(format!("clips/{n}"));
-            std::fs::create_dir_all(&work).map_err(|e| Error::io(&work, e))?;
-            let subs = transcript::window(cues, h.start, h.end);
-            std::fs::write(work.join("sub.srt"), transcript::to_srt(&subs))
-                .map_err(|e| Error::io(work.join("sub.srt"), e))?;
-            let mut cmd = ffmpeg::ffmpeg();
-            cmd.current_dir(&work).args([
-                "-ss",
-                &format!("{:.3}", h.start),
-                "-t",
-                &format!("{:.3}", h.end - h.start),
-            ]);
-            ffmpeg::input(&mut cmd, ffmpeg::Input::Video, &self.source);
-            cmd.args(["-filter_complex", CLIP_FILTER]);
-            for (label, file) in CLIP_OUTPUTS {
-                cmd.args(["-map", label, "-map", "0:a?"])
-                    .args([
-                        "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
-                    ])
-                    .args([
-                        "-c:a",
-                        "aac",
-                        "-b:a",
-                        "96k",
-                        "-movflags",
-                        "+faststart",
-                        file,
-                    ]);
-            }
-            cmd.args(["-map", "[th]", "-frames:v", "1", "-q:v", "4", "thumb.jpg"]);
-            let clip_secs = Some(h.end - h.start);
-            ffmpeg::run(cmd, &self.cancel, ffmpeg::work_timeout(clip_secs)).await?;
-            let dir = self.clip_dir(n);
-            for (_, file) in CLIP_OUTPUTS {
-                let rel = format!("{dir}/{file}");
-                self.keep(Stage::Clipped, "clip", &work.join(file), &rel)
-                    .await?;
-                kept.push(rel);
-            }
-            self.keep(
-                Stage::Clipped,
-                "thumbnail",
-                &work.join("thumb.jpg"),
-                &format!("{dir}/thumb.jpg"),
-            )
-            .await?;
+            kept.extend(self.cut_clip(h, n as u32, cues).await?);
             self.p
                 .set_progress(&self.id, Stage::Clipped, (n * 100 / total) as u8)
                 .await;
         }
+        Ok(kept)
+    }
+
+    /// One highlight: one ffmpeg run makes all four renditions and the thumbnail from a single decode.
+    async fn cut_clip(&self, h: &enrich::Highlight, n: u32, cues: &[Cue]) -> Step<Vec<String>> {
+        let mut kept = Vec::new();
+        let work = self.scratch.join(format!("clips/{n}"));
+        std::fs::create_dir_all(&work).map_err(|e| Error::io(&work, e))?;
+        let subs = transcript::window(cues, h.start, h.end);
+        std::fs::write(work.join("sub.srt"), transcript::to_srt(&subs))
+            .map_err(|e| Error::io(work.join("sub.srt"), e))?;
+        let mut cmd = ffmpeg::ffmpeg();
+        cmd.current_dir(&work).args([
+            "-ss",
+            &format!("{:.3}", h.start),
+            "-t",
+            &format!("{:.3}", h.end - h.start),
+        ]);
+        ffmpeg::input(&mut cmd, ffmpeg::Input::Video, &self.source);
+        cmd.args(["-filter_complex", CLIP_FILTER]);
+        for (label, file) in CLIP_OUTPUTS {
+            cmd.args(["-map", label, "-map", "0:a?"])
+                .args([
+                    "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+                ])
+                .args([
+                    "-c:a",
+                    "aac",
+                    "-b:a",
+                    "96k",
+                    "-movflags",
+                    "+faststart",
+                    file,
+                ]);
+        }
+        cmd.args(["-map", "[th]", "-frames:v", "1", "-q:v", "4", "thumb.jpg"]);
+        let clip_secs = Some(h.end - h.start);
+        ffmpeg::run(cmd, &self.cancel, ffmpeg::work_timeout(clip_secs)).await?;
+        let dir = self.clip_dir(n as usize);
+        for (_, file) in CLIP_OUTPUTS {
+            let rel = format!("{dir}/{file}");
+            self.keep(Stage::Clipped, "clip", &work.join(file), &rel)
+                .await?;
+            kept.push(rel);
+        }
+        self.keep(
+            Stage::Clipped,
+            "thumbnail",
+            &work.join("thumb.jpg"),
+            &format!("{dir}/thumb.jpg"),
+        )
+        .await?;
         Ok(kept)
     }
 

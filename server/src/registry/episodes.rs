@@ -50,6 +50,7 @@ impl EpisodeRow {
             duration_secs: self.duration_secs,
             progress,
             updated_at: self.updated_at,
+            stuck: None,
         }
     }
 }

@@ -61,9 +61,35 @@ impl JobState {
     }
 }
 
+/// What a job does: a whole attempt, or one clip cut again (the rest of the episode stays).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobKind {
+    Process,
+    Clip(u32),
+}
+
+impl JobKind {
+    pub fn stored(self) -> String {
+        match self {
+            JobKind::Process => "process".into(),
+            JobKind::Clip(n) => format!("clip:{n}"),
+        }
+    }
+    /// An unknown spelling (a newer build's kind) is `None`: a worker must not guess what it means.
+    pub fn parse(s: &str) -> Option<JobKind> {
+        match s {
+            "process" => Some(JobKind::Process),
+            _ => s.strip_prefix("clip:")?.parse().ok().map(JobKind::Clip),
+        }
+    }
+}
+
 impl JobRow {
     pub fn state(&self) -> JobState {
         JobState::parse(&self.state).unwrap_or(JobState::Interrupted)
+    }
+    pub fn kind(&self) -> Option<JobKind> {
+        JobKind::parse(&self.kind)
     }
 
     pub fn info(&self) -> JobInfo {
@@ -98,7 +124,9 @@ impl Registry {
     /// job, or a cleanup run owning the episode, is a 409 naming it.
     pub async fn enqueue(&self, episode: &str, attempt: i64, force: bool) -> Result<JobRow> {
         let mut tx = self.pool.begin().await?;
-        let job = self.enqueue_in(&mut tx, episode, attempt, force).await?;
+        let job = self
+            .enqueue_in(&mut tx, episode, attempt, force, JobKind::Process)
+            .await?;
         tx.commit().await?;
         self.notify_jobs().await;
         Ok(job)

@@ -19,7 +19,7 @@ mod users;
 
 pub use artifacts::{ArtifactKind, ArtifactRow, EpisodeBytes};
 pub use episodes::{EpisodeRow, NewEpisode};
-pub use jobs::{AttemptEnd, Beat, JobRow, JobState};
+pub use jobs::{AttemptEnd, Beat, JobKind, JobRow, JobState};
 pub use ownership::PlannedRows;
 pub use runs::{LiveRun, RunRecord, RunTotals, Then};
 pub use trash::{KeepTrash, Restored, TrashRunRow, TrashedEpisode, TrashedRow};

@@ -7,7 +7,7 @@
 
 use super::Tx;
 use super::runs::Then;
-use super::{Engine, JobRow, Registry, placeholders};
+use super::{Engine, JobKind, JobRow, Registry, placeholders};
 use crate::error::{Error, Result};
 use crate::now_ms;
 
@@ -214,9 +214,14 @@ impl Registry {
                 .bind(episode)
                 .execute(&mut *tx)
                 .await?;
-            if then == Then::Requeue {
+            let kind = match then {
+                Then::Requeue => Some(JobKind::Process),
+                Then::RegenerateClip(n) => Some(JobKind::Clip(n)),
+                _ => None,
+            };
+            if let Some(kind) = kind {
                 jobs.push(
-                    self.enqueue_in(&mut tx, episode, attempt + 1, force)
+                    self.enqueue_in(&mut tx, episode, attempt + 1, force, kind)
                         .await?,
                 );
             }
@@ -240,7 +245,7 @@ impl Registry {
 
 async fn apply_then(tx: &mut Tx<'_>, episode: &str, then: Then) -> Result<()> {
     let sql = match then {
-        Then::Release => return Ok(()),
+        Then::Release | Then::RegenerateClip(_) => return Ok(()),
         Then::ResetStage => "UPDATE episodes SET stage = 'discovered', updated_at = $1 WHERE id = $2",
         Then::Reset | Then::Requeue => {
             "UPDATE episodes SET stage = 'discovered', state = 'idle', failed_stage = NULL, error = NULL,
@@ -265,21 +270,32 @@ impl Registry {
         episode: &str,
         attempt: i64,
         force: bool,
+        kind: JobKind,
     ) -> Result<JobRow> {
         self.lock_episodes(tx, std::slice::from_ref(&episode.to_string()))
             .await?;
         let now = now_ms();
-        let updated = sqlx::query(
-        "UPDATE episodes SET state = 'queued', attempt = $1, stage = 'discovered', failed_stage = NULL,
-            error = NULL, progress_stage = NULL, progress_percent = NULL, updated_at = $2
-         WHERE id = $3 AND cleanup_run IS NULL",
-    )
-    .bind(attempt)
-    .bind(now)
-    .bind(episode)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+        // A whole run starts from nothing; a clip job builds on what is there, so stage and state stay
+        // what the files say until it ends.
+        let sql = match kind {
+            JobKind::Process => {
+                "UPDATE episodes SET state = 'queued', attempt = $1, stage = 'discovered', failed_stage = NULL,
+                    error = NULL, progress_stage = NULL, progress_percent = NULL, updated_at = $2
+                 WHERE id = $3 AND cleanup_run IS NULL"
+            }
+            JobKind::Clip(_) => {
+                "UPDATE episodes SET state = 'queued', attempt = $1, failed_stage = NULL, error = NULL,
+                    progress_stage = NULL, progress_percent = NULL, updated_at = $2
+                 WHERE id = $3 AND cleanup_run IS NULL"
+            }
+        };
+        let updated = sqlx::query(sql)
+            .bind(attempt)
+            .bind(now)
+            .bind(episode)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
         if updated == 0 {
             let run: Option<Option<String>> =
                 sqlx::query_scalar("SELECT cleanup_run FROM episodes WHERE id = $1")
@@ -307,16 +323,30 @@ impl Registry {
                 "episode `{episode}` already has job {id} ({state})"
             )));
         }
+        if let JobKind::Clip(_) = kind {
+            // The new attempt carries the stages the previous one finished: only one clip is redone.
+            sqlx::query(
+                "INSERT INTO stage_runs (episode, attempt, stage, finished_at)
+                 SELECT episode, $1, stage, finished_at FROM stage_runs WHERE episode = $2 AND attempt = $3
+                 ON CONFLICT (episode, attempt, stage) DO NOTHING",
+            )
+            .bind(attempt)
+            .bind(episode)
+            .bind(attempt - 1)
+            .execute(&mut **tx)
+            .await?;
+        }
         let inserted = sqlx::query_as::<_, JobRow>(
-        "INSERT INTO jobs (episode, state, attempt, force, created_at) VALUES ($1, 'queued', $2, $3, $4)
-         RETURNING *",
-    )
-    .bind(episode)
-    .bind(attempt)
-    .bind(i64::from(force))
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await;
+            "INSERT INTO jobs (episode, kind, state, attempt, force, created_at)
+             VALUES ($1, $2, 'queued', $3, $4, $5) RETURNING *",
+        )
+        .bind(episode)
+        .bind(kind.stored())
+        .bind(attempt)
+        .bind(i64::from(force))
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await;
         match inserted {
             Ok(job) => Ok(job),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(Error::Conflict(

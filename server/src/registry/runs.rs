@@ -34,15 +34,20 @@ pub enum Then {
     Reset,
     /// A clean slate and a new queued attempt.
     Requeue,
+    /// State and stage stay; a new attempt is queued that cuts clip `n` again (its old files were the
+    /// run's to remove).
+    RegenerateClip(u32),
 }
 
 impl Then {
-    pub fn as_str(self) -> &'static str {
+    /// How the run row stores it.
+    pub fn stored(self) -> String {
         match self {
-            Then::Release => "release",
-            Then::ResetStage => "reset-stage",
-            Then::Reset => "reset",
-            Then::Requeue => "requeue",
+            Then::Release => "release".into(),
+            Then::ResetStage => "reset-stage".into(),
+            Then::Reset => "reset".into(),
+            Then::Requeue => "requeue".into(),
+            Then::RegenerateClip(n) => format!("regenerate-clip:{n}"),
         }
     }
     pub fn parse(s: &str) -> Then {
@@ -50,7 +55,10 @@ impl Then {
             "reset-stage" => Then::ResetStage,
             "reset" => Then::Reset,
             "requeue" => Then::Requeue,
-            _ => Then::Release,
+            _ => match s.strip_prefix("regenerate-clip:").map(str::parse) {
+                Some(Ok(n)) => Then::RegenerateClip(n),
+                _ => Then::Release,
+            },
         }
     }
 }
@@ -118,7 +126,7 @@ impl Registry {
             .bind(i64::from(run.dry_run))
             .bind(now_ms())
             .bind(owner)
-            .bind(run.then.as_str())
+            .bind(run.then.stored())
             .execute(&self.pool)
             .await;
         match res {

@@ -167,6 +167,10 @@ impl DataRoot {
     pub fn outputs_dir(&self, id: &EpisodeId) -> String {
         format!("outputs/{}/{}/{id}", id.show(), id.year())
     }
+    /// One highlight clip: its four renditions and its thumbnail.
+    pub fn clip_dir(&self, id: &EpisodeId, n: u32) -> String {
+        format!("{}/clips/{n}", self.outputs_dir(id))
+    }
     pub fn social_dir(&self, id: &EpisodeId) -> String {
         format!("social/{id}")
     }

@@ -177,9 +177,8 @@ impl Studio {
         actor: &str,
         req: RetryRequest,
     ) -> Result<(CleanupReport, Vec<JobRow>)> {
-        req.validate().map_err(bad_request)?;
         let dry_run = req.dry_run;
-        let rows = self.failed_rows(req.ids).await?;
+        let rows = self.failed_rows(req.select).await?;
         for (id, _) in &rows {
             self.refuse_if_live(id, "retrying it").await?;
         }
@@ -230,32 +229,6 @@ impl Studio {
         Ok((outcome.report, job))
     }
 
-    async fn failed_rows(&self, ids: Option<Vec<String>>) -> Result<Vec<(EpisodeId, EpisodeRow)>> {
-        match ids {
-            Some(ids) => {
-                let mut rows = Vec::new();
-                for raw in &ids {
-                    let (id, row) = self.find(raw).await?;
-                    if row.state() != EpisodeState::Failed {
-                        return Err(Error::Conflict(format!(
-                            "episode `{id}` is {}, not failed",
-                            row.state()
-                        )));
-                    }
-                    rows.push((id, row));
-                }
-                Ok(rows)
-            }
-            None => Ok(self
-                .registry
-                .episodes_in_states(&[EpisodeState::Failed])
-                .await?
-                .into_iter()
-                .filter_map(|r| EpisodeId::parse(&r.id).ok().map(|id| (id, r)))
-                .collect()),
-        }
-    }
-
     pub async fn deep_clean(
         self: &Arc<Self>,
         actor: &str,
@@ -265,11 +238,6 @@ impl Studio {
         self.detached(move |s| async move { s.cleanup.deep_clean(&actor, req).await })
             .await
     }
-}
-
-/// A refusal of the shared request model, as the domain's 400.
-fn bad_request(e: app::api::ApiError) -> Error {
-    Error::BadRequest(e.to_string())
 }
 
 /// A cleanup that left something behind does not start the episode over; the caller learns why.

@@ -37,7 +37,8 @@ impl Studio {
             job: self.registry.live_job(id.as_str()).await?.map(|j| j.info()),
             cleanup_runs: self.registry.list_runs(Some(id.as_str()), 20).await?,
             source_path: row.source_path.clone(),
-            episode: row.summary(),
+            episode: self.stuck.summary(&row, crate::now_ms()),
+            media: self.media(&id).await?,
         })
     }
 }
@@ -83,7 +84,10 @@ impl Studio {
             .list_episodes(q.state, show, q.offset, q.limit)
             .await?;
         Ok(EpisodeList {
-            episodes: rows.iter().map(|r| r.summary()).collect(),
+            episodes: rows
+                .iter()
+                .map(|r| self.stuck.summary(r, crate::now_ms()))
+                .collect(),
             total,
         })
     }
@@ -110,12 +114,19 @@ impl Studio {
     /// A media file a signed-in user may fetch: only under `outputs/` and `public/`, only real files,
     /// no symlink anywhere on the way. Everything else is the same 404, so probing learns nothing.
     pub fn media_file(&self, rel: &str) -> Result<std::path::PathBuf> {
+        if !matches!(rel.split('/').next(), Some("outputs" | "public")) {
+            return Err(Error::NotFound("no such file".into()));
+        }
+        self.no_symlink_path(rel)
+    }
+
+    /// Where a relative path is under the data root, when it is plain (no `..`, not absolute) and no
+    /// part of it is a symlink; otherwise the same 404.
+    pub(super) fn no_symlink_path(&self, rel: &str) -> Result<std::path::PathBuf> {
         use std::path::Component;
         let not_found = || Error::NotFound("no such file".into());
         let path = std::path::Path::new(rel);
-        let safe = path.components().all(|c| matches!(c, Component::Normal(_)))
-            && matches!(rel.split('/').next(), Some("outputs" | "public"));
-        if !safe {
+        if !path.components().all(|c| matches!(c, Component::Normal(_))) {
             return Err(not_found());
         }
         let mut abs = self.root.path().to_path_buf();

@@ -8,16 +8,21 @@
 //! | `cleaning.rs` | episode cleanup, force reprocess, retry with cleanup, Deep Clean |
 //! | `inbox.rs` | browser uploads into the inbox |
 //! | `undo.rs` | the trash, restore, purge on request, and where the disk goes |
+//! | `console.rs` | failure groups, an episode's media, per-clip delete and regenerate |
+//! | `stuck.rs` | when a running episode counts as stuck |
 //!
 //! Actions that change state run [`Studio::detached`]: on a task of their own, so a client that
 //! disconnects (its request future dropped) can never stop one half-way.
 
 mod cleaning;
+mod console;
 mod episodes;
 mod inbox;
+mod stuck;
 mod undo;
 
 pub use inbox::{UploadRequest, UploadTarget};
+pub use stuck::StuckLimits;
 
 use crate::auth::Auth;
 use crate::cleanup::Cleanup;
@@ -40,6 +45,8 @@ pub struct Studio {
     pub auth: Auth,
     /// Largest browser upload accepted (`--max-upload-mb`).
     pub max_upload_bytes: u64,
+    /// When a running episode counts as stuck (`--stuck-after`).
+    pub stuck: StuckLimits,
 }
 
 impl Studio {
@@ -84,6 +91,7 @@ impl Studio {
             jobs,
             cleanup,
             max_upload_bytes: serve.max_upload_mb.saturating_mul(1024 * 1024),
+            stuck: serve.stuck_after.clone(),
         }))
     }
 

@@ -1,0 +1,320 @@
+//! The operator's console: failures grouped by cause, stuck episodes, an episode's media (transcript,
+//! page, clip variants, social posts), per-clip actions and the live event stream's vocabulary.
+
+use super::error::ApiError;
+use super::types::{CleanupReport, JobInfo, Stage};
+use serde::{Deserialize, Serialize};
+
+/// Failed episodes that failed the same way: same stage, same error once the parts that differ per
+/// episode (numbers, paths, ids) are normalised away.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FailureGroup {
+    /// Stable while the group's stage and signature stay the same: what `retry_failed` and
+    /// `cleanup_failed` take as `group`.
+    pub key: String,
+    pub stage: Stage,
+    /// The error with per-episode details replaced by `<n>`, `<path>` and `<id>`.
+    pub signature: String,
+    pub count: i64,
+    /// Every episode in the group, newest failure first.
+    pub episodes: Vec<String>,
+    /// The newest failure in the group, as it was recorded.
+    pub example: FailureExample,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FailureExample {
+    pub episode: String,
+    pub error: String,
+    pub failed_at: i64,
+}
+
+/// Largest groups first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FailureGroupList {
+    pub groups: Vec<FailureGroup>,
+    /// Failed episodes in all groups.
+    pub failed: i64,
+}
+
+/// An error message with what differs between episodes taken out, so one cause reads as one line:
+/// paths (anything with a `/`) become `<path>`, episode ids `<id>`, numbers `<n>`.
+pub fn failure_signature(error: &str) -> String {
+    let words: Vec<String> = error
+        .split_whitespace()
+        .map(|w| {
+            let core = w.trim_matches(|c: char| "`'\"()[]{},;:".contains(c));
+            if core.contains('/') {
+                w.replace(core, "<path>")
+            } else if looks_like_episode_id(core) {
+                w.replace(core, "<id>")
+            } else {
+                numbers_out(w)
+            }
+        })
+        .collect();
+    words.join(" ")
+}
+
+fn looks_like_episode_id(w: &str) -> bool {
+    w.rsplit_once('_').is_some_and(|(rest, date)| {
+        super::types::valid_episode_date(date)
+            && rest
+                .rsplit_once('_')
+                .is_some_and(|(show, ep)| super::types::valid_show(show) && ep.starts_with("ep"))
+    })
+}
+
+/// Every run of digits (with its decimal point or separators) becomes `<n>`.
+fn numbers_out(w: &str) -> String {
+    let mut out = String::with_capacity(w.len());
+    let mut in_number = false;
+    for c in w.chars() {
+        let numeric = c.is_ascii_digit() || (in_number && matches!(c, '.' | ',' | '_'));
+        if numeric {
+            if !in_number {
+                out.push_str("<n>");
+            }
+            in_number = true;
+        } else {
+            in_number = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The group key: the stage and a 64-bit FNV-1a hash of the signature, so a key survives restarts and
+/// is the same on every node.
+pub fn failure_group_key(stage: Stage, signature: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in signature.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{}-{h:016x}", stage.as_str())
+}
+
+/// `retry_failed` and `cleanup_failed`: the named failed episodes, one failure group, or (neither) every
+/// failed episode.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FailedSelection {
+    pub ids: Option<Vec<String>>,
+    pub group: Option<String>,
+}
+
+impl FailedSelection {
+    pub fn validate(&self) -> Result<(), ApiError> {
+        if self.ids.is_some() && self.group.is_some() {
+            return Err(ApiError::bad_request(
+                "name either `ids` or a `group`, not both",
+            ));
+        }
+        if self.ids.as_ref().is_some_and(|ids| ids.is_empty()) {
+            return Err(ApiError::bad_request(
+                "`ids` must name at least one episode (leave it out for every failed episode)",
+            ));
+        }
+        if self.group.as_ref().is_some_and(|g| g.trim().is_empty()) {
+            return Err(ApiError::bad_request("`group` must not be empty"));
+        }
+        Ok(())
+    }
+}
+
+/// `cleanup_failed`: remove whatever the failed attempts left and set the episodes back to idle, so the
+/// group goes away; the run is audited like every cleanup and kept in the trash.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CleanFailedRequest {
+    #[serde(flatten)]
+    pub select: FailedSelection,
+    pub dry_run: bool,
+}
+
+/// A running episode whose progress has not moved for longer than its stage's limit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stuck {
+    pub stage: Stage,
+    /// How long its progress has stood still.
+    pub still_ms: i64,
+    /// The limit for that stage (`--stuck-after`).
+    pub limit_ms: i64,
+}
+
+/// One of a clip's four renditions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClipVariant {
+    #[serde(rename = "16x9_clean")]
+    WideClean,
+    #[serde(rename = "16x9_subtitled")]
+    WideSubtitled,
+    #[serde(rename = "9x16_clean")]
+    TallClean,
+    #[serde(rename = "9x16_subtitled")]
+    TallSubtitled,
+}
+
+impl ClipVariant {
+    pub const ALL: [ClipVariant; 4] = [
+        ClipVariant::WideClean,
+        ClipVariant::WideSubtitled,
+        ClipVariant::TallClean,
+        ClipVariant::TallSubtitled,
+    ];
+    /// Also the file name's stem: `clips/<n>/<name>.mp4`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClipVariant::WideClean => "16x9_clean",
+            ClipVariant::WideSubtitled => "16x9_subtitled",
+            ClipVariant::TallClean => "9x16_clean",
+            ClipVariant::TallSubtitled => "9x16_subtitled",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            ClipVariant::WideClean => "16:9 clean",
+            ClipVariant::WideSubtitled => "16:9 subtitled",
+            ClipVariant::TallClean => "9:16 clean",
+            ClipVariant::TallSubtitled => "9:16 subtitled",
+        }
+    }
+    pub fn from_file(name: &str) -> Option<Self> {
+        let stem = name.strip_suffix(".mp4")?;
+        ClipVariant::ALL.into_iter().find(|v| v.as_str() == stem)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClipFile {
+    pub variant: ClipVariant,
+    /// `/files/…`: where the browser fetches it.
+    pub url: String,
+    pub bytes: i64,
+}
+
+/// One highlight clip: its renditions that exist, and its thumbnail.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Clip {
+    /// 1-based, as in `clips/<n>/`.
+    pub n: u32,
+    pub files: Vec<ClipFile>,
+    pub thumb: Option<String>,
+}
+
+/// A social post as packaged, with its length counted the way the platform counts (characters).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SocialPost {
+    pub platform: String,
+    pub text: String,
+    pub chars: i64,
+    pub limit: i64,
+    pub clip: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TranscriptLine {
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+}
+
+/// What an episode produced, read from its registered files.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeMedia {
+    pub transcript: Vec<TranscriptLine>,
+    /// `/files/…/index.html` when the page is rendered.
+    pub page: Option<String>,
+    pub clips: Vec<Clip>,
+    pub social: Vec<SocialPost>,
+}
+
+/// `delete_clip` / `regenerate_clip`: one clip of one episode, its files only.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClipRequest {
+    pub episode: String,
+    pub clip: u32,
+    pub dry_run: bool,
+}
+
+impl ClipRequest {
+    pub fn validate(&self) -> Result<(), ApiError> {
+        if self.clip == 0 {
+            return Err(ApiError::bad_request("`clip` counts from 1"));
+        }
+        Ok(())
+    }
+}
+
+/// What a per-clip action did: the cleanup of that clip's files and, for a regenerate, the queued job
+/// that cuts it again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClipOutcome {
+    pub report: CleanupReport,
+    pub job: Option<JobInfo>,
+}
+
+/// Event names on `GET /api/events` (`text/event-stream`). Each `data:` line is JSON.
+pub mod events {
+    /// An episode changed (state, stage, progress, stuck): data is an `EpisodeSummary`.
+    pub const EPISODE: &str = "episode";
+    /// A cleanup run started or ended: data is a `CleanupRunSummary`.
+    pub const CLEANUP: &str = "cleanup";
+    /// The stream fell behind and skipped events: refetch what is shown.
+    pub const RESYNC: &str = "resync";
+    /// The caller's session ended (expired, signed out, password changed): data is
+    /// `{"message": …}`; the stream closes after it.
+    pub const SESSION_ENDED: &str = "session_ended";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_drop_what_differs_per_episode() {
+        let a = failure_signature(
+            "ffmpeg exited with status 1 after 2.5 s: /data/inbox/talk/ep001_2026-01-01.mp4: Invalid data",
+        );
+        let b = failure_signature(
+            "ffmpeg exited with status 1 after 13.75 s: /data/inbox/news/ep017_2026-03-02.mp4: Invalid data",
+        );
+        assert_eq!(a, b);
+        assert_eq!(
+            a,
+            "ffmpeg exited with status <n> after <n> s: <path>: Invalid data"
+        );
+        assert_eq!(
+            failure_signature("episode `talk_ep001_2026-01-01` timed out"),
+            "episode `<id>` timed out"
+        );
+        assert_ne!(
+            failure_signature("injected failure (EWG_FAIL_AT=clipped)"),
+            failure_signature("injected failure (EWG_FAIL_AT=prepped)")
+        );
+    }
+
+    #[test]
+    fn group_keys_are_stable_and_separate_stages() {
+        let k = failure_group_key(Stage::Prepped, "x <n>");
+        assert_eq!(k, failure_group_key(Stage::Prepped, "x <n>"));
+        assert!(k.starts_with("prepped-"));
+        assert_ne!(k, failure_group_key(Stage::Clipped, "x <n>"));
+    }
+
+    #[test]
+    fn selections_name_one_thing() {
+        let both = FailedSelection {
+            ids: Some(vec!["a".into()]),
+            group: Some("g".into()),
+        };
+        assert!(both.validate().is_err());
+        assert!(FailedSelection::default().validate().is_ok());
+        for v in ClipVariant::ALL {
+            assert_eq!(
+                ClipVariant::from_file(&format!("{}.mp4", v.as_str())),
+                Some(v)
+            );
+        }
+    }
+}
