@@ -66,6 +66,9 @@ pub struct ServeArgs {
     /// Transcript source: sidecar .vtt/.srt, else EWG_TRANSCRIBE_CMD, else the built-in recognizer [default: auto].
     #[arg(long, env = "EWG_TRANSCRIBE", value_enum)]
     pub transcriber: Option<crate::pipeline::transcribe::Transcriber>,
+    /// Shell command for the `command` transcriber: reads `$EWG_AUDIO`, writes WebVTT to `$EWG_VTT`.
+    #[arg(long, env = "EWG_TRANSCRIBE_CMD")]
+    pub transcribe_cmd: Option<String>,
     /// Times an episode whose worker died mid-job (lease expired) is cleaned and queued again before it
     /// is left failed ("interrupted"). Give every process sharing a registry the same value.
     #[arg(long, env = "EWG_RETRY_INTERRUPTED", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10))]
@@ -194,6 +197,7 @@ impl Default for ServeArgs {
             public_url: None,
             trusted_proxies: Vec::new(),
             transcriber: None,
+            transcribe_cmd: None,
             retry_interrupted: 0,
             stuck_after: crate::studio::StuckLimits::default(),
             trash: TrashArgs::default(),

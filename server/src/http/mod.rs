@@ -5,6 +5,7 @@
 //! | `mod.rs` | the router and its state |
 //! | `contract.rs` | the API's error contract for server functions (one middleware) |
 //! | `error.rs` | one error type that is a response |
+//! | `events.rs` | `GET /api/events`: the live feed as server-sent events |
 //! | `extract.rs` | who is calling, as an extractor (`Caller<Viewer>`, `Caller<Operator>`) |
 //! | `files.rs` | `/files/<path>`: media for signed-in users |
 //! | `upload.rs` | `POST /api/upload`: streamed uploads into the inbox |
@@ -13,6 +14,7 @@
 
 mod contract;
 mod error;
+mod events;
 mod extract;
 mod files;
 mod upload;
@@ -58,6 +60,7 @@ pub fn router(studio: Arc<Studio>, leptos_options: LeptosOptions) -> Router {
     let context = move || provide_context(Arc::clone(&backend));
     Router::new()
         .route("/api/health", get(health_get))
+        .route("/api/events", get(events::events))
         .route("/api/{*rest}", any(api_not_found))
         .route("/metrics", get(metrics))
         .route("/files/{*path}", get(files::serve))

@@ -145,6 +145,17 @@ impl Registry {
         Ok(out)
     }
 
+    /// Episodes changed at `since` (Unix ms) or later, and every running one (whose stuck flag can change
+    /// with time alone): the live feed's view of the registry.
+    pub async fn episodes_changed_since(&self, since: i64) -> Result<Vec<EpisodeRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM episodes WHERE updated_at >= $1 OR state = 'running' ORDER BY updated_at, id",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub async fn episode_count(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM episodes")
             .fetch_one(&self.pool)

@@ -98,6 +98,25 @@ struct RunRow {
     errors: i64,
     duration_ms: i64,
     started_at: i64,
+    finished_at: Option<i64>,
+}
+
+impl RunRow {
+    fn summary(self) -> CleanupRunSummary {
+        CleanupRunSummary {
+            result: parse_result(self.result.as_deref()),
+            run_id: self.id,
+            actor: self.actor,
+            trigger: self.trigger,
+            scope: self.scope,
+            dry_run: self.dry_run != 0,
+            files: self.files,
+            bytes: self.bytes,
+            errors: self.errors,
+            duration_ms: self.duration_ms,
+            started_at: self.started_at,
+        }
+    }
 }
 
 fn parse_result(s: Option<&str>) -> CleanupResult {
@@ -222,7 +241,8 @@ impl Registry {
         limit: u32,
     ) -> Result<Vec<CleanupRunSummary>> {
         let rows: Vec<RunRow> = sqlx::query_as(
-            "SELECT id, actor, trigger, scope, dry_run, result, files, bytes, errors, duration_ms, started_at
+            "SELECT id, actor, trigger, scope, dry_run, result, files, bytes, errors, duration_ms, started_at,
+                finished_at
              FROM cleanup_runs WHERE ($1 IS NULL OR episode = $2) ORDER BY started_at DESC, id DESC LIMIT $3",
         )
         .bind(episode)
@@ -230,20 +250,29 @@ impl Registry {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
+        Ok(rows.into_iter().map(RunRow::summary).collect())
+    }
+
+    /// Runs that started or finished at `since` (Unix ms) or later, with when they finished: the live
+    /// feed's view of the audit.
+    pub async fn runs_changed_since(
+        &self,
+        since: i64,
+    ) -> Result<Vec<(CleanupRunSummary, Option<i64>, Option<String>)>> {
+        let rows: Vec<RunRow> = sqlx::query_as(
+            "SELECT id, actor, trigger, scope, dry_run, result, files, bytes, errors, duration_ms, started_at,
+                finished_at
+             FROM cleanup_runs WHERE started_at >= $1 OR finished_at >= $2 ORDER BY started_at, id",
+        )
+        .bind(since)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows
             .into_iter()
-            .map(|r| CleanupRunSummary {
-                result: parse_result(r.result.as_deref()),
-                run_id: r.id,
-                actor: r.actor,
-                trigger: r.trigger,
-                scope: r.scope,
-                dry_run: r.dry_run != 0,
-                files: r.files,
-                bytes: r.bytes,
-                errors: r.errors,
-                duration_ms: r.duration_ms,
-                started_at: r.started_at,
+            .map(|r| {
+                let (finished, result) = (r.finished_at, r.result.clone());
+                (r.summary(), finished, result)
             })
             .collect())
     }

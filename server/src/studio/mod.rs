@@ -10,6 +10,7 @@
 //! | `undo.rs` | the trash, restore, purge on request, and where the disk goes |
 //! | `console.rs` | failure groups, an episode's media, per-clip delete and regenerate |
 //! | `stuck.rs` | when a running episode counts as stuck |
+//! | `live.rs` | the registry's changes as a feed, for the event stream |
 //!
 //! Actions that change state run [`Studio::detached`]: on a task of their own, so a client that
 //! disconnects (its request future dropped) can never stop one half-way.
@@ -18,10 +19,12 @@ mod cleaning;
 mod console;
 mod episodes;
 mod inbox;
+mod live;
 mod stuck;
 mod undo;
 
 pub use inbox::{UploadRequest, UploadTarget};
+pub use live::{Live, LiveEvent};
 pub use stuck::StuckLimits;
 
 use crate::auth::Auth;
@@ -47,6 +50,8 @@ pub struct Studio {
     pub max_upload_bytes: u64,
     /// When a running episode counts as stuck (`--stuck-after`).
     pub stuck: StuckLimits,
+    /// What changed in the registry, for `GET /api/events`.
+    pub live: Arc<Live>,
 }
 
 impl Studio {
@@ -83,8 +88,16 @@ impl Studio {
         if let Some(t) = serve.transcriber {
             pipeline.config.transcriber = t;
         }
+        if let Some(cmd) = serve
+            .transcribe_cmd
+            .as_ref()
+            .filter(|c| !c.trim().is_empty())
+        {
+            pipeline.config.transcribe_cmd = Some(cmd.clone());
+        }
         let jobs = Jobs::new(pipeline, Arc::clone(&cleanup), serve.lease());
         Ok(Arc::new(Studio {
+            live: Live::new(registry.clone(), serve.stuck_after.clone()),
             auth: Auth::new(registry.clone(), serve),
             root,
             registry,

@@ -8,6 +8,8 @@
 //! - [`api`]: the HTTP contract: JSON errors with the right status, auth, roles, sessions, CSRF, limits.
 //! - [`cleanup`]: the cleanup engine: neighbours, escapes, crashes, races with jobs, concurrent Deep Cleans.
 //! - [`cli`]: the `ewg` binary's configuration errors (exit code 2, one line, nothing half-created).
+//! - [`console`]: the operator's console: failure groups, stuck episodes, the event stream, an
+//!   episode's media, per-clip delete and regenerate.
 //! - [`config`]: flag parsing: defaults, ranges, global flags (pure, nothing started).
 //! - [`db`]: the registry under test: SQLite in the data dir, or (`EWG_TEST_DB=postgres`) a database of
 //!   a throwaway PostgreSQL cluster started by the harness.
@@ -30,6 +32,7 @@ mod api;
 mod cleanup;
 mod cli;
 mod config;
+mod console;
 mod db;
 mod fleet;
 mod hostile;

@@ -197,6 +197,10 @@ pub struct Options {
     pub trash: ewg::config::TrashArgs,
     /// Put the data dir on a tmpfs of this many MiB (a filesystem the test can fill).
     pub tmpfs_mib: Option<u64>,
+    /// `--stuck-after`.
+    pub stuck_after: Option<&'static str>,
+    /// `--transcribe-cmd`.
+    pub transcribe_cmd: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -214,6 +218,8 @@ impl Default for Options {
                 ..Default::default()
             },
             tmpfs_mib: None,
+            stuck_after: None,
+            transcribe_cmd: None,
         }
     }
 }
@@ -248,6 +254,9 @@ impl Env {
             trusted_proxies: opts.trusted_proxies,
             transcriber: opts.transcriber,
             trash: opts.trash,
+            stuck_after: ewg::studio::StuckLimits::parse(opts.stuck_after.unwrap_or(""))
+                .expect("stuck limits"),
+            transcribe_cmd: opts.transcribe_cmd.map(str::to_string),
             ..ServeArgs::default()
         };
         let studio = Studio::open(&common, &serve).await.expect("open studio");
