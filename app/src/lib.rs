@@ -1,4 +1,6 @@
 //! EWG Studio's user interface and API contract, shared by the server (SSR) and the browser (hydrate).
+// Release builds of the hydrate side compute layouts of deeply nested view types (the Trash page).
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod cache;
@@ -8,7 +10,7 @@ mod pages;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{
-    components::{Route, Router, Routes},
+    components::{A, Route, Router, Routes},
     path,
 };
 
@@ -20,6 +22,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="icon" href="/favicon.ico" sizes="32x32"/>
                 <link rel="stylesheet" href="/pkg/ewg.css"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
@@ -44,9 +48,10 @@ pub fn App() -> impl IntoView {
         <Title text="EWG Studio"/>
         <Router>
             <div class="layout" data-hydrated=move || hydrated.get().to_string()>
+                <components::guard::SignInGuard/>
                 <components::sidebar::Sidebar session/>
-                <main class="content">
-                    <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
+                <main class="content" id="main">
+                    <Routes fallback=|| view! { <p class="empty">"Page not found. " <A href="/">"Go to the episode list"</A></p> }>
                         <Route path=path!("/") view=pages::dashboard::Dashboard/>
                         <Route path=path!("/episodes/:id") view=pages::episode::EpisodePage/>
                         <Route path=path!("/process") view=pages::process::ProcessPage/>

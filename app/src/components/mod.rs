@@ -1,4 +1,5 @@
 pub mod deep_clean;
 pub mod format;
+pub mod guard;
 pub mod session;
 pub mod sidebar;

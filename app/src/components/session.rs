@@ -24,7 +24,19 @@ impl Studio {
 pub fn provide_session() -> Studio {
     let refresh = RwSignal::new(0u64);
     let studio = Studio {
-        me: Resource::new(move || refresh.get(), |_| me()),
+        // Blocking: the server sends nothing of a page until it knows who asks, so an anonymous visitor
+        // gets a redirect to the sign-in page instead of a page of errors (see `guard`).
+        me: Resource::new_blocking(
+            move || refresh.get(),
+            |_| async {
+                let who = me().await;
+                #[cfg(feature = "ssr")]
+                if matches!(who, Ok(None)) {
+                    super::guard::redirect_anonymous_page();
+                }
+                who
+            },
+        ),
         refresh,
         polling: RwSignal::new(true),
         wiped_elsewhere: RwSignal::new(false),

@@ -73,7 +73,11 @@ pub fn Dashboard() -> impl IntoView {
         </div>
         <Transition fallback=move || view! { <EpisodeTable list=cached.get()/> }>
             {move || list.get().map(|res| match res {
-                Ok(list) => view! { <EpisodeTable list=Some(list)/> }.into_any(),
+                Ok(list) => {
+                    let filtered = !state_filter.get_untracked().is_empty()
+                        || !show_filter.get_untracked().trim().is_empty();
+                    view! { <EpisodeTable list=Some(list) filtered/> }.into_any()
+                }
                 Err(e) => view! { <ErrorLine error=e/> }.into_any(),
             })}
         </Transition>
@@ -81,21 +85,34 @@ pub fn Dashboard() -> impl IntoView {
 }
 
 #[component]
-fn EpisodeTable(list: Option<EpisodeList>) -> impl IntoView {
+fn EpisodeTable(
+    list: Option<EpisodeList>,
+    /// A state or show filter is set: an empty list says so rather than "no episodes yet".
+    #[prop(optional)]
+    filtered: bool,
+) -> impl IntoView {
     let Some(list) = list else {
         return view! { <p class="empty">"Loading…"</p> }.into_any();
     };
+    if list.episodes.is_empty() && filtered {
+        return view! {
+            <p class="empty" data-testid="empty">
+                "No episode matches these filters. Set State to “all” and clear Show to see every episode."
+            </p>
+        }
+        .into_any();
+    }
     if list.episodes.is_empty() {
         return view! {
             <p class="empty" data-testid="empty">
                 "No episodes yet. Drop videos into "<code>"inbox/<show>/ep001_2026-01-01.mp4"</code>
-                " and press “Scan inbox”."
+                " or "<A href="/upload">"upload them"</A>", then press “Scan inbox”."
             </p>
         }
         .into_any();
     }
     view! {
-        <table class="episodes" data-testid="episodes">
+        <div class="table-scroll"><table class="episodes" data-testid="episodes">
             <thead><tr><th>"Episode"</th><th>"Show"</th><th>"Stage"</th><th>"State"</th><th>"Progress"</th><th>"Error"</th></tr></thead>
             <tbody>
                 {list.episodes.into_iter().map(|ep| {
@@ -118,7 +135,7 @@ fn EpisodeTable(list: Option<EpisodeList>) -> impl IntoView {
                     }
                 }).collect_view()}
             </tbody>
-        </table>
+        </table></div>
         <p class="muted">{format!("{} episode(s)", list.total)}</p>
     }
     .into_any()

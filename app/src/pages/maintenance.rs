@@ -58,6 +58,15 @@ pub fn MaintenancePage() -> impl IntoView {
 fn Chart(runs: Vec<CleanupRunSummary>) -> impl IntoView {
     let mut real: Vec<_> = runs.into_iter().filter(|r| !r.dry_run).collect();
     real.reverse();
+    if real.is_empty() {
+        return view! {
+            <p class="empty" data-testid="chart-empty">
+                "No cleanup has freed anything yet, so there is nothing to chart. Each cleanup adds a bar here: \
+                 press “Preview Deep Clean” to see what one would remove, or wait for the scheduled cleanup."
+            </p>
+        }
+        .into_any();
+    }
     let max = real.iter().map(|r| r.bytes).max().unwrap_or(0).max(1) as f64;
     let width = 600.0;
     // Thin bars for many runs, never wider than 40 px for a few.
@@ -82,4 +91,5 @@ fn Chart(runs: Vec<CleanupRunSummary>) -> impl IntoView {
             <figcaption>{format!("{} cleanup runs; tallest bar {}", real.len(), format::bytes(max as i64))}</figcaption>
         </figure>
     }
+    .into_any()
 }

@@ -1,5 +1,6 @@
-//! Start processing: pick episodes, optionally force (with a dry-run preview of what will be deleted),
-//! watch progress, retry failures with cleanup.
+//! Start processing: pick episodes (all, none, by show, failed only), see what Start will do with them
+//! before pressing it, optionally force (with a dry-run preview of what will be deleted), watch progress,
+//! retry failures with cleanup.
 
 use super::widgets::{ErrorLine, ProgressBar, StateBadge, poll_while_active};
 use crate::api::{
@@ -11,14 +12,18 @@ use crate::components::deep_clean::DeepCleanButton;
 use crate::components::format;
 use crate::components::session::use_studio;
 use leptos::prelude::*;
+use leptos_router::components::A;
 use std::collections::BTreeSet;
+
+/// The most episodes the page lists (the server's largest page).
+const LIST_LIMIT: u32 = 500;
 
 #[component]
 pub fn ProcessPage() -> impl IntoView {
     let studio = use_studio();
     let list = Resource::new(
         move || studio.refresh.get(),
-        |_| episodes(None, None, None, None),
+        |_| episodes(None, None, None, Some(LIST_LIMIT)),
     );
     let selected = RwSignal::new(BTreeSet::<String>::new());
     let clear_cache = RwSignal::new(true);
@@ -34,7 +39,8 @@ pub fn ProcessPage() -> impl IntoView {
     let start = Action::new(|(ids, force, clear): &(Vec<String>, bool, bool)| {
         process(ids.clone(), Some(*force), Some(*clear))
     });
-    let retry = Action::new(|ids: &Option<Vec<String>>| retry_failed(ids.clone(), Some(false)));
+    let retry =
+        Action::new(|ids: &Option<Vec<String>>| retry_failed(ids.clone(), None, Some(false)));
 
     Effect::new(move |_| {
         if force.get() && !selected.with(|s| s.is_empty()) {
@@ -51,8 +57,17 @@ pub fn ProcessPage() -> impl IntoView {
     });
     poll_while_active(list, 1000);
 
+    // The listed episodes, copied by an effect (so nothing outside the Transition reads the resource while
+    // hydrating), and what Start would do with the selection: the counts shown before pressing it.
+    let listed = RwSignal::new(Vec::<EpisodeSummary>::new());
+    Effect::new(move |_| {
+        if let Some(Ok(l)) = list.get() {
+            listed.set(l.episodes);
+        }
+    });
+    let plan = Memo::new(move |_| listed.with(|eps| selected.with(|sel| Plan::of(eps, sel))));
     let on_start = move |_| {
-        let ids: Vec<String> = selected.get_untracked().into_iter().collect();
+        let ids = plan.with_untracked(|p| p.ids.clone());
         let clear = clear_cache.get_untracked();
         if clear {
             forget_cached(&ids);
@@ -67,23 +82,42 @@ pub fn ProcessPage() -> impl IntoView {
         <Show when=move || force.get()>
             <ForcePreview preview=preview/>
         </Show>
+        <Transition fallback=|| ()>
+            {move || list.get().and_then(|r| r.ok()).map(|l| view! {
+                <SelectBar episodes=l.episodes selected=selected/>
+            })}
+            <PlanLine plan=plan force=force selected=selected/>
+        </Transition>
         <div class="actions">
-            <button data-testid="start" on:click=on_start disabled=move || selected.with(|s| s.is_empty()) || start.pending().get()>"Start"</button>
-            <button data-testid="retry-all" on:click=move |_| { retry.dispatch(None); }>"Retry all failed"</button>
+            <button type="button" data-testid="start" on:click=on_start
+                disabled=move || plan.with(|p| p.ids.is_empty() || (p.blocked() && !force.get())) || start.pending().get()>"Start"</button>
+            <button type="button" data-testid="retry-all" on:click=move |_| { retry.dispatch(None); }>"Retry all failed"</button>
             <DeepCleanButton/>
         </div>
         <Outcomes start=start retry=retry/>
         <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || list.get().map(|res| match res {
                 Err(e) => view! { <ErrorLine error=e/> }.into_any(),
-                Ok(list) => view! {
-                    <table class="episodes" data-testid="process-list">
-                        <thead><tr><th></th><th>"Episode"</th><th>"Stage"</th><th>"State"</th><th>"Progress"</th><th>"Result"</th></tr></thead>
-                        <tbody>{list.episodes.into_iter().map(|ep| view! {
-                            <ProcessRow ep=ep selected=selected retry=retry/>
-                        }).collect_view()}</tbody>
-                    </table>
+                Ok(list) if list.episodes.is_empty() => view! {
+                    <p class="empty" data-testid="process-empty">
+                        "Nothing to process yet. Drop videos into "<code>"inbox/<show>/"</code>" or "
+                        <A href="/upload">"upload them"</A>", then press “Scan inbox” on the "<A href="/">"Dashboard"</A>"."
+                    </p>
                 }.into_any(),
+                Ok(list) => {
+                    let more = (list.total > list.episodes.len() as i64).then(|| format!(
+                        "Listing the first {} of {} episodes; selections apply to the listed ones.",
+                        list.episodes.len(), list.total));
+                    view! {
+                        {more.map(|m| view! { <p class="muted">{m}</p> })}
+                        <div class="table-scroll"><table class="episodes" data-testid="process-list">
+                            <thead><tr><th><span class="visually-hidden">"Selected"</span></th><th>"Episode"</th><th>"Stage"</th><th>"State"</th><th>"Progress"</th><th>"Result"</th></tr></thead>
+                            <tbody>{list.episodes.into_iter().map(|ep| view! {
+                                <ProcessRow ep=ep selected=selected retry=retry/>
+                            }).collect_view()}</tbody>
+                        </table></div>
+                    }.into_any()
+                }
             })}
         </Transition>
     }
@@ -119,7 +153,7 @@ fn ProcessRow(
     let failed = ep.state == EpisodeState::Failed;
     view! {
         <tr data-episode=ep.id.clone()>
-            <td><input type="checkbox" data-testid="select"
+            <td><input type="checkbox" data-testid="select" aria-label=format!("Select {}", ep.id)
                 prop:checked=move || selected.with(|s| s.contains(&id))
                 on:change=move |ev| {
                     let on = event_target_checked(&ev);
@@ -137,7 +171,7 @@ fn ProcessRow(
                 })}
                 {failed.then(|| {
                     let id = ep.id.clone();
-                    view! { <button data-testid="retry" on:click=move |_| { retry.dispatch(Some(vec![id.clone()])); }>"Retry with cleanup"</button> }
+                    view! { <button type="button" data-testid="retry" on:click=move |_| { retry.dispatch(Some(vec![id.clone()])); }>"Retry with cleanup"</button> }
                 })}
             </td>
         </tr>
@@ -202,4 +236,258 @@ async fn force_preview(ids: Vec<String>) -> Result<Vec<String>, ApiError> {
         paths.extend(out.report.paths);
     }
     Ok(paths)
+}
+
+/// What Start would do with the selected episodes, counted the way the server decides: without force an
+/// idle episode is queued, a failed or cancelled one is cleaned and queued, and a done, queued or running
+/// one makes the server refuse the whole request; with force every one is stopped if needed, cleaned and
+/// queued from scratch.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Plan {
+    /// The selected episodes that are listed, in list order: what Start sends.
+    ids: Vec<String>,
+    fresh: usize,
+    retried: usize,
+    done: usize,
+    live: usize,
+    /// Selected episodes Start refuses without force (done, queued or running).
+    blocking: Vec<String>,
+}
+
+impl Plan {
+    fn of(episodes: &[EpisodeSummary], selected: &BTreeSet<String>) -> Plan {
+        let mut plan = Plan::default();
+        for ep in episodes.iter().filter(|e| selected.contains(&e.id)) {
+            plan.ids.push(ep.id.clone());
+            match ep.state {
+                EpisodeState::Idle => plan.fresh += 1,
+                EpisodeState::Failed | EpisodeState::Cancelled => plan.retried += 1,
+                EpisodeState::Done => plan.done += 1,
+                EpisodeState::Queued | EpisodeState::Running => plan.live += 1,
+            }
+            if matches!(
+                ep.state,
+                EpisodeState::Done | EpisodeState::Queued | EpisodeState::Running
+            ) {
+                plan.blocking.push(ep.id.clone());
+            }
+        }
+        plan
+    }
+
+    fn blocked(&self) -> bool {
+        !self.blocking.is_empty()
+    }
+
+    /// The line shown above Start, and (without force) why Start is refused, if it is.
+    fn describe(&self, force: bool) -> (String, Option<String>) {
+        let n = self.ids.len();
+        if n == 0 {
+            return (
+                "Nothing selected: tick episodes below or use the selection buttons.".into(),
+                None,
+            );
+        }
+        if force {
+            let mut line = format!(
+                "Force reprocess: {} from scratch; everything derived from {} is deleted first (listed above)",
+                episodes_will(n, "be reprocessed"),
+                if n == 1 { "it" } else { "them" },
+            );
+            if self.live > 0 {
+                line.push_str(&format!("; {} queued or running, stopped first", self.live));
+            }
+            line.push('.');
+            return (line, None);
+        }
+        let queued = self.fresh + self.retried;
+        let mut line = if queued == 0 {
+            "Nothing to queue".to_string()
+        } else {
+            episodes_will(queued, "be queued")
+        };
+        let mut parts = Vec::new();
+        if self.fresh > 0 {
+            parts.push(format!("{} new", self.fresh));
+        }
+        if self.retried > 0 {
+            parts.push(format!(
+                "{} failed or cancelled, whose last attempt is cleaned first",
+                self.retried
+            ));
+        }
+        if queued > 0 && !parts.is_empty() {
+            line.push_str(&format!(" ({})", parts.join(", ")));
+        }
+        line.push('.');
+        let blocked = self.blocked().then(|| {
+            let mut why = Vec::new();
+            if self.done > 0 {
+                why.push(format!("{} already done", is_are(self.done)));
+            }
+            if self.live > 0 {
+                why.push(format!("{} queued or running", is_are(self.live)));
+            }
+            format!(
+                "{}: the server refuses the whole Start while {} selected. Tick “Force reprocess” to redo {} \
+                 from scratch, or leave {} out.",
+                why.join(" and "),
+                if self.blocking.len() == 1 { "it is" } else { "they are" },
+                if self.blocking.len() == 1 { "it" } else { "them" },
+                if self.blocking.len() == 1 { "it" } else { "them" },
+            )
+        });
+        (line, blocked)
+    }
+}
+
+/// `1 episode will be queued`, `3 episodes will be queued`.
+fn episodes_will(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 episode will {what}")
+    } else {
+        format!("{n} episodes will {what}")
+    }
+}
+
+/// `1 is`, `2 are`.
+fn is_are(n: usize) -> String {
+    if n == 1 {
+        "1 is".into()
+    } else {
+        format!("{n} are")
+    }
+}
+
+/// Select all, none, failed only, or one show's episodes (each replaces the selection).
+#[component]
+fn SelectBar(episodes: Vec<EpisodeSummary>, selected: RwSignal<BTreeSet<String>>) -> impl IntoView {
+    let shows: BTreeSet<String> = episodes.iter().map(|e| e.show.clone()).collect();
+    let eps = StoredValue::new(episodes);
+    let pick = move |keep: &dyn Fn(&EpisodeSummary) -> bool| {
+        let ids = eps.with_value(|eps| {
+            eps.iter()
+                .filter(|e| keep(e))
+                .map(|e| e.id.clone())
+                .collect()
+        });
+        selected.set(ids);
+    };
+    let show_choice = RwSignal::new(String::new());
+    view! {
+        <div class="selectbar" role="group" aria-label="Select episodes">
+            <span class="muted">"Select:"</span>
+            <button type="button" data-testid="select-all" on:click=move |_| pick(&|_| true)>"All"</button>
+            <button type="button" data-testid="select-none" on:click=move |_| { selected.set(BTreeSet::new()); show_choice.set(String::new()); }>"None"</button>
+            <button type="button" data-testid="select-failed"
+                on:click=move |_| pick(&|e| e.state == EpisodeState::Failed)>"Failed only"</button>
+            <label>"Show "
+                <select data-testid="select-show" prop:value=show_choice on:change=move |ev| {
+                    let show = event_target_value(&ev);
+                    show_choice.set(show.clone());
+                    if !show.is_empty() {
+                        pick(&|e| e.show == show);
+                    }
+                }>
+                    <option value="">"—"</option>
+                    {shows.into_iter().map(|s| view! { <option value=s.clone()>{s.clone()}</option> }).collect_view()}
+                </select>
+            </label>
+        </div>
+    }
+}
+
+/// The counts of what Start will do, and when it would be refused, why and a one-click way out.
+#[component]
+fn PlanLine(
+    plan: Memo<Plan>,
+    force: RwSignal<bool>,
+    selected: RwSignal<BTreeSet<String>>,
+) -> impl IntoView {
+    let text = Memo::new(move |_| plan.with(|p| p.describe(force.get())));
+    let leave_out = move |_| {
+        let blocking = plan.with_untracked(|p| p.blocking.clone());
+        selected.update(|s| {
+            for id in &blocking {
+                s.remove(id);
+            }
+        });
+    };
+    view! {
+        <div class="plan" data-testid="plan" aria-live="polite"
+            data-selected=move || plan.with(|p| p.ids.len()).to_string()>
+            <p data-testid="plan-line">{move || text.with(|t| t.0.clone())}</p>
+            {move || text.with(|t| t.1.clone()).map(|why| view! {
+                <p class="warning" data-testid="plan-blocked">
+                    {why}" "
+                    <button type="button" data-testid="leave-out" on:click=leave_out>"Leave them out"</button>
+                </p>
+            })}
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Plan;
+    use crate::api::{EpisodeState, EpisodeSummary};
+    use std::collections::BTreeSet;
+
+    fn ep(id: &str, state: EpisodeState) -> EpisodeSummary {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "show": "s", "title": id, "stage": "discovered", "state": state,
+            "attempt": 0, "updated_at": 0,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn counts_follow_the_server_rules() {
+        use EpisodeState::*;
+        let eps = [
+            ep("a", Idle),
+            ep("b", Failed),
+            ep("c", Done),
+            ep("d", Running),
+            ep("e", Idle),
+        ];
+        let all: BTreeSet<String> = eps.iter().map(|e| e.id.clone()).collect();
+        let plan = Plan::of(&eps, &all);
+        assert_eq!(
+            (plan.fresh, plan.retried, plan.done, plan.live),
+            (2, 1, 1, 1)
+        );
+        assert_eq!(plan.blocking, ["c", "d"]);
+        let (line, blocked) = plan.describe(false);
+        assert_eq!(
+            line,
+            "3 episodes will be queued (2 new, 1 failed or cancelled, whose last attempt is cleaned first)."
+        );
+        assert!(
+            blocked
+                .unwrap()
+                .starts_with("1 is already done and 1 is queued or running")
+        );
+        let (line, blocked) = plan.describe(true);
+        assert!(
+            line.starts_with("Force reprocess: 5 episodes will be reprocessed from scratch"),
+            "{line}"
+        );
+        assert!(line.contains("1 queued or running, stopped first"));
+        assert!(blocked.is_none());
+
+        let only_a: BTreeSet<String> = ["a".to_string(), "gone".to_string()].into();
+        let plan = Plan::of(&eps, &only_a);
+        assert_eq!(plan.ids, ["a"]);
+        assert_eq!(
+            plan.describe(false),
+            ("1 episode will be queued (1 new).".into(), None)
+        );
+        assert!(
+            Plan::of(&eps, &BTreeSet::new())
+                .describe(false)
+                .0
+                .starts_with("Nothing selected")
+        );
+    }
 }

@@ -79,7 +79,11 @@ fn StorageView(r: StorageReport) -> impl IntoView {
 
             <h3>"By show"</h3>
             {if r.shows.is_empty() {
-                view! { <p class="empty">"No derived files registered yet: process an episode first."</p> }.into_any()
+                view! {
+                    <p class="empty" data-testid="storage-shows-empty">
+                        "No derived files registered yet: start an episode on the "<A href="/process">"Process"</A>" page."
+                    </p>
+                }.into_any()
             } else {
                 view! {
                     <table class="runs" data-testid="storage-shows">
@@ -93,7 +97,11 @@ fn StorageView(r: StorageReport) -> impl IntoView {
 
             <h3>"Largest episodes"</h3>
             {if r.largest.is_empty() {
-                view! { <p class="empty">"No episode has derived files yet."</p> }.into_any()
+                view! {
+                    <p class="empty" data-testid="storage-largest-empty">
+                        "No episode has derived files yet: they appear here once processing writes audio, transcripts and clips."
+                    </p>
+                }.into_any()
             } else {
                 view! {
                     <table class="runs" data-testid="storage-largest">

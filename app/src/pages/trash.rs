@@ -267,8 +267,8 @@ fn TrashView(l: TrashList, ui: TrashUi, role: Option<Role>) -> impl IntoView {
             policy.clone()
         } else {
             format!(
-                "Nothing in the trash. Cleanups keep what they remove here for {retention}, \
-                 restorable until then."
+                "Nothing in the trash. When an episode's cleanup, a retry with cleanup or Deep Clean \
+                 removes files, they wait here for {retention} and one Restore puts them back."
             )
         };
         return view! {

@@ -19,13 +19,22 @@ pub fn WorkersPanel() -> impl IntoView {
                     Err(e) => view! { <ErrorLine error=e/> }.into_any(),
                     Ok(l) => {
                         let slots: i64 = l.nodes.iter().filter(|n| n.alive).map(|n| n.slots).sum();
+                        if l.nodes.is_empty() {
+                            return view! {
+                                <p data-testid="workers-summary">{summary(l.queued, slots)}</p>
+                                <p class="empty" data-testid="workers-empty">
+                                    "No node has registered with this registry yet: one appears here when "
+                                    <code>"ewg serve"</code>" or "<code>"ewg worker"</code>" starts."
+                                </p>
+                            }.into_any();
+                        }
                         view! {
                             <p data-testid="workers-summary">{summary(l.queued, slots)}</p>
-                            <table class="runs" data-testid="workers">
+                            <div class="table-scroll"><table class="runs" data-testid="workers">
                                 <thead><tr><th>"Node"</th><th>"Role"</th><th>"Status"</th><th>"Slots"</th>
                                     <th>"Running"</th><th>"Done"</th><th>"Failed"</th><th>"Started"</th></tr></thead>
                                 <tbody>{l.nodes.into_iter().map(|n| view! { <NodeRow node=n/> }).collect_view()}</tbody>
-                            </table>
+                            </table></div>
                         }.into_any()
                     }
                 })}
@@ -54,7 +63,14 @@ fn NodeRow(node: NodeInfo) -> impl IntoView {
 
 fn summary(queued: i64, slots: i64) -> String {
     match (queued, slots) {
-        (0, _) => format!("Queue empty; {slots} job slot(s) online."),
+        (0, 0) => {
+            "Queue empty; 0 job slot(s) online: queued jobs wait until `ewg serve --workers N` or \
+                   `ewg worker` runs."
+                .to_string()
+        }
+        (0, _) => {
+            format!("Queue empty; {slots} job slot(s) online. Start episodes on the Process page.")
+        }
         (q, 0) => format!(
             "{q} job(s) queued and no worker online: start `ewg worker` or `ewg serve --workers N`."
         ),
