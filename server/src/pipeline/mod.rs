@@ -180,11 +180,10 @@ impl Pipeline {
             Err(StepError::Tool(ToolError::Cancelled)) => return Err(StageError::Cancelled),
             Err(e) => return Err(failed(e.to_string())),
         }
+        // The episode's stage stays where the earlier attempt left it (packaged): one clip was redone,
+        // not the stages after it, and the clip's rows were recorded fenced like any job's.
         self.set_progress(&a.id, Stage::Clipped, 100).await;
-        self.registry
-            .stage_done(a.id.as_str(), attempt, Stage::Clipped)
-            .await
-            .map_err(|e| failed(e.to_string()))
+        Ok(())
     }
 
     fn attempt(

@@ -3,10 +3,11 @@
 //! The registry is the only place that sees every change — a job on another machine writes its progress
 //! there, not into this process — so the feed reads it rather than hooking into this process's code
 //! paths. One task per server polls while at least one stream is open (and not at all otherwise) and
-//! fans the changes out over a broadcast channel: the cost is one pair of indexed reads per tick,
-//! however many browsers watch. Each read looks back [`OVERLAP_MS`] and drops what it already sent, so a
-//! change written in the same millisecond as a read, or by a node whose clock is a little behind, is
-//! still seen exactly once.
+//! fans the changes out over a broadcast channel: the cost is one pair of reads per tick, however many
+//! browsers watch. Each read looks back [`OVERLAP_MS`] and drops what it already sent, so a change
+//! written in the same millisecond as a read, or by a node whose clock is a little behind, is still
+//! seen exactly once — but never before the feed started: a stream carries what changes after it
+//! opened (the page fetched the state before).
 
 use super::StuckLimits;
 use crate::now_ms;
@@ -69,13 +70,15 @@ impl Live {
 
     async fn feed(self: Arc<Self>) {
         let mut seen = Seen::default();
-        let mut since = now_ms() - OVERLAP_MS;
+        let mut opened = now_ms();
+        let mut since = opened;
         loop {
             tokio::time::sleep(TICK).await;
             if self.tx.receiver_count() == 0 {
-                // Nobody listens: forget what was sent, so a new listener's first tick is fresh.
+                // Nobody listens: forget what was sent; the next listener starts from its own start.
                 seen = Seen::default();
-                since = now_ms() - OVERLAP_MS;
+                opened = now_ms();
+                since = opened;
                 continue;
             }
             let read_at = now_ms();
@@ -85,7 +88,7 @@ impl Live {
                         // An error only means every listener left since the count above.
                         let _ = self.tx.send(Arc::new(e));
                     }
-                    since = read_at - OVERLAP_MS;
+                    since = (read_at - OVERLAP_MS).max(opened);
                 }
                 Err(e) => tracing::warn!(error = %e, "live feed: the registry did not answer"),
             }
