@@ -1,7 +1,12 @@
-//! The episode list: renders from the local cache at once, refreshes from the server, polls while work runs.
+//! The episode list: renders from the local cache at once, refreshes from the server, follows the event
+//! stream (polling while it is down), flags stuck episodes, and groups failures above the list.
 
-use super::widgets::{ErrorLine, ProgressBar, StateBadge, poll_while_active};
-use crate::api::{EpisodeList, EpisodeState, discover, episodes};
+use super::failures::FailureGroups;
+use super::live::{Live, LiveStatus, use_live};
+use super::widgets::{
+    ErrorLine, ProgressBar, StateBadge, StuckActions, StuckFlag, poll_while_active,
+};
+use crate::api::{EpisodeList, EpisodeState, EpisodeSummary, discover, episodes};
 use crate::cache::{self, Group};
 use crate::components::session::use_studio;
 use leptos::prelude::*;
@@ -36,7 +41,32 @@ pub fn Dashboard() -> impl IntoView {
             cached.set(Some(list));
         }
     });
+    let live = use_live(|| None);
     poll_while_active(list, 1500);
+    // An episode the list does not know (just discovered or uploaded), or a stream that skipped events:
+    // fetch the list again.
+    Effect::new(move |prev: Option<u64>| {
+        let n = live.resync.get();
+        if prev.is_some_and(|p| p != n) {
+            list.refetch();
+        }
+        n
+    });
+    Effect::new(move |_| {
+        let unknown = live.episodes.with(|m| {
+            list.with_untracked(|l| match l {
+                Some(Ok(l)) => m.keys().any(|id| !l.episodes.iter().any(|e| &e.id == id)),
+                _ => false,
+            })
+        });
+        if unknown
+            && state_filter.get_untracked().is_empty()
+            && show_filter.get_untracked().is_empty()
+        {
+            list.refetch();
+        }
+    });
+    let stuck = StuckActions::new(move || list.refetch());
 
     let scan = Action::new(|_: &()| discover());
     Effect::new(move |_| {
@@ -46,6 +76,8 @@ pub fn Dashboard() -> impl IntoView {
     });
 
     view! {
+        <LiveStatus live/>
+        <FailureGroups live/>
         <header class="page-head">
             <h2>"Episodes"</h2>
             <button data-testid="discover" on:click=move |_| { scan.dispatch(()); }>"Scan inbox"</button>
@@ -71,12 +103,12 @@ pub fn Dashboard() -> impl IntoView {
                 <input data-testid="filter-show" placeholder="any show" on:change=move |ev| show_filter.set(event_target_value(&ev))/>
             </label>
         </div>
-        <Transition fallback=move || view! { <EpisodeTable list=cached.get()/> }>
+        <Transition fallback=move || view! { <EpisodeTable list=cached.get() live stuck/> }>
             {move || list.get().map(|res| match res {
                 Ok(list) => {
                     let filtered = !state_filter.get_untracked().is_empty()
                         || !show_filter.get_untracked().trim().is_empty();
-                    view! { <EpisodeTable list=Some(list) filtered/> }.into_any()
+                    view! { <EpisodeTable list=Some(list) filtered live stuck/> }.into_any()
                 }
                 Err(e) => view! { <ErrorLine error=e/> }.into_any(),
             })}
@@ -90,6 +122,8 @@ fn EpisodeTable(
     /// A state or show filter is set: an empty list says so rather than "no episodes yet".
     #[prop(optional)]
     filtered: bool,
+    live: Live,
+    stuck: StuckActions,
 ) -> impl IntoView {
     let Some(list) = list else {
         return view! { <p class="empty">"Loading…"</p> }.into_any();
@@ -115,28 +149,37 @@ fn EpisodeTable(
         <div class="table-scroll"><table class="episodes" data-testid="episodes">
             <thead><tr><th>"Episode"</th><th>"Show"</th><th>"Stage"</th><th>"State"</th><th>"Progress"</th><th>"Error"</th></tr></thead>
             <tbody>
-                {list.episodes.into_iter().map(|ep| {
-                    let id = ep.id.clone();
-                    let href = format!("/episodes/{id}");
-                    let link_text = id.clone();
-                    let error = ep.error.clone().map(|e| match ep.failed_stage {
-                        Some(s) => format!("{s}: {e}"),
-                        None => e,
-                    });
-                    view! {
-                        <tr data-episode=id>
-                            <td><A href=href>{link_text}</A><div class="sub">{ep.title.clone()}</div></td>
-                            <td>{ep.show.clone()}</td>
-                            <td data-testid="stage">{ep.stage.as_str()}</td>
-                            <td><StateBadge ep=ep.clone()/></td>
-                            <td><ProgressBar ep=ep.clone()/></td>
-                            <td class="error-cell" data-testid="episode-error">{error}</td>
-                        </tr>
-                    }
-                }).collect_view()}
+                {list.episodes.into_iter().map(|ep| view! { <EpisodeRow ep live stuck/> }).collect_view()}
             </tbody>
         </table></div>
         <p class="muted">{format!("{} episode(s)", list.total)}</p>
     }
     .into_any()
+}
+
+/// One episode; its stage, state, progress, stuck flag and error follow the event stream.
+#[component]
+fn EpisodeRow(ep: EpisodeSummary, live: Live, stuck: StuckActions) -> impl IntoView {
+    let id = ep.id.clone();
+    let href = format!("/episodes/{id}");
+    let title = ep.title.clone();
+    let show = ep.show.clone();
+    let link_text = id.clone();
+    let cur = Memo::new(move |_| live.current(&ep));
+    view! {
+        <tr data-episode=id>
+            <td><A href=href>{link_text}</A><div class="sub">{title}</div></td>
+            <td>{show}</td>
+            <td data-testid="stage">{move || cur.with(|e| e.stage.as_str())}</td>
+            <td>
+                {move || view! { <StateBadge ep=cur.get()/> }}
+                {move || view! { <StuckFlag ep=cur.get() actions=stuck/> }}
+            </td>
+            <td>{move || view! { <ProgressBar ep=cur.get()/> }}</td>
+            <td class="error-cell" data-testid="episode-error">{move || cur.with(|ep| ep.error.clone().map(|e| match ep.failed_stage {
+                Some(s) => format!("{s}: {e}"),
+                None => e,
+            }))}</td>
+        </tr>
+    }
 }

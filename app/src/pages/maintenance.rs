@@ -1,6 +1,7 @@
 //! The nodes processing the queue, cleanup history, a chart of what cleanup freed, and the Deep Clean
 //! dry-run preview.
 
+use super::live::{LiveStatus, use_live};
 use super::widgets::ErrorLine;
 use super::workers::WorkersPanel;
 use crate::api::{CleanupRunSummary, cleanup_runs, deep_clean};
@@ -16,7 +17,17 @@ pub fn MaintenancePage() -> impl IntoView {
         |_| cleanup_runs(None, Some(200)),
     );
     let preview = Action::new(|_: &()| deep_clean(Some(true), None, None));
+    // Cleanup runs arrive over the event stream as they start and end; a skipped stretch refetches.
+    let live = use_live(|| None);
+    Effect::new(move |prev: Option<u64>| {
+        let n = live.resync.get();
+        if prev.is_some_and(|p| p != n) {
+            runs.refetch();
+        }
+        n
+    });
     view! {
+        <LiveStatus live/>
         <header class="page-head">
             <h2>"Maintenance"</h2>
             <button data-testid="deep-clean-preview" on:click=move |_| { preview.dispatch(()); }>"Preview Deep Clean"</button>
@@ -34,11 +45,13 @@ pub fn MaintenancePage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || runs.get().map(|res| match res {
                 Err(e) => view! { <ErrorLine error=e/> }.into_any(),
-                Ok(r) => view! {
-                    <Chart runs=r.runs.clone()/>
+                Ok(r) => {
+                    let runs = live.merge_runs(r.runs);
+                    view! {
+                    <Chart runs=runs.clone()/>
                     <table class="runs" data-testid="cleanup-runs">
                         <thead><tr><th>"When"</th><th>"Who"</th><th>"Trigger"</th><th>"Scope"</th><th>"Result"</th><th>"Files"</th><th>"Bytes"</th><th>"Errors"</th><th>"Duration"</th></tr></thead>
-                        <tbody>{r.runs.into_iter().map(|run| view! {
+                        <tbody>{runs.into_iter().map(|run| view! {
                             <tr>
                                 <td>{format::time(run.started_at)}</td><td>{run.actor}</td>
                                 <td>{run.trigger}{run.dry_run.then_some(" (dry run)")}</td><td>{run.scope}</td>
@@ -47,7 +60,8 @@ pub fn MaintenancePage() -> impl IntoView {
                             </tr>
                         }).collect_view()}</tbody>
                     </table>
-                }.into_any(),
+                }.into_any()
+                }
             })}
         </Transition>
     }

@@ -1,5 +1,7 @@
 pub mod dashboard;
 pub mod episode;
+mod failures;
+mod live;
 pub mod login;
 pub mod maintenance;
 pub mod process;
