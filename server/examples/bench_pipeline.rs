@@ -50,6 +50,7 @@ async fn main() {
     let pipeline = Pipeline {
         root: studio.root.clone(),
         registry: studio.registry.clone(),
+        scratch: Default::default(),
         config: PipelineConfig {
             keep_scratch: true,
             ..PipelineConfig::from_env()

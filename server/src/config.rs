@@ -66,6 +66,10 @@ pub struct ServeArgs {
     /// Transcript source: sidecar .vtt/.srt, else EWG_TRANSCRIBE_CMD, else the built-in recognizer [default: auto].
     #[arg(long, env = "EWG_TRANSCRIBE", value_enum)]
     pub transcriber: Option<crate::pipeline::transcribe::Transcriber>,
+    /// In-flight files of this process's jobs on a node-local disk instead of `work/` in the data root
+    /// (README "Many machines").
+    #[arg(long, env = "EWG_SCRATCH_DIR")]
+    pub scratch_dir: Option<std::path::PathBuf>,
     /// Shell command for the `command` transcriber: reads `$EWG_AUDIO`, writes WebVTT to `$EWG_VTT`.
     #[arg(long, env = "EWG_TRANSCRIBE_CMD")]
     pub transcribe_cmd: Option<String>,
@@ -166,6 +170,9 @@ pub struct WorkerArgs {
     /// See `ewg serve --retry-interrupted`.
     #[arg(long, env = "EWG_RETRY_INTERRUPTED", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10))]
     pub retry_interrupted: u32,
+    /// This worker's in-flight files on its own disk (`<dir>/<node-id>/`), not in the shared data root.
+    #[arg(long, env = "EWG_SCRATCH_DIR")]
+    pub scratch_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub trash: TrashArgs,
 }
@@ -178,6 +185,7 @@ impl WorkerArgs {
             lease_secs: self.lease_secs,
             transcriber: self.transcriber,
             retry_interrupted: self.retry_interrupted,
+            scratch_dir: self.scratch_dir.clone(),
             trash: self.trash.clone(),
             ..ServeArgs::default()
         }
@@ -198,6 +206,7 @@ impl Default for ServeArgs {
             trusted_proxies: Vec::new(),
             transcriber: None,
             transcribe_cmd: None,
+            scratch_dir: None,
             retry_interrupted: 0,
             stuck_after: crate::studio::StuckLimits::default(),
             trash: TrashArgs::default(),

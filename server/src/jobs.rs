@@ -205,6 +205,11 @@ impl Jobs {
         if let Err(e) = self.settle(&job, outcome).await {
             tracing::error!(error = %e, "could not record the job's outcome");
         }
+        if !self.pipeline.config.keep_scratch
+            && let Ok(id) = EpisodeId::parse(&job.episode)
+        {
+            self.pipeline.scratch.drop_attempt(&id, job.attempt);
+        }
         heartbeat.abort();
         self.running
             .lock()

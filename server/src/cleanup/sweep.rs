@@ -140,6 +140,15 @@ pub(crate) fn looks_unmounted(root: &DataRoot, owned: &HashSet<String>) -> Optio
     })
 }
 
+/// A live episode's place covers what is inside it and the in-flight names the pipeline writes beside a
+/// file before renaming it into place (`<file>.part` from another filesystem, `<file>.tmp`).
+fn protects(place: &str, child: &str) -> bool {
+    is_within(child, place)
+        || child
+            .strip_prefix(place)
+            .is_some_and(|rest| rest == ".part" || rest == ".tmp")
+}
+
 struct Walk<'a> {
     root: &'a DataRoot,
     owned: &'a HashSet<String>,
@@ -167,7 +176,7 @@ impl Walk<'_> {
             let child = format!("{rel}/{name}");
             // A covered path counts as kept so its parents are not swept as empty "orphans".
             if self.leave.covered.contains(&child)
-                || self.leave.protected.iter().any(|p| is_within(&child, p))
+                || self.leave.protected.iter().any(|p| protects(p, &child))
             {
                 keep = true;
                 continue;
@@ -233,6 +242,21 @@ fn episode_shaped(rel: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_live_place_protects_its_in_flight_siblings_and_nothing_else() {
+        let p = "audio/talk_ep001_2026-01-01.wav";
+        assert!(super::protects(p, p));
+        assert!(super::protects(p, "audio/talk_ep001_2026-01-01.wav.part"));
+        assert!(super::protects(p, "audio/talk_ep001_2026-01-01.wav.tmp"));
+        assert!(!super::protects(p, "audio/talk_ep001_2026-01-01.wav.old"));
+        assert!(!super::protects(p, "audio/talk_ep001_2026-01-01.wavx"));
+        assert!(super::protects(
+            "outputs/talk/2026/x",
+            "outputs/talk/2026/x/clips/1/a.mp4"
+        ));
+    }
+
     use super::*;
 
     struct Fixture {

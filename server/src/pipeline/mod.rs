@@ -8,6 +8,7 @@ pub mod discover;
 pub mod enrich;
 pub mod ffmpeg;
 pub mod render;
+pub mod scratch;
 pub mod social;
 pub mod sphinx;
 pub mod transcribe;
@@ -72,6 +73,8 @@ pub struct Pipeline {
     pub root: DataRoot,
     pub registry: Registry,
     pub config: PipelineConfig,
+    /// Where attempts write in-flight files: `work/` in the data root, or a node-local `--scratch-dir`.
+    pub scratch: scratch::Scratch,
 }
 
 /// One attempt at one episode.
@@ -197,7 +200,7 @@ impl Pipeline {
             stage,
             reason: e.to_string(),
         })?;
-        let scratch = self.root.abs(&self.root.attempt_dir(&id, attempt));
+        let scratch = self.scratch.attempt(&self.root, &id, attempt);
         std::fs::create_dir_all(&scratch).map_err(|e| StageError::Failed {
             stage,
             reason: format!("cannot create scratch dir: {e}"),

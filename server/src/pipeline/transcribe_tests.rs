@@ -67,6 +67,7 @@ async fn lab(dir: &Path) -> Lab {
     let pipeline = Pipeline {
         root: studio.root.clone(),
         registry: studio.registry.clone(),
+        scratch: Default::default(),
         config: PipelineConfig {
             keep_scratch: true,
             transcriber: Transcriber::Builtin,

@@ -282,6 +282,24 @@ pub fn move_into_place(root: &DataRoot, from: &Path, rel: &str) -> Result<i64> {
     if let Some(parent) = dest.parent() {
         fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     }
-    fs::rename(from, &dest).map_err(|e| Error::io(&dest, e))?;
+    match fs::rename(from, &dest) {
+        Ok(()) => {}
+        // A node-local scratch dir is another filesystem: copy beside the destination, make it durable,
+        // then rename, so readers still only ever see a whole file.
+        Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
+            let mut tmp = dest.clone().into_os_string();
+            tmp.push(".part");
+            let tmp = std::path::PathBuf::from(tmp);
+            let copied = fs::copy(from, &tmp)
+                .and_then(|_| fs::File::open(&tmp)?.sync_all())
+                .and_then(|()| fs::rename(&tmp, &dest));
+            if let Err(e) = copied {
+                let _ = fs::remove_file(&tmp);
+                return Err(Error::io(&dest, e));
+            }
+            let _ = fs::remove_file(from);
+        }
+        Err(e) => return Err(Error::io(&dest, e)),
+    }
     Ok(fs::metadata(&dest).map(|m| m.len() as i64).unwrap_or(0))
 }

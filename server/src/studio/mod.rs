@@ -33,6 +33,7 @@ use crate::config::{Common, ServeArgs};
 use crate::error::{Error, Result};
 use crate::ids::EpisodeId;
 use crate::jobs::Jobs;
+use crate::pipeline::scratch::Scratch;
 use crate::pipeline::{Pipeline, PipelineConfig};
 use crate::registry::{EpisodeRow, Registry};
 use crate::storage::DataRoot;
@@ -79,10 +80,15 @@ impl Studio {
                 "finished cleanup runs whose owner had stopped"
             );
         }
+        let scratch = match &serve.scratch_dir {
+            Some(dir) => Scratch::local(dir, crate::node::node_id())?,
+            None => Scratch::Shared,
+        };
         let mut pipeline = Pipeline {
             root: root.clone(),
             registry: registry.clone(),
             config: PipelineConfig::from_env(),
+            scratch,
         };
         // The flag wins over EWG_TRANSCRIBE, which PipelineConfig::from_env reads for `ewg process`.
         if let Some(t) = serve.transcriber {

@@ -44,8 +44,9 @@ fn spawn(mut c: Command) -> Server {
     )
 }
 
-fn worker(dir: &Path, url: &str) -> Server {
-    spawn(ewg(
+/// A worker with its in-flight files in its own `scratch` dir (node-local, as on its own machine).
+fn worker(dir: &Path, url: &str, scratch: &Path) -> Server {
+    let mut c = ewg(
         dir,
         url,
         &[
@@ -57,7 +58,9 @@ fn worker(dir: &Path, url: &str) -> Server {
             "--retry-interrupted",
             "2",
         ],
-    ))
+    );
+    c.arg("--scratch-dir").arg(scratch);
+    spawn(c)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,8 +111,11 @@ async fn two_workers_and_a_kill_process_every_episode_exactly_once() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let before: WorkerList = api.call(&token, "workers", json!({})).await.unwrap();
     assert_eq!(before.queued, 12, "{before:?}");
-    let mut doomed = worker(dir.path(), &url);
-    let _steady = worker(dir.path(), &url);
+    // Separate scratch dirs, one on another filesystem (tmpfs): finished files cross by copy + rename.
+    let doomed_scratch = tempfile::tempdir().unwrap();
+    let steady_scratch = tempfile::tempdir_in("/dev/shm").unwrap();
+    let mut doomed = worker(dir.path(), &url, doomed_scratch.path());
+    let _steady = worker(dir.path(), &url, steady_scratch.path());
 
     // Kill the first worker with SIGKILL while it runs a job.
     let doomed_pid = doomed.0.id().to_string();
@@ -202,10 +208,45 @@ async fn two_workers_and_a_kill_process_every_episode_exactly_once() {
     let killed: i64 = killed
         .parse()
         .unwrap_or_else(|_| panic!("no interrupted job of {victim}: {killed:?}"));
+    // Its scratch was on the killed worker's own disk, where only a process on that machine can see
+    // it: the next worker started there sweeps it (the dead process's lock is free), and nothing ever
+    // went through the shared work/ dir.
+    let leftover = doomed_scratch.path().join(&node);
     assert!(
-        !dir.path().join(format!("work/{victim}/a{killed}")).exists(),
-        "the killed attempt's scratch is gone"
+        leftover.join(".lock").exists(),
+        "the killed worker's scratch is still there"
     );
+    let _successor = worker(dir.path(), &url, doomed_scratch.path());
+    let start = Instant::now();
+    while leftover.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "a new worker on the same scratch dir never swept the dead one's"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !dir.path().join("work").exists()
+            || std::fs::read_dir(dir.path().join("work"))
+                .unwrap()
+                .next()
+                .is_none(),
+        "no attempt used the shared work/ dir"
+    );
+    for scratch in [steady_scratch.path()] {
+        for node_dir in std::fs::read_dir(scratch).unwrap().flatten() {
+            let left: Vec<_> = std::fs::read_dir(node_dir.path())
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name())
+                .filter(|n| n != ".lock")
+                .collect();
+            assert!(
+                left.is_empty(),
+                "finished attempts left scratch behind: {left:?}"
+            );
+        }
+    }
     assert_eq!(
         db::sql_url(
             &url,
@@ -238,7 +279,10 @@ async fn two_workers_and_a_kill_process_every_episode_exactly_once() {
         .iter()
         .filter(|n| n.role == "worker" && n.alive)
         .count();
-    assert_eq!(alive_workers, 1, "{list:?}");
+    assert_eq!(
+        alive_workers, 2,
+        "the steady worker and the successor: {list:?}"
+    );
     let metrics = reqwest::get(format!("http://{addr}/metrics"))
         .await
         .unwrap()

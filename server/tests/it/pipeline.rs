@@ -287,3 +287,62 @@ async fn discovery_reports_files_that_do_not_fit() {
     assert!(reason("inbox/Bad Show/ep001_2026-01-01.mp4").contains("show folder"));
     assert_eq!(r.added.len(), 0, "already discovered at start");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_local_scratch_on_another_filesystem_leaves_nothing_and_sweeps_only_dead_processes() {
+    use std::os::fd::AsRawFd;
+    // tmpfs: another filesystem than the data dir, so every finished file crosses by copy + rename.
+    let scratch = tempfile::tempdir_in("/dev/shm").unwrap();
+    let dead = scratch.path().join("gone-host-1-dead");
+    std::fs::create_dir_all(dead.join(format!("{GOOD}/a1"))).unwrap();
+    std::fs::write(dead.join(".lock"), "").unwrap();
+    std::fs::write(dead.join(format!("{GOOD}/a1/audio.wav")), "half an encode").unwrap();
+    let live = scratch.path().join("other-host-2-live");
+    std::fs::create_dir_all(&live).unwrap();
+    let held = std::fs::File::create(live.join(".lock")).unwrap();
+    // SAFETY: flock on a descriptor this test owns: a live sibling process holding its lock.
+    assert_eq!(
+        unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+        0
+    );
+    std::fs::write(live.join("busy"), "in use").unwrap();
+    let opts = Options {
+        scratch_dir: Some(scratch.path().to_path_buf()),
+        ..Options::default()
+    };
+    let env = Env::start_with(opts, |inbox| {
+        make_media(inbox, &["--episodes", "1", "--seconds", "4"])
+    })
+    .await;
+    assert!(!dead.exists(), "a dead process's scratch is swept at start");
+    assert!(
+        live.join("busy").exists(),
+        "a live process's scratch is left alone"
+    );
+
+    let _: ProcessOutcome = env.ok("process", json!({ "ids": [GOOD] })).await;
+    let d = env.wait_settled(GOOD, Duration::from_secs(120)).await;
+    assert_eq!(d.episode.state, EpisodeState::Done, "{d:?}");
+    for a in &d.artifacts {
+        let len = std::fs::metadata(env.root().join(&a.path)).unwrap().len();
+        assert_eq!(len as i64, a.bytes, "{}", a.path);
+    }
+    let leftovers: Vec<String> = env
+        .files()
+        .into_iter()
+        .filter(|f| f.starts_with("work/") || f.ends_with(".part"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let mine = scratch.path().join(ewg::node::node_id());
+    let left: Vec<_> = std::fs::read_dir(&mine)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n != ".lock")
+        .collect();
+    assert!(
+        left.is_empty(),
+        "the attempt's local scratch is removed: {left:?}"
+    );
+    drop(held);
+}

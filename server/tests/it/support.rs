@@ -201,6 +201,8 @@ pub struct Options {
     pub stuck_after: Option<&'static str>,
     /// `--transcribe-cmd`.
     pub transcribe_cmd: Option<&'static str>,
+    /// `--scratch-dir`.
+    pub scratch_dir: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -220,6 +222,7 @@ impl Default for Options {
             tmpfs_mib: None,
             stuck_after: None,
             transcribe_cmd: None,
+            scratch_dir: None,
         }
     }
 }
@@ -257,6 +260,7 @@ impl Env {
             stuck_after: ewg::studio::StuckLimits::parse(opts.stuck_after.unwrap_or(""))
                 .expect("stuck limits"),
             transcribe_cmd: opts.transcribe_cmd.map(str::to_string),
+            scratch_dir: opts.scratch_dir,
             ..ServeArgs::default()
         };
         let studio = Studio::open(&common, &serve).await.expect("open studio");
