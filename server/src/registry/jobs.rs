@@ -171,6 +171,28 @@ impl Registry {
     /// Claims the oldest queued job for `worker` with a lease on the database's clock.
     pub async fn claim_job(&self, worker: &str, lease_ms: i64) -> Result<Option<JobRow>> {
         let now = now_ms();
+        if self.engine() == Engine::Postgres {
+            // One statement, one round trip: the job and its episode change together (a data-modifying
+            // CTE is one atomic statement), where a transaction would cost BEGIN, two updates and COMMIT.
+            let sql = format!(
+                "WITH j AS (
+                    UPDATE jobs SET state = 'running', worker = $1, lease_until = {DB_NOW} + $2, started_at = $3
+                    WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1
+                                FOR UPDATE SKIP LOCKED)
+                      AND state = 'queued'
+                    RETURNING *
+                 ), e AS (
+                    UPDATE episodes SET state = 'running', updated_at = $3 WHERE id IN (SELECT episode FROM j)
+                 )
+                 SELECT * FROM j"
+            );
+            return Ok(sqlx::query_as(&sql)
+                .bind(worker)
+                .bind(lease_ms)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?);
+        }
         let mut tx = self.pool.begin().await?;
         // SQLite runs one writer at a time, so the oldest queued job is simply taken. On PostgreSQL many
         // claimers run at once: each skips the rows another has locked instead of queueing behind it.
