@@ -12,14 +12,15 @@ use std::time::Duration;
 /// `--stuck-after`: per-stage limits; stages not named keep their default.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StuckLimits {
-    limits: [(Stage, Duration); 6],
+    /// One per stage after `discovered`.
+    limits: Vec<(Stage, Duration)>,
 }
 
 impl Default for StuckLimits {
     fn default() -> Self {
         let m = |n: u64| Duration::from_secs(n * 60);
         StuckLimits {
-            limits: [
+            limits: vec![
                 (Stage::Prepped, m(15)),
                 (Stage::Transcribed, m(60)),
                 (Stage::Enriched, m(5)),
