@@ -70,7 +70,12 @@ async fn a_client_that_disconnects_mid_deep_clean_neither_stops_nor_parks_the_ru
         .iter()
         .find(|r| r.trigger == "deep-clean")
         .expect("the run was recorded");
-    assert_eq!(wire(&first.result), "ok", "{first:?}");
+    assert_eq!(
+        wire(&first.result),
+        "ok",
+        "{first:?}; errors: {}",
+        sql(env.root(), "SELECT path, message FROM cleanup_errors")
+    );
     assert_eq!(first.files, 20_000);
     assert!(
         !env.root().join("outputs/stray").exists(),
