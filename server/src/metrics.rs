@@ -85,6 +85,21 @@ pub async fn render(studio: &Studio) -> Result<String> {
     let _ = writeln!(out, "# HELP ewg_episodes Episodes in the registry.");
     let _ = writeln!(out, "# TYPE ewg_episodes gauge");
     let _ = writeln!(out, "ewg_episodes {}", registry.episode_count().await?);
+    // Alerting wants a number, not a page: running episodes whose progress stood still past the limit.
+    let now = crate::now_ms();
+    let running = registry
+        .episodes_in_states(&[app::api::EpisodeState::Running])
+        .await?;
+    let stuck = running
+        .iter()
+        .filter(|r| studio.stuck.summary(r, now).stuck.is_some())
+        .count();
+    let _ = writeln!(
+        out,
+        "# HELP ewg_episodes_stuck Running episodes whose progress has not moved for longer than their stage's --stuck-after limit."
+    );
+    let _ = writeln!(out, "# TYPE ewg_episodes_stuck gauge");
+    let _ = writeln!(out, "ewg_episodes_stuck {stuck}");
     render_nodes(&mut out, &studio.workers().await?);
     Ok(out)
 }

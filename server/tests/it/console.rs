@@ -348,6 +348,13 @@ async fn an_episode_whose_progress_stands_still_is_flagged_stuck_live_and_cancel
     assert!(flagged.still_ms > flagged.limit_ms && flagged.limit_ms == 1000);
     let listed: app::api::EpisodeList = env.ok("episodes", json!({})).await;
     assert!(listed.episodes[0].stuck.is_some(), "the list shows it too");
+    let metrics = reqwest::get(format!("{}/metrics", env.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("\newg_episodes_stuck 1\n"), "{metrics}");
 
     let _: app::api::JobInfo = env.ok("cancel", json!({ "id": EP1 })).await;
     let d = env.episode(EP1).await;
