@@ -14,6 +14,9 @@ pub fn LoginPage() -> impl IntoView {
     let next = Memo::new(move |_| {
         query.with(|q| q.get_str("next").and_then(safe_next).map(str::to_string))
     });
+    // Until the page is hydrated the form cannot sign in; a native submit would only reload the page.
+    let ready = RwSignal::new(false);
+    Effect::new(move |_| ready.set(true));
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let submit = Action::new(|(u, p): &(String, String)| login(u.clone(), p.clone()));
@@ -44,13 +47,14 @@ pub fn LoginPage() -> impl IntoView {
         {move || next.get().map(|to| view! {
             <p class="muted" data-testid="login-next">"Sign in to continue to " <code>{to}</code> "."</p>
         })}
-        <form class="login" on:submit=move |ev| {
+        // `post`: should the browser ever submit the form itself, the password stays out of the URL.
+        <form class="login" method="post" on:submit=move |ev| {
             ev.prevent_default();
             submit.dispatch((username.get_untracked(), password.get_untracked()));
         }>
             <label>"User name" <input name="username" autocomplete="username" required bind:value=username/></label>
             <label>"Password" <input name="password" type="password" autocomplete="current-password" required bind:value=password/></label>
-            <button type="submit" data-testid="login" disabled=move || submit.pending().get()>"Sign in"</button>
+            <button type="submit" data-testid="login" disabled=move || !ready.get() || submit.pending().get()>"Sign in"</button>
         </form>
         {move || submit.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorLine error=e/> })}
         <p class="muted">"No account? An admin creates one with " <code>"ewg user add NAME"</code> "."</p>
