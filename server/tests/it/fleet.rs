@@ -235,12 +235,7 @@ async fn two_workers_and_a_kill_process_every_episode_exactly_once() {
     );
     for scratch in [steady_scratch.path()] {
         for node_dir in std::fs::read_dir(scratch).unwrap().flatten() {
-            let left: Vec<_> = std::fs::read_dir(node_dir.path())
-                .unwrap()
-                .flatten()
-                .map(|e| e.file_name())
-                .filter(|n| n != ".lock")
-                .collect();
+            let left = crate::support::scratch_left(&node_dir.path());
             assert!(
                 left.is_empty(),
                 "finished attempts left scratch behind: {left:?}"

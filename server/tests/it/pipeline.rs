@@ -334,12 +334,7 @@ async fn node_local_scratch_on_another_filesystem_leaves_nothing_and_sweeps_only
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     let mine = scratch.path().join(ewg::node::node_id());
-    let left: Vec<_> = std::fs::read_dir(&mine)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name())
-        .filter(|n| n != ".lock")
-        .collect();
+    let left = crate::support::scratch_left(&mine);
     assert!(
         left.is_empty(),
         "the attempt's local scratch is removed: {left:?}"

@@ -488,3 +488,13 @@ pub fn count_files(dir: &Path) -> usize {
     }
     n
 }
+
+/// What a process's node-local scratch dir (`--scratch-dir`'s `<dir>/<node-id>/`) holds besides its lock.
+pub fn scratch_left(node_dir: &Path) -> Vec<String> {
+    std::fs::read_dir(node_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != ".lock")
+        .collect()
+}
