@@ -167,6 +167,32 @@ test("regenerating clip 1 cuts only clip 1 again: the episode ends done, clip 2 
   await expect(clip1.getByTestId("variant-9x16_clean")).toBeEnabled();
 });
 
+test("deleting clip 3 moves only its files to the trash; the others and the episode's state stay", async ({ page }) => {
+  addEpisode("ep001_2026-03-01");
+  await signIn(page);
+  await processed(page, MEDIA);
+  const before1 = snapshot(clipDir(MEDIA, 1));
+  const before2 = snapshot(clipDir(MEDIA, 2));
+  expect(fs.existsSync(clipDir(MEDIA, 3))).toBe(true);
+
+  await page.goto(`/episodes/${MEDIA}`);
+  await hydrated(page);
+  const clip3 = page.locator('[data-testid="clip"][data-clip="3"]');
+  await clip3.getByRole("button", { name: "Delete" }).click();
+  const preview = clip3.getByTestId("clip-preview");
+  await expect(preview).toContainText("clips/3/9x16_subtitled.mp4");
+  expect(fs.existsSync(clipDir(MEDIA, 3))).toBe(true); // a dry run so far
+  await preview.getByRole("button", { name: "Delete clip" }).click();
+  await expect(page.getByTestId("clip-result")).toContainText("Clip 3 deleted");
+  await expect(page.getByTestId("clip-result")).toContainText("to the trash");
+  await expect(page.locator('[data-testid="clip"][data-clip="3"]')).toHaveCount(0);
+  await expect(page.getByTestId("clip")).toHaveCount(2);
+  expect(fs.existsSync(clipDir(MEDIA, 3))).toBe(false);
+  expect(snapshot(clipDir(MEDIA, 1))).toEqual(before1);
+  expect(snapshot(clipDir(MEDIA, 2))).toEqual(before2);
+  expect(await state(page, MEDIA)).toBe("done");
+});
+
 test("a failure group is listed with its stage and newest example, and Retry group takes it to done", async ({ page }) => {
   const id = addEpisode("ep002_2026-03-02", "clips\n");
   await signIn(page);
@@ -197,7 +223,10 @@ test("a failure group is listed with its stage and newest example, and Retry gro
 });
 
 test("with polling off, progress and state arrive over the event stream without refetching the list", async ({ page }) => {
-  const id = addEpisode("ep003_2026-03-03");
+  // A fresh episode each run (it must start idle).
+  const id = addEpisode(`ep${100 + Math.floor(Math.random() * 900)}_2026-03-03`);
+  page.on("console", (m) => m.type() === "error" && console.log(`browser: ${m.text()}`));
+  page.on("pageerror", (e) => console.log(`page error: ${e.message}`));
   await page.addInitScript(() => localStorage.setItem("ewg.poll", "off"));
   await signIn(page);
   await api(page, "discover");

@@ -52,17 +52,25 @@ pub fn Dashboard() -> impl IntoView {
         }
         n
     });
+    // Asked about once each: an episode beyond the first page stays unknown, and must not refetch the
+    // list on every progress event.
+    let asked = StoredValue::new(std::collections::HashSet::<String>::new());
     Effect::new(move |_| {
-        let unknown = live.episodes.with(|m| {
+        let unknown: Vec<String> = live.episodes.with(|m| {
             list.with_untracked(|l| match l {
-                Some(Ok(l)) => m.keys().any(|id| !l.episodes.iter().any(|e| &e.id == id)),
-                _ => false,
+                Some(Ok(l)) if l.episodes.len() as i64 >= l.total => m
+                    .keys()
+                    .filter(|id| !l.episodes.iter().any(|e| &e.id == *id))
+                    .filter(|id| asked.with_value(|a| !a.contains(*id)))
+                    .cloned()
+                    .collect(),
+                _ => Vec::new(),
             })
         });
-        if unknown
-            && state_filter.get_untracked().is_empty()
-            && show_filter.get_untracked().is_empty()
-        {
+        let unfiltered =
+            state_filter.get_untracked().is_empty() && show_filter.get_untracked().is_empty();
+        if !unknown.is_empty() && unfiltered {
+            asked.update_value(|a| a.extend(unknown));
             list.refetch();
         }
     });
