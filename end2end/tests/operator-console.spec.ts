@@ -222,6 +222,48 @@ test("a failure group is listed with its stage and newest example, and Retry gro
   await expect(page.getByTestId("failure-group").filter({ hasText: id })).toHaveCount(0);
 });
 
+test("Clean group shows its dry run first, then sets the group's episodes back to idle", async ({ page }) => {
+  const id = addEpisode("ep004_2026-03-04", "render\n");
+  await signIn(page);
+  await api(page, "discover");
+  await api(page, "process", { ids: [id] });
+  await waitState(page, id, "failed");
+  fs.unlinkSync(path.join(dataDir, "inbox", SHOW, "ep004_2026-03-04.fail-at"));
+
+  await page.goto("/");
+  await hydrated(page);
+  const group = page.getByTestId("failure-group").filter({ hasText: id });
+  await expect(group).toHaveAttribute("data-stage", "rendered");
+  await group.getByRole("button", { name: "Clean group" }).click();
+  const preview = group.getByTestId("group-preview");
+  await expect(preview).toHaveAttribute("data-op", "clean");
+  expect(await state(page, id)).toBe("failed");
+  await preview.getByRole("button", { name: "Clean these episodes" }).click();
+  await expect(page.getByTestId("group-result")).toContainText("Clean:");
+  await waitState(page, id, "idle", 30_000);
+  await expect(page.getByTestId("failure-group").filter({ hasText: id })).toHaveCount(0);
+});
+
+test("with polling off, cleanup runs appear on the Maintenance page as they happen", async ({ page }) => {
+  addEpisode("ep001_2026-03-01");
+  await page.addInitScript(() => localStorage.setItem("ewg.poll", "off"));
+  await signIn(page);
+  await processed(page, MEDIA);
+  await page.goto("/maintenance");
+  await hydrated(page);
+  await expect(page.getByTestId("live-status")).toHaveAttribute("data-connected", "true");
+  let runRequests = 0;
+  page.on("request", (r) => {
+    if (new URL(r.url()).pathname === "/api/cleanup_runs") runRequests++;
+  });
+  const report = await api(page, "cleanup_episode", { id: MEDIA, dry_run: true });
+  const runs = page.getByTestId("cleanup-runs");
+  await expect(runs).toContainText(MEDIA);
+  await expect(runs.locator("tbody tr").first()).toContainText("(dry run)");
+  expect(report.run_id).toBeTruthy();
+  expect(runRequests).toBe(0);
+});
+
 test("with polling off, progress and state arrive over the event stream without refetching the list", async ({ page }) => {
   // A fresh episode each run (it must start idle).
   const id = addEpisode(`ep${100 + Math.floor(Math.random() * 900)}_2026-03-03`);
