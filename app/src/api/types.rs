@@ -297,6 +297,8 @@ pub enum CleanupResult {
     Ok,
     Partial,
     Failed,
+    /// A run in the audit that has not finished yet (the live feed announces runs as they start).
+    Running,
 }
 
 impl CleanupResult {
@@ -305,6 +307,7 @@ impl CleanupResult {
             CleanupResult::Ok => "ok",
             CleanupResult::Partial => "partial",
             CleanupResult::Failed => "failed",
+            CleanupResult::Running => "running",
         }
     }
 }

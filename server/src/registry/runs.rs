@@ -119,11 +119,14 @@ impl RunRow {
     }
 }
 
+/// A run without a result has not finished: it is running (or its owner died and recovery will finish
+/// it), never "failed" before it has.
 fn parse_result(s: Option<&str>) -> CleanupResult {
     match s {
+        None => CleanupResult::Running,
         Some("ok") => CleanupResult::Ok,
         Some("partial") => CleanupResult::Partial,
-        _ => CleanupResult::Failed,
+        Some(_) => CleanupResult::Failed,
     }
 }
 

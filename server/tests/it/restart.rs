@@ -138,9 +138,13 @@ async fn a_restart_after_a_kill_marks_the_interrupted_episode_failed_and_cleans_
         let d = api
             .call::<EpisodeDetail>(&token, "episode", json!({ "id": ID }))
             .await;
+        // Failed first, then its attempt cleaned by the recovery run: wait for that run to end.
         if let Ok(d) = &d
             && d.episode.state == EpisodeState::Failed
             && d.job.is_none()
+            && d.cleanup_runs
+                .first()
+                .is_some_and(|r| r.result != app::api::CleanupResult::Running)
         {
             break d.clone();
         }
