@@ -84,6 +84,12 @@ test("episode page: the transcript is searchable, the page previews, clip rendit
   expect(href).toMatch(/^\/files\/.*\.html$/);
   await expect(page.getByTestId("page-preview")).toHaveAttribute("src", href!);
   expect((await page.request.get(href!)).status()).toBe(200);
+  // The preview shows the page's clip thumbnails (loaded with the session, not broken images).
+  const thumbs = page.frameLocator('[data-testid="page-preview"]').locator("img");
+  await expect(thumbs).toHaveCount(3);
+  for (const img of await thumbs.all()) {
+    await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0)).toBe(true);
+  }
 
   // Clip renditions: the switch changes the video's source to the chosen one; keyboard works too.
   const clip1 = page.locator('[data-testid="clip"][data-clip="1"]');
@@ -109,6 +115,10 @@ test("episode page: the transcript is searchable, the page previews, clip rendit
     expect(limit).toBeGreaterThan(0);
     await expect(post).toHaveAttribute("data-over", String(chars > limit));
   }
+  // The README's episode page picture.
+  await page.setViewportSize({ width: 1280, height: 1100 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: "../docs/episode.png" });
 
   // At 390 px wide nothing of it pushes the page sideways.
   await page.setViewportSize({ width: 390, height: 844 });
@@ -207,6 +217,10 @@ test("a failure group is listed with its stage and newest example, and Retry gro
   await expect(group.getByTestId("group-signature")).toContainText("injected failure");
   await expect(group.getByTestId("group-count")).toContainText("episode(s)");
   await expect(group).toContainText(`Newest: ${id}`);
+  // The README's failure groups picture.
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await group.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: "../docs/failures.png" });
 
   fs.unlinkSync(path.join(dataDir, "inbox", SHOW, "ep002_2026-03-02.fail-at"));
   await group.getByRole("button", { name: "Retry group with cleanup" }).click();

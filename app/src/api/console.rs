@@ -65,12 +65,15 @@ fn looks_like_episode_id(w: &str) -> bool {
     })
 }
 
-/// Every run of digits (with its decimal point or separators) becomes `<n>`.
+/// Every run of digits (with a decimal point or thousands separator between digits) becomes `<n>`.
 fn numbers_out(w: &str) -> String {
     let mut out = String::with_capacity(w.len());
     let mut in_number = false;
-    for c in w.chars() {
-        let numeric = c.is_ascii_digit() || (in_number && matches!(c, '.' | ',' | '_'));
+    let mut chars = w.chars().peekable();
+    while let Some(c) = chars.next() {
+        let between_digits =
+            in_number && matches!(c, '.' | ',') && chars.peek().is_some_and(char::is_ascii_digit);
+        let numeric = c.is_ascii_digit() || between_digits;
         if numeric {
             if !in_number {
                 out.push_str("<n>");
@@ -288,6 +291,11 @@ mod tests {
             failure_signature("episode `talk_ep001_2026-01-01` timed out"),
             "episode `<id>` timed out"
         );
+        assert_eq!(
+            failure_signature("injected failure (ep002_2026-03-02.fail-at names clipped)"),
+            "injected failure (ep<n>_<n>-<n>-<n>.fail-at names clipped)"
+        );
+        assert_eq!(failure_signature("1,024.5 MB"), "<n> MB");
         assert_ne!(
             failure_signature("injected failure (EWG_FAIL_AT=clipped)"),
             failure_signature("injected failure (EWG_FAIL_AT=prepped)")

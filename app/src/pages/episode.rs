@@ -346,8 +346,10 @@ fn RenderedPage(url: Option<String>) -> impl IntoView {
             {match url {
                 Some(url) => view! {
                     <p><a href=url.clone() target="_blank" rel="noopener" data-testid="page-open">"Open the rendered page"</a></p>
+                    // Same origin so its thumbnails load with the session cookie; no scripts ever run in it
+                    // (allow-scripts is what would make allow-same-origin dangerous).
                     <iframe class="page-preview" src=url title="Preview of the rendered page" data-testid="page-preview"
-                        sandbox=""></iframe>
+                        sandbox="allow-same-origin"></iframe>
                 }.into_any(),
                 None => view! { <p class="empty" data-testid="no-page">"No page yet: it is rendered at the “rendered” stage. Process the episode to get it."</p> }.into_any(),
             }}
