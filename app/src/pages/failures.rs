@@ -142,8 +142,8 @@ fn GroupCard(
             {move || preview.get().filter(|(_, k, _)| *k == k_show).map(|(op, key, out)| {
                 let r = out.report().clone();
                 let what = match op {
-                    GroupOp::Retry => "Retry with cleanup removes what the failed attempts left, then queues every episode in the group again:",
-                    GroupOp::Clean => "Clean removes what the failed attempts left and sets the episodes back to idle:",
+                    GroupOp::Retry => "Retry with cleanup removes what each failed attempt left, checks it is gone, then queues every episode in the group again:",
+                    GroupOp::Clean => "Clean moves the episodes' derived files to the trash (transcripts and audio stay) and sets them back to idle:",
                 };
                 let confirm = match op {
                     GroupOp::Retry => "Clean and retry",
