@@ -324,3 +324,24 @@ test("when the session ends, the event stream says so and the page asks to sign 
   await expect(ended.getByRole("link", { name: "sign in again" })).toHaveAttribute("href", `/login?next=/episodes/${MEDIA}`);
   await expect(page.getByTestId("live-status")).toHaveAttribute("data-connected", "false");
 });
+
+test("when the event stream cannot be opened, polling takes over and the episode still reaches done on screen", async ({ page }) => {
+  const id = addEpisode(`ep${100 + Math.floor(Math.random() * 900)}_2026-03-05`);
+  // Every attempt to open the stream fails, as behind a proxy that does not pass text/event-stream.
+  await page.route("**/api/events*", (route) => route.abort());
+  await signIn(page);
+  await api(page, "discover");
+  await page.goto("/");
+  await hydrated(page);
+  const row = page.locator(`tr[data-episode="${id}"]`);
+  await expect(row.getByTestId("state")).toHaveText("idle");
+  await expect(page.getByTestId("live-status")).toHaveAttribute("data-connected", "false");
+
+  let listRequests = 0;
+  page.on("request", (r) => {
+    if (new URL(r.url()).pathname === "/api/episodes") listRequests++;
+  });
+  await api(page, "process", { ids: [id] });
+  await expect(row.getByTestId("state")).toHaveText("done", { timeout: 90_000 });
+  expect(listRequests, "the list was polled").toBeGreaterThan(0);
+});

@@ -40,10 +40,15 @@ pub fn ProgressBar(ep: EpisodeSummary) -> impl IntoView {
 /// time passing, not by an event.
 pub const SAFETY_EVERY: u64 = 4;
 
+/// While the event stream is down, a list with nothing in progress is still refetched every this many
+/// periods: work another client starts shows up without a reload.
+pub const IDLE_EVERY: u64 = 4;
+
 /// Refetches `list` every `period_ms` while any listed episode is queued or running, unless Deep Clean
 /// has paused polling. While the page's event stream (see [`super::live`]) is open it polls only every
-/// [`SAFETY_EVERY`]th period; with `localStorage['ewg.poll'] = 'off'` it never polls. The interval stops
-/// when the page goes away.
+/// [`SAFETY_EVERY`]th period; while the stream is down it also polls a quiet list every
+/// [`IDLE_EVERY`]th period, since nothing else would tell it that another client started work; with
+/// `localStorage['ewg.poll'] = 'off'` it never polls. The interval stops when the page goes away.
 pub fn poll_while_active(list: Resource<Result<EpisodeList, ApiError>>, period_ms: u64) {
     let studio = use_studio();
     let live = use_context::<super::live::Live>();
@@ -56,9 +61,14 @@ pub fn poll_while_active(list: Resource<Result<EpisodeList, ApiError>>, period_m
             })
         });
         ticks.update_value(|n| *n += 1);
+        let n = ticks.get_value();
         let streaming = live.is_some_and(|l| l.connected.get_untracked());
-        let due = !streaming || ticks.get_value().is_multiple_of(SAFETY_EVERY);
-        if busy && due && studio.polling.get_untracked() {
+        let due = match (streaming, busy) {
+            (true, busy) => busy && n.is_multiple_of(SAFETY_EVERY),
+            (false, true) => true,
+            (false, false) => n.is_multiple_of(IDLE_EVERY),
+        };
+        if due && studio.polling.get_untracked() {
             list.refetch();
         }
     };
