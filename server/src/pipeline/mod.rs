@@ -334,14 +334,10 @@ impl Attempt<'_> {
         Ok(e)
     }
 
-    fn clip_dir(&self, n: usize) -> String {
-        self.p.root.clip_dir(&self.id, n as u32)
-    }
-
     async fn render(&self, e: &enrich::Enriched, cues: &[Cue]) -> Step {
         let clips: Vec<_> = (1..=e.highlights.len())
             .map(|n| {
-                let dir = self.clip_dir(n);
+                let dir = self.p.root.clip_dir(&self.id, n as u32);
                 (
                     n,
                     format!("/files/{dir}/16x9_subtitled.mp4"),
@@ -404,7 +400,7 @@ impl Attempt<'_> {
         cmd.args(["-map", "[th]", "-frames:v", "1", "-q:v", "4", "thumb.jpg"]);
         let clip_secs = Some(h.end - h.start);
         ffmpeg::run(cmd, &self.cancel, ffmpeg::work_timeout(clip_secs)).await?;
-        let dir = self.clip_dir(n as usize);
+        let dir = self.p.root.clip_dir(&self.id, n);
         for (_, file) in CLIP_OUTPUTS {
             let rel = format!("{dir}/{file}");
             self.keep(Stage::Clipped, "clip", &work.join(file), &rel)

@@ -1,7 +1,7 @@
 //! Social posts, one per platform, each within that platform's caption limit (in characters).
 
 use super::enrich::Enriched;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub const PLATFORMS: [(&str, usize); 5] = [
     ("youtube", 5000),
@@ -11,15 +11,17 @@ pub const PLATFORMS: [(&str, usize); 5] = [
     ("facebook", 63206),
 ];
 
-#[derive(Serialize)]
-pub struct Post<'a> {
-    pub platform: &'a str,
+/// `social/<episode>/<platform>.json` as the package stage writes it and the episode page reads it back.
+#[derive(Serialize, Deserialize)]
+pub struct Post {
+    pub platform: String,
     pub limit: usize,
     pub text: String,
+    /// Relative to the data root.
     pub clip: Option<String>,
 }
 
-pub fn post<'a>(platform: &'a str, limit: usize, e: &Enriched, clip: Option<String>) -> Post<'a> {
+pub fn post(platform: &str, limit: usize, e: &Enriched, clip: Option<String>) -> Post {
     let tags: String = e
         .keywords
         .iter()
@@ -28,7 +30,7 @@ pub fn post<'a>(platform: &'a str, limit: usize, e: &Enriched, clip: Option<Stri
         .collect();
     let full = format!("{}\n\n{}{tags}", e.title, e.summary);
     Post {
-        platform,
+        platform: platform.to_string(),
         limit,
         text: truncate(&full, limit),
         clip,

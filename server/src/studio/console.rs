@@ -5,7 +5,8 @@ use super::Studio;
 use crate::cleanup::{Keep, Trigger};
 use crate::error::{Error, Result};
 use crate::ids::EpisodeId;
-use crate::pipeline::transcript;
+use crate::pipeline::enrich::Enriched;
+use crate::pipeline::{social, transcript};
 use crate::registry::{ArtifactKind, EpisodeRow, JobRow, Then};
 use app::api::{
     CleanFailedRequest, CleanupReport, Clip, ClipFile, ClipRequest, ClipVariant, EpisodeMedia,
@@ -191,9 +192,8 @@ impl Studio {
                 row.state()
             ))
         })?;
-        let highlights = serde_json::from_str::<serde_json::Value>(&enriched)
-            .ok()
-            .and_then(|v| v.get("highlights").and_then(|h| h.as_array()).map(Vec::len))
+        let highlights = serde_json::from_str::<Enriched>(&enriched)
+            .map(|e| e.highlights.len())
             .unwrap_or(0);
         if n as usize > highlights {
             return Err(Error::NotFound(format!(
@@ -312,21 +312,14 @@ fn failure_of(row: &EpisodeRow) -> (Stage, String) {
     (stage, error)
 }
 
-/// A packaged post (`social/<id>/<platform>.json`), its length counted in characters as platforms do.
+/// A packaged post, its length counted in characters as platforms do.
 fn social_post(json: &str) -> Option<SocialPost> {
-    #[derive(serde::Deserialize)]
-    struct Packaged {
-        platform: String,
-        limit: i64,
-        text: String,
-        clip: Option<String>,
-    }
-    let p: Packaged = serde_json::from_str(json).ok()?;
+    let p: social::Post = serde_json::from_str(json).ok()?;
     Some(SocialPost {
         chars: p.text.chars().count() as i64,
         platform: p.platform,
         text: p.text,
-        limit: p.limit,
+        limit: p.limit as i64,
         clip: p.clip.map(|c| format!("/files/{c}")),
     })
 }

@@ -82,7 +82,7 @@ impl Live {
                 continue;
             }
             let read_at = now_ms();
-            match self.changes(&mut seen, since).await {
+            match self.changes(&mut seen, since, read_at).await {
                 Ok(events) => {
                     for e in events {
                         // An error only means every listener left since the count above.
@@ -95,8 +95,13 @@ impl Live {
         }
     }
 
-    async fn changes(&self, seen: &mut Seen, since: i64) -> crate::error::Result<Vec<LiveEvent>> {
-        let now = now_ms();
+    /// What changed since `since`, judged (stuck or not) as of `now`.
+    async fn changes(
+        &self,
+        seen: &mut Seen,
+        since: i64,
+        now: i64,
+    ) -> crate::error::Result<Vec<LiveEvent>> {
         let mut out = Vec::new();
         for row in self.registry.episodes_changed_since(since).await? {
             let summary = self.stuck.summary(&row, now);
