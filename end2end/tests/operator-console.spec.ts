@@ -58,6 +58,27 @@ function snapshot(dir: string): Map<string, { mtimeMs: number; sha: string }> {
 
 const MEDIA = `${SHOW}_ep001_2026-03-01`;
 
+/** How many requests the page makes to `pathname` from now on. */
+function countRequests(page: Page, pathname: string): () => number {
+  let n = 0;
+  page.on("request", (r) => {
+    if (new URL(r.url()).pathname === pathname) n++;
+  });
+  return () => n;
+}
+
+/** A new episode (a fresh number each run, so it starts idle), discovered, and its row on the open,
+ *  hydrated dashboard. Call after signing in. */
+async function idleRowOnDashboard(page: Page, date: string) {
+  const id = addEpisode(`ep${100 + Math.floor(Math.random() * 900)}_${date}`);
+  await api(page, "discover");
+  await page.goto("/");
+  await hydrated(page);
+  const row = page.locator(`tr[data-episode="${id}"]`);
+  await expect(row.getByTestId("state")).toHaveText("idle");
+  return { id, row };
+}
+
 test("episode page: the transcript is searchable, the page previews, clip renditions switch, posts show their length", async ({ page }) => {
   addEpisode("ep001_2026-03-01");
   await signIn(page);
@@ -266,36 +287,24 @@ test("with polling off, cleanup runs appear on the Maintenance page as they happ
   await page.goto("/maintenance");
   await hydrated(page);
   await expect(page.getByTestId("live-status")).toHaveAttribute("data-connected", "true");
-  let runRequests = 0;
-  page.on("request", (r) => {
-    if (new URL(r.url()).pathname === "/api/cleanup_runs") runRequests++;
-  });
+  const runRequests = countRequests(page, "/api/cleanup_runs");
   const report = await api(page, "cleanup_episode", { id: MEDIA, dry_run: true });
   const runs = page.getByTestId("cleanup-runs");
   await expect(runs).toContainText(MEDIA);
   await expect(runs.locator("tbody tr").first()).toContainText("(dry run)");
   expect(report.run_id).toBeTruthy();
-  expect(runRequests).toBe(0);
+  expect(runRequests()).toBe(0);
 });
 
 test("with polling off, progress and state arrive over the event stream without refetching the list", async ({ page }) => {
-  // A fresh episode each run (it must start idle).
-  const id = addEpisode(`ep${100 + Math.floor(Math.random() * 900)}_2026-03-03`);
   page.on("console", (m) => m.type() === "error" && console.log(`browser: ${m.text()}`));
   page.on("pageerror", (e) => console.log(`page error: ${e.message}`));
   await page.addInitScript(() => localStorage.setItem("ewg.poll", "off"));
   await signIn(page);
-  await api(page, "discover");
-  await page.goto("/");
-  await hydrated(page);
-  const row = page.locator(`tr[data-episode="${id}"]`);
-  await expect(row.getByTestId("state")).toHaveText("idle");
+  const { id, row } = await idleRowOnDashboard(page, "2026-03-03");
   await expect(page.getByTestId("live-status")).toHaveAttribute("data-connected", "true");
 
-  let listRequests = 0;
-  page.on("request", (r) => {
-    if (new URL(r.url()).pathname === "/api/episodes") listRequests++;
-  });
+  const listRequests = countRequests(page, "/api/episodes");
   const seen = new Set<string>();
   const watch = setInterval(async () => {
     const s = await row.getByTestId("state").textContent().catch(() => null);
@@ -309,7 +318,7 @@ test("with polling off, progress and state arrive over the event stream without 
   }
   await expect(row.getByTestId("stage")).toHaveText("packaged");
   expect([...seen].some((s) => s === "queued" || s === "running")).toBe(true);
-  expect(listRequests).toBe(0);
+  expect(listRequests()).toBe(0);
 });
 
 test("when the session ends, the event stream says so and the page asks to sign in again", async ({ page }) => {
@@ -326,22 +335,14 @@ test("when the session ends, the event stream says so and the page asks to sign 
 });
 
 test("when the event stream cannot be opened, polling takes over and the episode still reaches done on screen", async ({ page }) => {
-  const id = addEpisode(`ep${100 + Math.floor(Math.random() * 900)}_2026-03-05`);
   // Every attempt to open the stream fails, as behind a proxy that does not pass text/event-stream.
   await page.route("**/api/events*", (route) => route.abort());
   await signIn(page);
-  await api(page, "discover");
-  await page.goto("/");
-  await hydrated(page);
-  const row = page.locator(`tr[data-episode="${id}"]`);
-  await expect(row.getByTestId("state")).toHaveText("idle");
+  const { id, row } = await idleRowOnDashboard(page, "2026-03-05");
   await expect(page.getByTestId("live-status")).toHaveAttribute("data-connected", "false");
 
-  let listRequests = 0;
-  page.on("request", (r) => {
-    if (new URL(r.url()).pathname === "/api/episodes") listRequests++;
-  });
+  const listRequests = countRequests(page, "/api/episodes");
   await api(page, "process", { ids: [id] });
   await expect(row.getByTestId("state")).toHaveText("done", { timeout: 90_000 });
-  expect(listRequests, "the list was polled").toBeGreaterThan(0);
+  expect(listRequests(), "the list was polled").toBeGreaterThan(0);
 });

@@ -44,6 +44,29 @@ fn spawn(mut c: Command) -> Server {
     )
 }
 
+/// `ewg serve --workers 0` (API and UI, no jobs) on a free port, up and answering; `extra` flags appended.
+async fn api_only(dir: &Path, url: &str, extra: &[&str]) -> (Server, u16) {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut c = ewg(
+        dir,
+        url,
+        &[
+            "serve",
+            "--workers",
+            "0",
+            "--lease-secs",
+            "2",
+            "--addr",
+            &addr,
+        ],
+    );
+    c.args(extra);
+    let server = spawn(c);
+    wait_up(port).await;
+    (server, port)
+}
+
 /// A worker with its in-flight files in its own `scratch` dir (node-local, as on its own machine).
 fn worker(dir: &Path, url: &str, scratch: &Path) -> Server {
     let mut c = ewg(
@@ -72,24 +95,7 @@ async fn two_workers_and_a_kill_process_every_episode_exactly_once() {
     );
     let url = db::postgres_url_for(dir.path());
     let token = token(dir.path(), &url, "admin");
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let _serve = spawn(ewg(
-        dir.path(),
-        &url,
-        &[
-            "serve",
-            "--workers",
-            "0",
-            "--lease-secs",
-            "2",
-            "--retry-interrupted",
-            "2",
-            "--addr",
-            &addr,
-        ],
-    ));
-    wait_up(port).await;
+    let (_serve, port) = api_only(dir.path(), &url, &["--retry-interrupted", "2"]).await;
     let api = client(port);
     let found: DiscoverReport = api.call(&token, "discover", json!({})).await.unwrap();
     assert_eq!(found.added.len(), 12, "{found:?}");
@@ -278,7 +284,7 @@ async fn two_workers_and_a_kill_process_every_episode_exactly_once() {
         alive_workers, 2,
         "the steady worker and the successor: {list:?}"
     );
-    let metrics = reqwest::get(format!("http://{addr}/metrics"))
+    let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
         .await
         .unwrap()
         .text()
@@ -355,22 +361,7 @@ async fn cancel_through_the_server_stops_a_job_on_a_worker_and_waits_for_it() {
     let id = "talk_ep001_2026-01-01";
     let url = db::postgres_url_for(dir.path());
     let token = token(dir.path(), &url, "operator");
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let _serve = spawn(ewg(
-        dir.path(),
-        &url,
-        &[
-            "serve",
-            "--workers",
-            "0",
-            "--lease-secs",
-            "2",
-            "--addr",
-            &addr,
-        ],
-    ));
-    wait_up(port).await;
+    let (_serve, port) = api_only(dir.path(), &url, &[]).await;
     // The worker's transcriber hangs, so the job is mid-way when it is cancelled.
     let marker = dir.path().join("transcriber-started");
     let mut w = ewg(
