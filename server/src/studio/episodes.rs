@@ -83,11 +83,9 @@ impl Studio {
             .registry
             .list_episodes(q.state, show, q.offset, q.limit)
             .await?;
+        let now = crate::now_ms();
         Ok(EpisodeList {
-            episodes: rows
-                .iter()
-                .map(|r| self.stuck.summary(r, crate::now_ms()))
-                .collect(),
+            episodes: rows.iter().map(|r| self.stuck.summary(r, now)).collect(),
             total,
         })
     }
