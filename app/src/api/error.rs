@@ -2,7 +2,6 @@
 //! and the server derives the HTTP status from `code`, so a failure can never travel as a 200.
 
 use serde::{Deserialize, Serialize};
-use server_fn::codec::JsonEncoding;
 use server_fn::error::FromServerFnError;
 use server_fn::error::ServerFnErrorErr;
 
@@ -87,7 +86,7 @@ impl ApiError {
 }
 
 impl FromServerFnError for ApiError {
-    type Encoder = JsonEncoding;
+    type Encoder = super::codec::JsonText;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {

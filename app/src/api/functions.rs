@@ -3,12 +3,12 @@
 //! Each body authenticates and checks the role itself (never trusting the page that called it), then
 //! delegates to the [`Backend`](super::backend::Backend) the server put into context.
 
+use super::codec::Json;
 use super::console::*;
 use super::error::ApiError;
 use super::types::*;
 use super::undo::*;
 use leptos::prelude::*;
-use server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
 mod ssr {
@@ -54,12 +54,12 @@ mod ssr {
     }
 }
 
-#[server(endpoint = "health", input = Json)]
+#[server(endpoint = "health", input = Json, output = Json)]
 pub async fn health() -> Result<HealthInfo, ApiError> {
     Ok(ssr::backend()?.health().await)
 }
 
-#[server(endpoint = "me", input = Json)]
+#[server(endpoint = "me", input = Json, output = Json)]
 pub async fn me() -> Result<Option<SessionUser>, ApiError> {
     let backend = ssr::backend()?;
     Ok(backend
@@ -71,7 +71,7 @@ pub async fn me() -> Result<Option<SessionUser>, ApiError> {
         }))
 }
 
-#[server(endpoint = "login", input = Json)]
+#[server(endpoint = "login", input = Json, output = Json)]
 pub async fn login(username: String, password: String) -> Result<SessionUser, ApiError> {
     let backend = ssr::backend()?;
     let (me, cookie) = backend.login(&ssr::parts()?, &username, &password).await?;
@@ -79,7 +79,7 @@ pub async fn login(username: String, password: String) -> Result<SessionUser, Ap
     Ok(me)
 }
 
-#[server(endpoint = "logout", input = Json)]
+#[server(endpoint = "logout", input = Json, output = Json)]
 pub async fn logout() -> Result<(), ApiError> {
     let backend = ssr::backend()?;
     let cookie = backend.logout(&ssr::parts()?).await?;
@@ -87,7 +87,7 @@ pub async fn logout() -> Result<(), ApiError> {
     Ok(())
 }
 
-#[server(endpoint = "change_password", input = Json)]
+#[server(endpoint = "change_password", input = Json, output = Json)]
 pub async fn change_password(current: String, new: String) -> Result<(), ApiError> {
     let (backend, actor) = ssr::authorize(Role::Viewer).await?;
     let cookie = backend.change_password(&actor, &current, &new).await?;
@@ -95,7 +95,7 @@ pub async fn change_password(current: String, new: String) -> Result<(), ApiErro
     Ok(())
 }
 
-#[server(endpoint = "episodes", input = Json)]
+#[server(endpoint = "episodes", input = Json, output = Json)]
 pub async fn episodes(
     state: Option<EpisodeState>,
     show: Option<String>,
@@ -113,19 +113,19 @@ pub async fn episodes(
         .await
 }
 
-#[server(endpoint = "episode", input = Json)]
+#[server(endpoint = "episode", input = Json, output = Json)]
 pub async fn episode(id: String) -> Result<EpisodeDetail, ApiError> {
     let (backend, _) = ssr::authorize(Role::Viewer).await?;
     backend.episode(&id).await
 }
 
-#[server(endpoint = "discover", input = Json)]
+#[server(endpoint = "discover", input = Json, output = Json)]
 pub async fn discover() -> Result<DiscoverReport, ApiError> {
     let (backend, actor) = ssr::authorize(Role::Operator).await?;
     backend.discover(&actor).await
 }
 
-#[server(endpoint = "process", input = Json)]
+#[server(endpoint = "process", input = Json, output = Json)]
 pub async fn process(
     ids: Vec<String>,
     force: Option<bool>,
@@ -140,13 +140,13 @@ pub async fn process(
     backend.process(&actor, req).await
 }
 
-#[server(endpoint = "cancel", input = Json)]
+#[server(endpoint = "cancel", input = Json, output = Json)]
 pub async fn cancel(id: String) -> Result<JobInfo, ApiError> {
     let (backend, actor) = ssr::authorize(Role::Operator).await?;
     backend.cancel(&actor, &id).await
 }
 
-#[server(endpoint = "cleanup_episode", input = Json)]
+#[server(endpoint = "cleanup_episode", input = Json, output = Json)]
 pub async fn cleanup_episode(
     id: String,
     include_transcripts: Option<bool>,
@@ -163,7 +163,7 @@ pub async fn cleanup_episode(
     backend.cleanup_episode(&actor, req).await
 }
 
-#[server(endpoint = "force_reprocess", input = Json)]
+#[server(endpoint = "force_reprocess", input = Json, output = Json)]
 pub async fn force_reprocess(
     id: String,
     dry_run: Option<bool>,
@@ -178,7 +178,7 @@ pub async fn force_reprocess(
 
 /// The named failed episodes, one failure group (`group`: a key from `failure_groups`), or every
 /// failed episode: each failed attempt cleaned and verified gone, then queued again.
-#[server(endpoint = "retry_failed", input = Json)]
+#[server(endpoint = "retry_failed", input = Json, output = Json)]
 pub async fn retry_failed(
     ids: Option<Vec<String>>,
     group: Option<String>,
@@ -194,7 +194,7 @@ pub async fn retry_failed(
 }
 
 /// Failed episodes grouped by stage and normalised error, largest group first.
-#[server(endpoint = "failure_groups", input = Json)]
+#[server(endpoint = "failure_groups", input = Json, output = Json)]
 pub async fn failure_groups() -> Result<FailureGroupList, ApiError> {
     let (backend, _) = ssr::authorize(Role::Viewer).await?;
     backend.failure_groups().await
@@ -202,7 +202,7 @@ pub async fn failure_groups() -> Result<FailureGroupList, ApiError> {
 
 /// Like `retry_failed` without the requeue: what the failed attempts left goes (to the trash), and the
 /// episodes are set back to idle. 404 for an unknown group.
-#[server(endpoint = "cleanup_failed", input = Json)]
+#[server(endpoint = "cleanup_failed", input = Json, output = Json)]
 pub async fn cleanup_failed(
     ids: Option<Vec<String>>,
     group: Option<String>,
@@ -219,7 +219,7 @@ pub async fn cleanup_failed(
 
 /// One clip's files (all four renditions and the thumbnail) to the trash, audited; the other clips and
 /// the episode's state stay. 404 unknown episode or clip, 409 while the episode is being processed.
-#[server(endpoint = "delete_clip", input = Json)]
+#[server(endpoint = "delete_clip", input = Json, output = Json)]
 pub async fn delete_clip(
     episode: String,
     clip: u32,
@@ -237,7 +237,7 @@ pub async fn delete_clip(
 
 /// Cuts one clip again from the source: its old files go to the trash, then a job renders just that
 /// clip. Same refusals as `delete_clip`.
-#[server(endpoint = "regenerate_clip", input = Json)]
+#[server(endpoint = "regenerate_clip", input = Json, output = Json)]
 pub async fn regenerate_clip(
     episode: String,
     clip: u32,
@@ -255,7 +255,7 @@ pub async fn regenerate_clip(
 
 /// `confirm_orphans`: when the orphan guard stopped a sweep (409), the file count it named, to go ahead.
 /// `purge_now`: free the space at once instead of keeping the run's trash for the retention window.
-#[server(endpoint = "deep_clean", input = Json)]
+#[server(endpoint = "deep_clean", input = Json, output = Json)]
 pub async fn deep_clean(
     dry_run: Option<bool>,
     confirm_orphans: Option<i64>,
@@ -271,13 +271,13 @@ pub async fn deep_clean(
 }
 
 /// The processes sharing the registry: servers and workers, their heartbeats and jobs.
-#[server(endpoint = "workers", input = Json)]
+#[server(endpoint = "workers", input = Json, output = Json)]
 pub async fn workers() -> Result<WorkerList, ApiError> {
     let (backend, _) = ssr::authorize(Role::Viewer).await?;
     backend.workers().await
 }
 
-#[server(endpoint = "cleanup_runs", input = Json)]
+#[server(endpoint = "cleanup_runs", input = Json, output = Json)]
 pub async fn cleanup_runs(
     episode: Option<String>,
     limit: Option<u32>,
@@ -287,14 +287,14 @@ pub async fn cleanup_runs(
 }
 
 /// Runs in the trash (kept, and recently purged or restored), newest first, with the policy in force.
-#[server(endpoint = "trash", input = Json)]
+#[server(endpoint = "trash", input = Json, output = Json)]
 pub async fn trash() -> Result<TrashList, ApiError> {
     let (backend, _) = ssr::authorize(Role::Viewer).await?;
     backend.trash().await
 }
 
 /// The paths one run took and the episodes it changed.
-#[server(endpoint = "trash_paths", input = Json)]
+#[server(endpoint = "trash_paths", input = Json, output = Json)]
 pub async fn trash_paths(run_id: String) -> Result<TrashDetail, ApiError> {
     let (backend, _) = ssr::authorize(Role::Viewer).await?;
     backend.trash_paths(&run_id).await
@@ -302,7 +302,7 @@ pub async fn trash_paths(run_id: String) -> Result<TrashDetail, ApiError> {
 
 /// Moves a run's trash back (all of it, or `paths`), with its rows and the episodes' earlier state.
 /// 404 unknown run, 410 purged, 409 an occupied path or a live job, 400 paths not in the run.
-#[server(endpoint = "restore", input = Json)]
+#[server(endpoint = "restore", input = Json, output = Json)]
 pub async fn restore(
     run_id: String,
     paths: Option<Vec<String>>,
@@ -319,14 +319,14 @@ pub async fn restore(
 }
 
 /// Frees trash at once: one run's (`run_id`), or all of it ("Empty trash").
-#[server(endpoint = "purge_trash", input = Json)]
+#[server(endpoint = "purge_trash", input = Json, output = Json)]
 pub async fn purge_trash(run_id: Option<String>) -> Result<PurgeReport, ApiError> {
     let (backend, actor) = ssr::authorize(Role::Admin).await?;
     backend.purge_trash(&actor, run_id).await
 }
 
 /// Where the disk goes: derived directories, shows, the largest episodes, the trash, free space.
-#[server(endpoint = "storage", input = Json)]
+#[server(endpoint = "storage", input = Json, output = Json)]
 pub async fn storage() -> Result<StorageReport, ApiError> {
     let (backend, _) = ssr::authorize(Role::Viewer).await?;
     backend.storage().await

@@ -2,6 +2,7 @@
 
 #[cfg(feature = "ssr")]
 pub mod backend;
+mod codec;
 pub mod console;
 pub mod error;
 mod functions;
