@@ -10,8 +10,9 @@ mod pages;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{
+    Lazy, LazyRoute,
     components::{A, Route, Router, Routes},
-    path,
+    lazy_route, path,
 };
 
 /// The HTML document the server renders around the app.
@@ -40,29 +41,63 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let session = components::session::provide_session();
-    let hydrated = RwSignal::new(false);
-    // Effects never run during SSR, so this marks the moment the WebAssembly side has taken over.
-    Effect::new(move |_| hydrated.set(true));
 
     view! {
         <Title text="EWG Studio"/>
         <Router>
-            <div class="layout" data-hydrated=move || hydrated.get().to_string()>
+            <div class="layout" data-hydrated="false">
                 <components::guard::SignInGuard/>
                 <components::sidebar::Sidebar session/>
                 <main class="content" id="main">
                     <Routes fallback=|| view! { <p class="empty">"Page not found. " <A href="/">"Go to the episode list"</A></p> }>
-                        <Route path=path!("/") view=pages::dashboard::Dashboard/>
-                        <Route path=path!("/episodes/:id") view=pages::episode::EpisodePage/>
-                        <Route path=path!("/process") view=pages::process::ProcessPage/>
-                        <Route path=path!("/upload") view=pages::upload::UploadPage/>
-                        <Route path=path!("/maintenance") view=pages::maintenance::MaintenancePage/>
-                        <Route path=path!("/trash") view=pages::trash::TrashPage/>
-                        <Route path=path!("/storage") view=pages::storage::StoragePage/>
-                        <Route path=path!("/login") view=pages::login::LoginPage/>
+                        <Route path=path!("/") view={Lazy::<DashboardRoute>::new()}/>
+                        <Route path=path!("/episodes/:id") view={Lazy::<EpisodePageRoute>::new()}/>
+                        <Route path=path!("/process") view={Lazy::<ProcessPageRoute>::new()}/>
+                        <Route path=path!("/upload") view={Lazy::<UploadPageRoute>::new()}/>
+                        <Route path=path!("/maintenance") view={Lazy::<MaintenancePageRoute>::new()}/>
+                        <Route path=path!("/trash") view={Lazy::<TrashPageRoute>::new()}/>
+                        <Route path=path!("/storage") view={Lazy::<StoragePageRoute>::new()}/>
+                        <Route path=path!("/login") view={Lazy::<LoginPageRoute>::new()}/>
                     </Routes>
                 </main>
             </div>
         </Router>
     }
 }
+
+/// Marks the document hydrated (`data-hydrated="true"` on `.layout`, which the server renders as "false"):
+/// the browser entry point calls this once hydration, including the current route's lazily loaded page
+/// code, has finished.
+pub fn mark_hydrated() {
+    if let Some(layout) = document().query_selector(".layout").ok().flatten() {
+        _ = layout.set_attribute("data-hydrated", "true");
+    }
+}
+
+// Every page is a lazy route: `cargo leptos build --split` puts each page's code in its own WebAssembly
+// chunk, so the first download is the shared code plus the chunk(s) of the page being opened.
+macro_rules! lazy_page {
+    ($route:ident, $page:path) => {
+        #[derive(Debug)]
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+    };
+}
+lazy_page!(DashboardRoute, pages::dashboard::Dashboard);
+lazy_page!(EpisodePageRoute, pages::episode::EpisodePage);
+lazy_page!(ProcessPageRoute, pages::process::ProcessPage);
+lazy_page!(UploadPageRoute, pages::upload::UploadPage);
+lazy_page!(MaintenancePageRoute, pages::maintenance::MaintenancePage);
+lazy_page!(TrashPageRoute, pages::trash::TrashPage);
+lazy_page!(StoragePageRoute, pages::storage::StoragePage);
+lazy_page!(LoginPageRoute, pages::login::LoginPage);

@@ -4,7 +4,8 @@ export const admin = { user: "admin", password: process.env.E2E_ADMIN_PASSWORD ?
 export const viewer = { user: "viewer", password: process.env.E2E_VIEWER_PASSWORD ?? "" };
 export const dataDir = process.env.E2E_DATA_DIR ?? "";
 
-/** Waits until the WebAssembly side has hydrated the page (an Effect sets the marker; SSR never does). */
+/** Waits until the WebAssembly side has hydrated the page, including the current route's lazily loaded chunk
+ * (the browser entry point sets the marker once hydration has finished; SSR renders it "false"). */
 export async function hydrated(page: Page) {
   await expect(page.locator(".layout")).toHaveAttribute("data-hydrated", "true");
 }

@@ -6,8 +6,9 @@
 use super::live::{Live, LiveStatus, polling_off, use_live};
 use super::widgets::{ErrorLine, ProgressBar, SAFETY_EVERY, StateBadge, StuckActions, StuckFlag};
 use crate::api::{
-    ApiError, CleanupReport, Clip, ClipOutcome, ClipVariant, EpisodeDetail, EpisodeState,
-    SocialPost, TranscriptLine, cleanup_episode, delete_clip, episode, regenerate_clip,
+    ApiError, CleanupReport, Clip, ClipOutcome, ClipVariant, EpisodeDetail, EpisodeMedia,
+    EpisodeState, SocialPost, TranscriptLine, cleanup_episode, delete_clip, episode,
+    regenerate_clip,
 };
 use crate::cache::{self, Group};
 use crate::components::format;
@@ -217,20 +218,7 @@ fn EpisodeView(d: EpisodeDetail, ui: EpisodeUi) -> impl IntoView {
                     <strong>{format!("Failed at {}: ", ep.failed_stage.map(|s| s.as_str()).unwrap_or("?"))}</strong>{e}
                 </div>
             })}
-            <Transcript lines=media.transcript query=ui.query/>
-            <RenderedPage url=media.page/>
-            <section class="clips-section" aria-labelledby="clips-head">
-                <h3 id="clips-head">"Clips"</h3>
-                <ClipResult ui=ui/>
-                {if media.clips.is_empty() {
-                    view! { <p class="empty" data-testid="no-clips">"No clips yet: they are cut at the “clipped” stage from the transcript's highlights. Process the episode to get them."</p> }.into_any()
-                } else {
-                    view! {
-                        <div class="clips">{media.clips.into_iter().map(|c| view! { <ClipCard clip=c episode=id.clone() ui=ui/> }).collect_view()}</div>
-                    }.into_any()
-                }}
-            </section>
-            <SocialPosts posts=media.social/>
+            {super::deferred::after_hydration(move || episode_media(media, id, ui))}
             <h3>"Stages"</h3>
             <ul class="stages">{d.stages.iter().map(|s| view! {
                 <li>{s.stage.as_str()} " — " {format::time(s.finished_at)}</li>
@@ -248,6 +236,29 @@ fn EpisodeView(d: EpisodeDetail, ui: EpisodeUi) -> impl IntoView {
                     r.result.as_str(), r.files, format::bytes(r.bytes), if r.dry_run { " (dry run)" } else { "" })}</li>
             }).collect_view()}</ul>
     }
+}
+
+/// The transcript, the rendered page, the clips and the social posts: loaded once the page has hydrated,
+/// so that their code is not part of the episode page's first download.
+#[lazy]
+fn episode_media(media: EpisodeMedia, id: String, ui: EpisodeUi) -> AnyView {
+    view! {
+            <Transcript lines=media.transcript query=ui.query/>
+            <RenderedPage url=media.page/>
+            <section class="clips-section" aria-labelledby="clips-head">
+                <h3 id="clips-head">"Clips"</h3>
+                <ClipResult ui=ui/>
+                {if media.clips.is_empty() {
+                    view! { <p class="empty" data-testid="no-clips">"No clips yet: they are cut at the “clipped” stage from the transcript's highlights. Process the episode to get them."</p> }.into_any()
+                } else {
+                    view! {
+                        <div class="clips">{media.clips.into_iter().map(|c| view! { <ClipCard clip=c episode=id.clone() ui=ui/> }).collect_view()}</div>
+                    }.into_any()
+                }}
+            </section>
+            <SocialPosts posts=media.social/>
+    }
+    .into_any()
 }
 
 /// `m:ss` for a position in the episode.

@@ -18,6 +18,15 @@ pub enum GroupOp {
     Clean,
 }
 
+impl GroupOp {
+    fn as_str(self) -> &'static str {
+        match self {
+            GroupOp::Retry => "retry",
+            GroupOp::Clean => "clean",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum GroupOutcome {
     Retry(RetryOutcome),
@@ -37,9 +46,20 @@ impl GroupOutcome {
 type GroupAction =
     Action<(GroupOp, String, bool), (GroupOp, String, Result<GroupOutcome, ApiError>)>;
 
-/// The failure groups panel (nothing when nothing failed).
+/// The failure groups panel (nothing when nothing failed), loaded once the page has hydrated so that its
+/// code is not part of the dashboard's first download.
 #[component]
 pub fn FailureGroups(live: Live) -> impl IntoView {
+    super::deferred::after_hydration(move || failure_groups_panel(live))
+}
+
+#[lazy]
+fn failure_groups_panel(live: Live) -> AnyView {
+    view! { <FailureGroupsPanel live/> }.into_any()
+}
+
+#[component]
+fn FailureGroupsPanel(live: Live) -> impl IntoView {
     let studio = use_studio();
     let bump = RwSignal::new(0u64);
     let groups = Resource::new(
@@ -150,7 +170,7 @@ fn GroupCard(
                     GroupOp::Clean => "Clean these episodes",
                 };
                 view! {
-                    <div class="warning" data-testid="group-preview" data-op=format!("{op:?}").to_lowercase()>
+                    <div class="warning" data-testid="group-preview" data-op=op.as_str()>
                         <p>{what}</p>
                         <p data-testid="group-preview-files">{format!("{} file(s), {} in {}", r.files, format::bytes(r.bytes), format::plural(r.paths.len() as i64, "path"))}</p>
                         {if r.paths.is_empty() {

@@ -1,4 +1,5 @@
 pub mod dashboard;
+mod deferred;
 pub mod episode;
 mod failures;
 mod live;
