@@ -18,3 +18,29 @@ export async function signIn(page: Page, who = admin) {
   await page.getByTestId("login").click();
   await expect(page.getByTestId("whoami")).toContainText(who.user);
 }
+
+// Every page is a lazy route (`cargo leptos build --split`): its code is a WebAssembly module of its own,
+// fetched when the page is opened; the build writes which modules each split point needs to a manifest.
+
+/** The WebAssembly modules the page fetches from now on, by file name without `.wasm`. */
+export function wasmFetched(page: Page): () => string[] {
+  const names: string[] = [];
+  page.on("request", (r) => {
+    const m = new URL(r.url()).pathname.match(/\/pkg\/([^/]+)\.wasm$/);
+    if (m) names.push(m[1]);
+  });
+  return () => names;
+}
+
+/** Each split point's own module (`split_…`), by name: `trash_page_route_view`, `episode_media`, … */
+export async function splitModules(page: Page): Promise<Record<string, string>> {
+  const res = await page.request.get("/pkg/__wasm_split_manifest.json");
+  expect(res.status()).toBe(200);
+  const manifest: Record<string, string[]> = await res.json();
+  const out: Record<string, string> = {};
+  for (const [key, chunks] of Object.entries(manifest)) {
+    const own = chunks.find((c) => c.startsWith("split_"));
+    if (own) out[key.replace(/^_+/, "").replace(/_\d+$/, "")] = own;
+  }
+  return out;
+}

@@ -2,7 +2,7 @@ import { test, expect, Page } from "@playwright/test";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { dataDir, hydrated, signIn } from "./helpers";
+import { dataDir, hydrated, signIn, splitModules, wasmFetched } from "./helpers";
 
 // The operator's console: episode media (transcript search, page, clip renditions, social posts),
 // per-clip regenerate, failure groups, live updates over server-sent events.
@@ -148,6 +148,25 @@ test("episode page: the transcript is searchable, the page previews, clip rendit
   await expect(page.getByTestId("transcript-line")).toHaveCount(3);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   expect(overflow).toBeLessThanOrEqual(0);
+});
+
+test("the episode's media panels are not in the page's first download: they load once it has hydrated", async ({ page }) => {
+  addEpisode("ep001_2026-03-01");
+  await signIn(page);
+  await processed(page, MEDIA);
+  const modules = await splitModules(page);
+  // The server renders the panels empty.
+  const html = await (await page.request.get(`/episodes/${MEDIA}`)).text();
+  expect(html).toContain('class="stages"');
+  expect(html).not.toContain('data-testid="transcript-line"');
+  const fetched = wasmFetched(page);
+  await page.goto(`/episodes/${MEDIA}`);
+  await hydrated(page);
+  await expect(page.getByTestId("transcript-line")).toHaveCount(3);
+  expect(fetched()).toContain(modules["episode_page_route_view"]);
+  expect(fetched()).toContain(modules["episode_media"]);
+  // The panels' module is asked for after the page's own.
+  expect(fetched().indexOf(modules["episode_media"])).toBeGreaterThan(fetched().indexOf(modules["episode_page_route_view"]));
 });
 
 test("regenerating clip 1 cuts only clip 1 again: the episode ends done, clip 2 is untouched", async ({ page }) => {

@@ -106,3 +106,34 @@ test("a stalled stage is flagged stuck on the list and the episode page, and Can
   await expect(row.getByTestId("stuck")).toHaveCount(0);
   await context.close();
 });
+
+test("Force reprocess from the stuck flag: preview, confirm, the stalled attempt is stopped and a fresh one starts", async ({ browser }) => {
+  const context = await signedIn(browser);
+  const page = context.pages()[0];
+  const id: string = (await (await page.request.post("/api/episodes", { data: {} })).json()).episodes[0].id;
+  const detail = async () => (await (await page.request.post("/api/episode", { data: { id } })).json());
+  expect((await page.request.post("/api/process", { data: { ids: [id] } })).status()).toBe(200);
+  const before = (await detail()).episode.attempt as number;
+
+  await page.goto(`/episodes/${id}`);
+  await hydrated(page);
+  const flag = page.getByTestId("stuck");
+  await expect(flag, serverLog).toContainText("stuck at transcribed");
+  await flag.getByTestId("stuck-force").click();
+  await expect(flag.getByTestId("stuck-force-preview")).toContainText("Force reprocess stops the job");
+  await flag.getByTestId("stuck-force-confirm").click();
+
+  // The stalled job was stopped and a new attempt queued: the next attempt runs, stalls in the same
+  // stage (the transcriber still sleeps) and is flagged again — on the page, without a reload.
+  await expect.poll(async () => (await detail()).episode.attempt, { timeout: 30_000 }).toBeGreaterThan(before);
+  await expect(page.getByTestId("stuck-force-preview")).toHaveCount(0);
+  await expect(page.getByTestId("stuck"), serverLog).toContainText("stuck at transcribed");
+
+  // The audit has the force run for this episode.
+  const runs = await (await page.request.post("/api/cleanup_runs", { data: {} })).json();
+  expect(runs.runs.some((r: any) => r.trigger === "force" && !r.dry_run && r.scope.includes(id))).toBe(true);
+
+  await page.getByTestId("stuck").getByRole("button", { name: `Cancel ${id}` }).click();
+  await expect.poll(async () => (await detail()).episode.state, { timeout: 30_000 }).toBe("cancelled");
+  await context.close();
+});
