@@ -7,10 +7,34 @@ export const dataDir = process.env.E2E_DATA_DIR ?? "";
 /** Waits until the WebAssembly side has hydrated the page, including the current route's lazily loaded chunk
  * (the browser entry point sets the marker once hydration has finished; SSR renders it "false"). */
 export async function hydrated(page: Page) {
-  await expect(page.locator(".layout")).toHaveAttribute("data-hydrated", "true");
+  try {
+    await expect(page.locator(".layout")).toHaveAttribute("data-hydrated", "true");
+  } catch (e) {
+    // Why it never hydrated, when the page said (see `recordErrors`).
+    const errors = await page.evaluate(() => (window as any).__ewgErrors ?? "not recorded").catch(() => "page gone");
+    throw new Error(`${(e as Error).message}\npage errors: ${JSON.stringify(errors)}`);
+  }
+}
+
+/** Every page of the context keeps its uncaught errors, rejections and console errors in
+ *  `window.__ewgErrors`, so a page that never hydrates can say why. */
+export async function recordErrors(page: Page) {
+  await page.context().addInitScript(() => {
+    const w = window as any;
+    w.__ewgErrors = [];
+    const keep = (what: string) => w.__ewgErrors.push(what);
+    addEventListener("error", (e) => keep(`error: ${e.message} ${(e as ErrorEvent).filename ?? ""}`));
+    addEventListener("unhandledrejection", (e) => keep(`rejection: ${String((e as PromiseRejectionEvent).reason)}`));
+    const consoleError = console.error.bind(console);
+    console.error = (...args: unknown[]) => {
+      keep(`console: ${args.map(String).join(" ")}`);
+      consoleError(...args);
+    };
+  });
 }
 
 export async function signIn(page: Page, who = admin) {
+  await recordErrors(page);
   await page.goto("/login");
   await hydrated(page);
   await page.getByLabel("User name").fill(who.user);
