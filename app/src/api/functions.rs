@@ -44,6 +44,21 @@ mod ssr {
         Ok((backend, actor))
     }
 
+    /// What `delete_clip` and `regenerate_clip` both take, validated.
+    pub fn clip_request(
+        episode: String,
+        clip: u32,
+        dry_run: Option<bool>,
+    ) -> Result<super::ClipRequest, ApiError> {
+        let req = super::ClipRequest {
+            episode,
+            clip,
+            dry_run: dry_run.unwrap_or(false),
+        };
+        req.validate()?;
+        Ok(req)
+    }
+
     pub fn set_cookie(value: &str) {
         if let (Some(res), Ok(v)) = (
             use_context::<leptos_axum::ResponseOptions>(),
@@ -226,13 +241,9 @@ pub async fn delete_clip(
     dry_run: Option<bool>,
 ) -> Result<ClipOutcome, ApiError> {
     let (backend, actor) = ssr::authorize(Role::Operator).await?;
-    let req = ClipRequest {
-        episode,
-        clip,
-        dry_run: dry_run.unwrap_or(false),
-    };
-    req.validate()?;
-    backend.delete_clip(&actor, req).await
+    backend
+        .delete_clip(&actor, ssr::clip_request(episode, clip, dry_run)?)
+        .await
 }
 
 /// Cuts one clip again from the source: its old files go to the trash, then a job renders just that
@@ -244,13 +255,9 @@ pub async fn regenerate_clip(
     dry_run: Option<bool>,
 ) -> Result<ClipOutcome, ApiError> {
     let (backend, actor) = ssr::authorize(Role::Operator).await?;
-    let req = ClipRequest {
-        episode,
-        clip,
-        dry_run: dry_run.unwrap_or(false),
-    };
-    req.validate()?;
-    backend.regenerate_clip(&actor, req).await
+    backend
+        .regenerate_clip(&actor, ssr::clip_request(episode, clip, dry_run)?)
+        .await
 }
 
 /// `confirm_orphans`: when the orphan guard stopped a sweep (409), the file count it named, to go ahead.
