@@ -32,7 +32,7 @@ pub(crate) const DB_NOW: &str = "CAST(unixepoch('subsec') * 1000 AS BIGINT)";
 
 use crate::error::{Error, Result};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 use std::path::Path;
 use std::time::Duration;
 
@@ -85,6 +85,11 @@ impl Registry {
         let cannot = |e: sqlx::Error| {
             Error::BadRequest(format!("cannot open database `{}`: {e}", redact(&url)))
         };
+        // `after_release`: a connection that comes back to the pool still inside a transaction is closed,
+        // never reused. SQLite rolls a transaction back by itself on SQLITE_FULL (or IOERR); sqlx still
+        // counts it open, so its later ROLLBACK fails, the count stays at one, and the connection's next
+        // "transaction" is a SAVEPOINT whose rollback (`ROLLBACK TO`) leaves the write lock held — every
+        // other writer then sees "database is locked" for good. Closing the connection drops its locks.
         let pool = match engine {
             Engine::Sqlite => AnyPoolOptions::new()
                 .max_connections(8)
@@ -98,12 +103,14 @@ impl Registry {
                         Ok(())
                     })
                 })
+                .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
                 .connect(&sqlite_create_url(&url))
                 .await
                 .map_err(cannot)?,
             Engine::Postgres => AnyPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(5))
+                .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
                 .connect(&url)
                 .await
                 .map_err(cannot)?,

@@ -34,6 +34,7 @@ mod cli;
 mod config;
 mod console;
 mod db;
+mod faults;
 mod fleet;
 mod hostile;
 mod media;
