@@ -63,6 +63,9 @@ impl Jobs {
                     _ = shutdown.cancelled() => break,
                     _ = tokio::time::sleep(this.lease / 2) => {}
                 }
+                // The reserve first: on a full disk the reaper's own writes need the room it gives back.
+                let pipeline = this.pipeline.clone();
+                let _ = tokio::task::spawn_blocking(move || pipeline.keep_reserve()).await;
                 if let Err(e) = this.cleanup.repair_registry().await {
                     tracing::error!(error = %e, "lease reaper failed");
                 }
@@ -202,9 +205,7 @@ impl Jobs {
                 reason: e.to_string(),
             }),
         };
-        if let Err(e) = self.settle(&job, outcome).await {
-            tracing::error!(error = %e, "could not record the job's outcome");
-        }
+        self.settle_surely(&job, outcome).await;
         if !self.pipeline.config.keep_scratch
             && let Ok(id) = EpisodeId::parse(&job.episode)
         {
@@ -216,6 +217,39 @@ impl Jobs {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&job.id);
         let _ = done_tx.send(true);
+    }
+
+    /// [`Self::settle`], again and again until the registry takes it: an outcome must not be lost to a
+    /// full disk, a busy database or a refused write. A full disk gives the registry's reserve back at
+    /// once. After a few lease periods the job is left to the reaper (whose fenced writes make any late
+    /// one of ours a no-op), so a registry that never recovers cannot hold a worker forever.
+    async fn settle_surely(&self, job: &JobRow, outcome: Result<(), StageError>) {
+        let give_up = tokio::time::Instant::now() + self.lease * 4 + Duration::from_secs(30);
+        let mut delay = Duration::from_millis(200);
+        loop {
+            let again = match &outcome {
+                Ok(()) => Ok(()),
+                Err(StageError::Cancelled) => Err(StageError::Cancelled),
+                Err(StageError::Failed { stage, reason }) => Err(StageError::Failed {
+                    stage: *stage,
+                    reason: reason.clone(),
+                }),
+            };
+            let Err(e) = self.settle(job, again).await else {
+                return;
+            };
+            let full = crate::pipeline::space::says_disk_full(&e.to_string());
+            if full && self.pipeline.root.release_reserve() {
+                tracing::warn!("the registry's disk is full: gave its reserve back");
+            }
+            if tokio::time::Instant::now() >= give_up {
+                tracing::error!(error = %e, "could not record the job's outcome; leaving it to the lease reaper");
+                return;
+            }
+            tracing::warn!(error = %e, retry_ms = delay.as_millis() as u64, "could not record the job's outcome; retrying");
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
     }
 
     /// Records how the attempt ended. Every write is fenced on this job still running, so a job the
@@ -314,13 +348,21 @@ impl Jobs {
         let registry = self.registry.clone();
         let lease = self.lease;
         tokio::spawn(async move {
+            let mut renewed = tokio::time::Instant::now();
             loop {
                 tokio::time::sleep(lease / 3).await;
                 match registry.heartbeat(job_id, lease.as_millis() as i64).await {
-                    Ok(Beat::Alive) => {}
+                    Ok(Beat::Alive) => renewed = tokio::time::Instant::now(),
                     Ok(Beat::CancelRequested) => cancel.cancel(),
                     Ok(Beat::Lost) => {
                         tracing::warn!(job = job_id, "job lost its lease; stopping it");
+                        cancel.cancel();
+                        return;
+                    }
+                    // Past its lease without a renewal the job may already be another's: it stops
+                    // rather than keep writing on a lease it cannot prove (its end writes are fenced).
+                    Err(e) if renewed.elapsed() >= lease => {
+                        tracing::warn!(job = job_id, error = %e, "no heartbeat for a whole lease; stopping the job");
                         cancel.cancel();
                         return;
                     }

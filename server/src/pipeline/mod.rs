@@ -10,6 +10,7 @@ pub mod ffmpeg;
 pub mod render;
 pub mod scratch;
 pub mod social;
+pub mod space;
 pub mod sphinx;
 pub mod transcribe;
 pub mod transcript;
@@ -47,6 +48,9 @@ pub struct PipelineConfig {
     pub keep_scratch: bool,
     /// `--transcriber` / `EWG_TRANSCRIBE`: which transcript source the transcribe stage uses.
     pub transcriber: transcribe::Transcriber,
+    /// `EWG_DISK_RESERVE_MB`: the registry's reserve in bytes; `None`: a twentieth of the data root's
+    /// file system, at most 64 MiB (see [`space`]).
+    pub disk_reserve: Option<u64>,
 }
 
 impl PipelineConfig {
@@ -64,6 +68,10 @@ impl PipelineConfig {
                 .unwrap_or(3),
             keep_scratch: false,
             transcriber: transcribe::Transcriber::from_env().unwrap_or_default(),
+            disk_reserve: std::env::var("EWG_DISK_RESERVE_MB")
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .map(|mb| mb << 20),
         }
     }
 }
@@ -110,6 +118,11 @@ impl Pipeline {
             if let Some(reason) = self.injected_failure(&a.source, stage) {
                 return Err(StageError::Failed { stage, reason });
             }
+            self.admit(
+                stage,
+                space::estimate(stage, a.source_facts(), self.config.max_clips),
+            )
+            .map_err(|reason| StageError::Failed { stage, reason })?;
             let res = match stage {
                 Stage::Prepped => a.prep().await,
                 Stage::Transcribed => a.transcribe().await.map(|c| cues = c),
@@ -134,7 +147,7 @@ impl Pipeline {
                 Err(e) => {
                     return Err(StageError::Failed {
                         stage,
-                        reason: e.to_string(),
+                        reason: space::name_full_disk(e.to_string()),
                     });
                 }
             }
@@ -143,7 +156,7 @@ impl Pipeline {
                 .await
                 .map_err(|e| StageError::Failed {
                     stage,
-                    reason: e.to_string(),
+                    reason: space::name_full_disk(e.to_string()),
                 })?;
         }
         // Scratch is only for this attempt's in-flight files; everything kept was moved into place. The
@@ -166,6 +179,11 @@ impl Pipeline {
         };
         let a = self.attempt(ep, attempt, cancel, Stage::Clipped)?;
         self.set_progress(&a.id, Stage::Clipped, 0).await;
+        self.admit(
+            Stage::Clipped,
+            space::estimate(Stage::Clipped, a.source_facts(), 1),
+        )
+        .map_err(failed)?;
         let read = |rel: String| {
             std::fs::read(self.root.abs(&rel))
                 .map_err(|e| failed(format!("cannot read {rel}: {e}")))
@@ -181,7 +199,7 @@ impl Pipeline {
         match a.cut_clip(h, n, &cues).await {
             Ok(_) => {}
             Err(StepError::Tool(ToolError::Cancelled)) => return Err(StageError::Cancelled),
-            Err(e) => return Err(failed(e.to_string())),
+            Err(e) => return Err(failed(space::name_full_disk(e.to_string()))),
         }
         // The episode's stage stays where the earlier attempt left it (packaged): one clip was redone,
         // not the stages after it, and the clip's rows were recorded fenced like any job's.
@@ -256,6 +274,14 @@ enum StepError {
 type Step<T = ()> = Result<T, StepError>;
 
 impl Attempt<'_> {
+    /// The source's size and length, for the space estimate of a stage.
+    fn source_facts(&self) -> space::Source {
+        space::Source {
+            bytes: std::fs::metadata(&self.source).map_or(0, |m| m.len()),
+            duration_secs: self.duration,
+        }
+    }
+
     /// Moves a finished scratch file into place and records it, in that order, as one step.
     async fn keep(&self, stage: Stage, kind: &str, from: &Path, rel: &str) -> Step {
         let bytes = storage::move_into_place(&self.p.root, from, rel)?;

@@ -49,6 +49,7 @@ use std::sync::Arc;
 mod delete;
 mod fd;
 mod mounts;
+mod reserve;
 mod restore;
 #[cfg(test)]
 mod tests;
@@ -58,6 +59,7 @@ mod walk;
 
 pub use delete::DeleteError;
 use fd::FsId;
+pub use reserve::RESERVE_FILE;
 pub use trash::Trash;
 pub use usage::Space;
 

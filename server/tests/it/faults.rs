@@ -4,7 +4,10 @@
 //! untouched, and the server recovers by itself once the fault is gone.
 
 use crate::db;
+use crate::support::{Env, Options, make_media};
+use app::api::{EpisodeState, ProcessOutcome, RetryOutcome};
 use ewg::registry::{NewEpisode, Registry};
+use serde_json::json;
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
@@ -123,4 +126,124 @@ async fn a_full_disk_never_leaves_the_sqlite_registry_locked() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Every registered file of every episode exists with its recorded size, and no file in a derived
+/// directory is unregistered: the registry and the disk tell the same story.
+pub(crate) async fn assert_rows_match_disk(env: &Env, ids: &[String]) {
+    let mut registered = std::collections::BTreeSet::new();
+    for id in ids {
+        for a in env.episode(id).await.artifacts {
+            let meta = std::fs::metadata(env.root().join(&a.path));
+            assert!(
+                meta.as_ref().is_ok_and(|m| m.len() as i64 == a.bytes),
+                "{id}: row {} ({} bytes) but on disk {meta:?}",
+                a.path,
+                a.bytes
+            );
+            registered.insert(a.path);
+        }
+    }
+    let unregistered: Vec<String> = env
+        .files()
+        .into_iter()
+        .filter(|f| {
+            !f.starts_with("inbox/") && !f.starts_with("ballast") && !registered.contains(f)
+        })
+        .collect();
+    assert!(
+        unregistered.is_empty(),
+        "files no row accounts for: {unregistered:?}"
+    );
+}
+
+/// The sources under `inbox/`, path → bytes.
+pub(crate) fn sources(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.join("inbox")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.insert(
+                    e.path().display().to_string(),
+                    std::fs::read(e.path()).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Episodes processed onto a small data root that is nearly full: each fails with a reason that names
+/// the full disk, leaves rows = disk and its source untouched, the server answers throughout, and once
+/// space is freed a retry finishes every one — no restart.
+#[tokio::test]
+async fn episodes_that_fill_the_disk_fail_saying_so_and_finish_once_space_is_back() {
+    let opts = Options {
+        tmpfs_mib: Some(40),
+        ..Options::default()
+    };
+    let env = Env::start_with(opts, |inbox| {
+        make_media(
+            inbox,
+            &["--shows", "full", "--episodes", "3", "--seconds", "4"],
+        )
+    })
+    .await;
+    let before = sources(env.root());
+    let ids: Vec<String> = before
+        .keys()
+        .filter(|p| p.ends_with(".mp4"))
+        .map(|p| {
+            let p = Path::new(p);
+            let show = p.parent().unwrap().file_name().unwrap().to_string_lossy();
+            let stem = p.file_stem().unwrap().to_string_lossy();
+            format!("{show}_{stem}")
+        })
+        .collect();
+    assert_eq!(ids.len(), 3);
+    // The reserve is made by the job reaper (every half lease); then the rest of the disk fills up but
+    // for 1.5 MiB: room for the audio and the text, not for the clips.
+    let start = Instant::now();
+    while env.studio.root.reserve_held() == 0 {
+        assert!(start.elapsed() < Duration::from_secs(20), "no reserve made");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let free = env.studio.root.space().unwrap().free;
+    fill(&env.root().join("ballast"), free - (3 << 19));
+    env.ok::<ProcessOutcome>("process", json!({ "ids": ids }))
+        .await;
+    for id in &ids {
+        let d = env.wait_settled(id, Duration::from_secs(90)).await;
+        assert_eq!(d.episode.state, EpisodeState::Failed, "{id}");
+        let error = d.episode.error.clone().unwrap_or_default();
+        assert!(error.starts_with("disk full"), "{id}: {error}");
+        // The server answers while the disk is full.
+        let health = env
+            .http
+            .get(format!("{}/api/health", env.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status(), 200);
+    }
+    assert_rows_match_disk(&env, &ids).await;
+    assert_eq!(sources(env.root()), before, "sources untouched");
+
+    std::fs::remove_file(env.root().join("ballast")).unwrap();
+    env.ok::<RetryOutcome>("retry_failed", json!({ "ids": ids }))
+        .await;
+    for id in &ids {
+        let d = env.wait_settled(id, Duration::from_secs(120)).await;
+        assert_eq!(
+            d.episode.state,
+            EpisodeState::Done,
+            "{id}: {:?}",
+            d.episode.error
+        );
+    }
+    assert_rows_match_disk(&env, &ids).await;
+    assert_eq!(sources(env.root()), before, "sources untouched");
 }

@@ -404,7 +404,10 @@ impl Env {
                         .unwrap()
                         .to_string_lossy()
                         .into_owned();
-                    if !rel.starts_with("ewg.db") && rel != ewg::storage::ROOT_ID_FILE {
+                    if !rel.starts_with("ewg.db")
+                        && rel != ewg::storage::ROOT_ID_FILE
+                        && !rel.starts_with(ewg::storage::RESERVE_FILE)
+                    {
                         out.push(rel);
                     }
                 }
