@@ -123,15 +123,30 @@ impl Cleanup {
                 row_bound: plan.row_bound,
                 keep,
             };
-            jobs = if kept {
-                self.commit_keeping(record, &rows, then, &mut report).await
+            let committed = if kept {
+                self.commit_keeping(record, &rows, then, &taken, &mut report)
+                    .await
             } else {
-                self.commit_and_purge(record, &rows, then, &mut report)
+                self.commit_and_purge(record, &rows, then, &taken, &mut report)
                     .await
             };
+            match committed {
+                Committed::Yes(queued) => jobs = queued,
+                Committed::RolledBack => {
+                    if let Err(e) = self.registry.release_episodes(&record.id).await {
+                        // Its episodes stay owned: recovery releases them once the registry works.
+                        return Err(self.left_to_recovery(run, report, e));
+                    }
+                }
+                Committed::LeftToRecovery => {
+                    let e = crate::error::Error::Internal("commit refused".into());
+                    return Err(self.left_to_recovery(run, report, e));
+                }
+            }
         }
         report.result = result_of(&report);
         report.duration_ms = run.started.elapsed().as_millis() as i64;
+
         tracing::debug!(
             run = %record.id,
             move_ms = moved.as_millis() as u64,
@@ -145,6 +160,29 @@ impl Cleanup {
             errors = report.errors.len(), duration_ms = report.duration_ms, "cleanup run finished"
         );
         Ok(Outcome { report, jobs })
+    }
+
+    /// A run that could not end: it is not marked done (it did not happen as planned), its heartbeat
+    /// stops, and recovery finishes it from the registry once its owner is judged gone. The caller gets
+    /// the failure, never a report that claims success.
+    fn left_to_recovery(
+        &self,
+        run: ActiveRun,
+        report: CleanupReport,
+        e: crate::error::Error,
+    ) -> crate::error::Error {
+        drop(run);
+        let what: Vec<String> = report
+            .errors
+            .iter()
+            .map(|p| format!("{}: {}", p.path, p.message))
+            .collect();
+        tracing::error!(run = %report.run_id, error = %e, "cleanup run left for recovery");
+        crate::error::Error::Internal(format!(
+            "cleanup run {} could not be committed and is left for recovery: {}",
+            report.run_id,
+            what.join("; ")
+        ))
     }
 
     /// Episodes removed whole whose every fixed place went: their rows go by the plan's bound. One with a
@@ -238,69 +276,135 @@ impl Cleanup {
         record: &RunRecord,
         rows: &PlannedRows<'_>,
         then: Then,
+        taken: &[(String, String)],
         report: &mut CleanupReport,
-    ) -> Vec<crate::registry::JobRow> {
-        match self.registry.commit_run(&record.id, rows, then).await {
-            Ok(jobs) => {
-                report.kept_until = Some(now_ms() + self.policy.retention_ms());
-                let (registry, trash, id) = (
-                    self.registry.clone(),
-                    self.root.trash(&record.id),
-                    record.id.clone(),
-                );
-                tokio::spawn(async move {
-                    let Ok((files, bytes)) =
-                        tokio::task::spawn_blocking(move || trash.size()).await
-                    else {
-                        return;
-                    };
-                    if let Err(e) = registry.set_trash_size(&id, files, bytes).await {
-                        tracing::warn!(run = %id, error = %e, "recording the trash size failed");
-                    }
-                });
-                jobs
+    ) -> Committed {
+        let jobs = match self.commit(record, rows, then).await {
+            Ok(jobs) => jobs,
+            Err(e) => return self.undo_phase_one(record, taken, report, e),
+        };
+        report.kept_until = Some(now_ms() + self.policy.retention_ms());
+        let (registry, trash, id) = (
+            self.registry.clone(),
+            self.root.trash(&record.id),
+            record.id.clone(),
+        );
+        tokio::spawn(async move {
+            let Ok((files, bytes)) = tokio::task::spawn_blocking(move || trash.size()).await else {
+                return;
+            };
+            if let Err(e) = registry.set_trash_size(&id, files, bytes).await {
+                tracing::warn!(run = %id, error = %e, "recording the trash size failed");
             }
-            Err(e) => commit_failed(record, report, e),
-        }
+        });
+        Committed::Yes(jobs)
     }
 
-    /// Once everything is in the trash, the registry commit and the purge are independent (a crash during
-    /// either leaves trash and a run that recovery finishes), so they overlap.
+    /// The commit, then the purge. Never the other way round, nor overlapped: a commit the registry
+    /// refuses must find every file still in the trash, to put it back.
     async fn commit_and_purge(
         &self,
         record: &RunRecord,
         rows: &PlannedRows<'_>,
         then: Then,
+        taken: &[(String, String)],
         report: &mut CleanupReport,
-    ) -> Vec<crate::registry::JobRow> {
+    ) -> Committed {
+        let jobs = match self.commit(record, rows, then).await {
+            Ok(jobs) => jobs,
+            Err(e) => return self.undo_phase_one(record, taken, report, e),
+        };
         let trash = self.root.trash(&record.id);
-        let purge = tokio::task::spawn_blocking(move || trash.purge());
-        let commit = self.registry.commit_run(&record.id, rows, then);
-        let (committed, purged) = tokio::join!(commit, purge);
-        let jobs = committed.unwrap_or_else(|e| commit_failed(record, report, e));
-        match purged {
+        match tokio::task::spawn_blocking(move || trash.purge()).await {
             Ok(p) => add_purged(report, p),
             Err(e) => report.errors.push(PathError {
                 path: format!(".trash/{}", record.id),
                 message: format!("purge stopped: {e}"),
             }),
         }
-        jobs
+        Committed::Yes(jobs)
+    }
+
+    /// The registry commit, tried three times: a busy database or a pool timeout passes, and a full disk
+    /// gets the registry's reserve back before the next try.
+    async fn commit(
+        &self,
+        record: &RunRecord,
+        rows: &PlannedRows<'_>,
+        then: Then,
+    ) -> Result<Vec<crate::registry::JobRow>> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.registry.commit_run(&record.id, rows, then).await {
+                Ok(jobs) => return Ok(jobs),
+                Err(e) if tries >= 3 => return Err(e),
+                Err(e) => {
+                    tracing::warn!(run = %record.id, error = %e, tries, "cleanup commit refused; trying again");
+                    if crate::pipeline::space::says_disk_full(&e.to_string()) {
+                        self.root.release_reserve();
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(300 * tries)).await;
+                }
+            }
+        }
+    }
+
+    /// The registry refused the commit: every file goes back where it was, so the rows that still say
+    /// it exists are true again, and the run ends as a failure that changed nothing. A file that cannot
+    /// go back (something took its place) stays in the trash; then the run is left live for recovery,
+    /// whose replay deletes the rows of what is gone once the registry takes writes again.
+    fn undo_phase_one(
+        &self,
+        record: &RunRecord,
+        taken: &[(String, String)],
+        report: &mut CleanupReport,
+        e: crate::error::Error,
+    ) -> Committed {
+        tracing::error!(run = %record.id, error = %e, "the registry refused the cleanup's commit; putting its files back");
+        let trash = self.root.trash(&record.id);
+        let mut stuck = 0;
+        for (rel, stored) in taken {
+            if let Err(why) = trash.give_back(stored, rel) {
+                stuck += 1;
+                report.errors.push(PathError {
+                    path: rel.clone(),
+                    message: format!("could not be put back from the trash: {why}"),
+                });
+            }
+        }
+        report.paths.clear();
+        report.files = 0;
+        report.bytes = 0;
+        let message = if stuck == 0 {
+            format!(
+                "the registry refused the commit ({e}); every file was put back, nothing changed"
+            )
+        } else {
+            format!(
+                "the registry refused the commit ({e}); {stuck} path(s) stay in the trash until recovery \
+                 finishes the run"
+            )
+        };
+        report.errors.push(PathError {
+            path: "registry".into(),
+            message,
+        });
+        if stuck == 0 {
+            Committed::RolledBack
+        } else {
+            Committed::LeftToRecovery
+        }
     }
 }
 
-/// A commit that failed is the run's error (its files are in the trash; recovery finishes it).
-fn commit_failed(
-    record: &RunRecord,
-    report: &mut CleanupReport,
-    e: crate::error::Error,
-) -> Vec<crate::registry::JobRow> {
-    tracing::error!(run = %record.id, error = %e, "cleanup commit failed");
-    report.errors.push(PathError {
-        path: "registry".into(),
-        message: e.to_string(),
-    });
-    vec![]
+/// How a run's commit went.
+enum Committed {
+    Yes(Vec<crate::registry::JobRow>),
+    /// Refused, and phase one undone: the run ends as a failure and lets its episodes go.
+    RolledBack,
+    /// Refused with files still in the trash: the run stays live for recovery to finish.
+    LeftToRecovery,
 }
 
 /// A partial cleanup never queues anything: the report says what is left and the caller says why

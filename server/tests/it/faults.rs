@@ -193,16 +193,7 @@ async fn episodes_that_fill_the_disk_fail_saying_so_and_finish_once_space_is_bac
     })
     .await;
     let before = sources(env.root());
-    let ids: Vec<String> = before
-        .keys()
-        .filter(|p| p.ends_with(".mp4"))
-        .map(|p| {
-            let p = Path::new(p);
-            let show = p.parent().unwrap().file_name().unwrap().to_string_lossy();
-            let stem = p.file_stem().unwrap().to_string_lossy();
-            format!("{show}_{stem}")
-        })
-        .collect();
+    let ids = episode_ids(env.root());
     assert_eq!(ids.len(), 3);
     // The reserve is made by the job reaper (every half lease); then the rest of the disk fills up but
     // for 1.5 MiB: room for the audio and the text, not for the clips.
@@ -246,4 +237,97 @@ async fn episodes_that_fill_the_disk_fail_saying_so_and_finish_once_space_is_bac
     }
     assert_rows_match_disk(&env, &ids).await;
     assert_eq!(sources(env.root()), before, "sources untouched");
+}
+
+/// The episode ids of the videos under `inbox/`.
+pub(crate) fn episode_ids(root: &Path) -> Vec<String> {
+    sources(root)
+        .keys()
+        .filter(|p| p.ends_with(".mp4"))
+        .map(|p| {
+            let p = Path::new(p);
+            let show = p.parent().unwrap().file_name().unwrap().to_string_lossy();
+            let stem = p.file_stem().unwrap().to_string_lossy();
+            format!("{show}_{stem}")
+        })
+        .collect()
+}
+
+/// A trigger that makes the registry refuse every `DELETE FROM artifacts` (the commit of any cleanup).
+fn refuse_artifact_deletes(root: &Path, refuse: bool) {
+    let q = match (db::postgres(), refuse) {
+        (false, true) => {
+            "CREATE TRIGGER refuse BEFORE DELETE ON artifacts \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+        }
+        (false, false) => "DROP TRIGGER refuse;",
+        (true, true) => {
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$; \
+             CREATE TRIGGER refuse BEFORE DELETE ON artifacts FOR EACH ROW EXECUTE FUNCTION refuse();"
+        }
+        (true, false) => "DROP TRIGGER refuse ON artifacts; DROP FUNCTION refuse();",
+    };
+    db::sql(root, q);
+}
+
+/// A cleanup whose commit the registry refuses answers with a failure, puts every file back (rows =
+/// disk, the episode still done), lets its episode go, and once the fault is gone the episode can be
+/// processed again. Before, the episode stayed `done` with its files in the trash and owned by a
+/// finished run: every later process or force answered 409.
+#[tokio::test]
+async fn a_cleanup_whose_commit_is_refused_fails_puts_everything_back_and_lets_go() {
+    let env = Env::start(|inbox| {
+        make_media(
+            inbox,
+            &["--shows", "refuse", "--episodes", "1", "--seconds", "3"],
+        )
+    })
+    .await;
+    let ids = episode_ids(env.root());
+    let id = ids[0].clone();
+    env.ok::<ProcessOutcome>("process", json!({ "ids": ids }))
+        .await;
+    assert_eq!(
+        env.wait_settled(&id, Duration::from_secs(90))
+            .await
+            .episode
+            .state,
+        EpisodeState::Done
+    );
+    let files = env.files();
+    refuse_artifact_deletes(env.root(), true);
+    let (status, body) = env
+        .raw(&env.operator, "cleanup_episode", json!({ "id": id }))
+        .await;
+    let said = body.to_string();
+    assert!(
+        status != 200 || body["result"] == "failed",
+        "a refused commit is a failure: {status} {said}"
+    );
+    assert!(said.contains("refused"), "the answer says why: {said}");
+    let d = env.episode(&id).await;
+    assert_eq!(d.episode.state, EpisodeState::Done);
+    assert_rows_match_disk(&env, &ids).await;
+    assert_eq!(
+        env.files(),
+        files,
+        "every file back in place, nothing in the trash"
+    );
+    // Not owned by the failed run: a dry run plans at once instead of answering 409.
+    let (status, body) = env
+        .raw(
+            &env.operator,
+            "cleanup_episode",
+            json!({ "id": id, "dry_run": true }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    refuse_artifact_deletes(env.root(), false);
+    env.ok::<serde_json::Value>("force_reprocess", json!({ "id": id }))
+        .await;
+    let d = env.wait_settled(&id, Duration::from_secs(90)).await;
+    assert_eq!(d.episode.state, EpisodeState::Done, "{:?}", d.episode.error);
+    assert_rows_match_disk(&env, &ids).await;
 }
