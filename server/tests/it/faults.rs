@@ -331,3 +331,82 @@ async fn a_cleanup_whose_commit_is_refused_fails_puts_everything_back_and_lets_g
     assert_eq!(d.episode.state, EpisodeState::Done, "{:?}", d.episode.error);
     assert_rows_match_disk(&env, &ids).await;
 }
+
+/// `ewg ARGS…` on the data dir, run by `prefix` (e.g. `unshare --pid --fork --mount-proc`).
+fn ewg_under(prefix: &[&str], dir: &Path, args: &[&str]) -> std::process::Output {
+    let mut c = Command::new(prefix[0]);
+    c.args(&prefix[1..])
+        .arg(env!("CARGO_BIN_EXE_ewg"))
+        .arg("--data-dir")
+        .arg(dir);
+    if let Some(url) = db::url_for(dir) {
+        c.arg("--database-url").arg(url);
+    }
+    c.args(args).env_remove("DATABASE_URL").output().expect("run ewg")
+}
+
+fn run_record(id: &str) -> ewg::registry::RunRecord {
+    ewg::registry::RunRecord {
+        id: id.into(),
+        actor: "test".into(),
+        trigger: "episode".into(),
+        scope: "planted".into(),
+        episode: None,
+        dry_run: false,
+        then: ewg::registry::Then::Release,
+        keep_trash: false,
+    }
+}
+
+/// A CLI command run in its own PID namespace (a sidecar, a second container on the same host name)
+/// sees none of this host's pids in its `/proc`: it must leave a live owner's run alone, where it used
+/// to "finish" it at once. A run whose owner certainly died (same namespace, pid gone) is still finished
+/// at once by a CLI in that namespace.
+#[tokio::test]
+async fn a_cli_in_another_pid_namespace_leaves_a_live_owners_run_alone() {
+    let env = Env::start(|_| {}).await;
+    let registry = &env.studio.registry;
+    // Owned by this test process, which is alive and heartbeats nothing: only the pid judgement differs.
+    registry
+        .start_run(&run_record("live-run"), ewg::node::node_id())
+        .await
+        .unwrap();
+    let mut child = Command::new("true").spawn().unwrap();
+    let dead_pid = child.id();
+    child.wait().unwrap();
+    let me = ewg::node::node_id();
+    let (host_pid, rest) = me.rsplit_once('.').unwrap();
+    let host = host_pid.rsplit_once('-').unwrap().0;
+    let dead_owner = format!("{host}-{dead_pid}.{rest}");
+    registry
+        .start_run(&run_record("dead-run"), &dead_owner)
+        .await
+        .unwrap();
+    let live = || async {
+        let mut ids: Vec<String> = registry
+            .live_runs()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+
+    let out = ewg_under(&["unshare", "--pid", "--fork", "--mount-proc"], env.root(), &["failures"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        live().await,
+        ["dead-run", "live-run"],
+        "from another PID namespace no pid is certain: both runs are judged by their heartbeat"
+    );
+
+    let out = ewg_under(&["env"], env.root(), &["failures"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        live().await,
+        ["live-run"],
+        "in the owner's namespace a dead pid is certain: its run is finished at once"
+    );
+}
