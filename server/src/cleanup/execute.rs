@@ -4,14 +4,16 @@
 //! A crash anywhere leaves a run whose heartbeat stops; `repair` finishes it from the registry.
 
 use super::plan::{Plan, WholeEpisode, is_within};
-use super::{Cleanup, Outcome, RUN_HEARTBEAT, Trigger};
-use crate::error::Result;
+use super::{Cleanup, Outcome, RUN_HEARTBEAT, RUN_STALE_MS, Trigger};
+use crate::error::{Error, Result};
 use crate::ids::EpisodeId;
 use crate::now_ms;
 use crate::registry::{KeepTrash, PlannedRows, RunRecord, Then};
 use crate::storage::Purged;
 use app::api::{CleanupReport, CleanupResult, PathError};
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 /// What a caller asks a run to be.
@@ -31,6 +33,31 @@ pub(crate) struct ActiveRun {
     pub record: RunRecord,
     started: Instant,
     heartbeat: tokio::task::JoinHandle<()>,
+    /// The heartbeat's last word on ownership, for phase one to check before every move.
+    lease: Arc<Lease>,
+}
+
+/// What the heartbeat knows: whether the registry still says the run is ours, and when it last said so.
+#[derive(Default)]
+struct Lease {
+    lost: AtomicBool,
+    /// Milliseconds after the run's start of the last renewal the registry accepted.
+    renewed_ms: AtomicU64,
+}
+
+/// Phase one stops moving files once the last renewal is this old: past it, recovery (which waits for
+/// [`RUN_STALE_MS`] of silence on the registry's clock) may have taken the run over, and a file moved
+/// after that would be in a trash nobody accounts for.
+const MOVE_WITHIN_MS: u64 = (RUN_STALE_MS as u64) / 2;
+
+impl ActiveRun {
+    /// Whether this process may still act for the run: not taken over, and renewed recently enough
+    /// that no recovery can have judged it dead.
+    fn still_ours(&self) -> bool {
+        let since = self.started.elapsed().as_millis() as u64;
+        !self.lease.lost.load(Ordering::Acquire)
+            && since.saturating_sub(self.lease.renewed_ms.load(Ordering::Acquire)) < MOVE_WITHIN_MS
+    }
 }
 
 impl Drop for ActiveRun {
@@ -63,20 +90,31 @@ impl Cleanup {
         }
         let registry = self.registry.clone();
         let id = record.id.clone();
+        let owner = self.node.clone();
+        let lease = Arc::new(Lease::default());
+        let started = Instant::now();
+        let beat = Arc::clone(&lease);
         let heartbeat = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(RUN_HEARTBEAT).await;
-                match registry.heartbeat_run(&id).await {
-                    Ok(true) => {}
-                    Ok(false) => return,
+                match registry.heartbeat_run(&id, &owner).await {
+                    Ok(true) => beat
+                        .renewed_ms
+                        .store(started.elapsed().as_millis() as u64, Ordering::Release),
+                    Ok(false) => {
+                        tracing::warn!(run = %id, "run taken over by recovery; this process stops acting for it");
+                        beat.lost.store(true, Ordering::Release);
+                        return;
+                    }
                     Err(e) => tracing::warn!(run = %id, error = %e, "run heartbeat failed"),
                 }
             }
         });
         Ok(Some(ActiveRun {
             record,
-            started: Instant::now(),
+            started,
             heartbeat,
+            lease,
         }))
     }
 
@@ -90,7 +128,7 @@ impl Cleanup {
         let mut report = empty_report(&run.record, errors);
         report.result = CleanupResult::Failed;
         report.duration_ms = run.started.elapsed().as_millis() as i64;
-        self.registry.finish_run(&report).await?;
+        self.registry.finish_run(&report, &self.node).await?;
         Ok(report)
     }
 
@@ -98,7 +136,7 @@ impl Cleanup {
     pub(crate) async fn execute(&self, run: ActiveRun, plan: Plan) -> Result<Outcome> {
         let record = &run.record;
         let mut report = empty_report(record, plan.errors);
-        let (mut drop_ids, taken) = self.take_all(record, plan.targets, &mut report);
+        let (mut drop_ids, taken) = self.take_all(&run, plan.targets, &mut report);
         let whole = self
             .whole_rows(&plan.wholes, &report, &mut drop_ids)
             .await?;
@@ -153,7 +191,13 @@ impl Cleanup {
             commit_and_purge_ms = (run.started.elapsed() - moved).as_millis() as u64,
             "cleanup phases"
         );
-        self.registry.finish_run(&report).await?;
+        if !self.registry.finish_run(&report, &self.node).await? {
+            return Err(Error::Conflict(format!(
+                "cleanup run {} was taken over by recovery while this process was silent; its outcome is \
+                 recovery's (see the run's report)",
+                record.id
+            )));
+        }
         tracing::info!(
             run = %record.id, trigger = %record.trigger, scope = %record.scope, actor = %record.actor,
             dry_run = record.dry_run, files = report.files, bytes = report.bytes,
@@ -223,16 +267,27 @@ impl Cleanup {
     /// `(path, stored)` for every entry moved into the trash.
     fn take_all(
         &self,
-        record: &RunRecord,
+        run: &ActiveRun,
         targets: Vec<super::plan::Target>,
         report: &mut CleanupReport,
     ) -> (Vec<i64>, Vec<(String, String)>) {
+        let record = &run.record;
         let trash = self.root.trash(&record.id);
         let mut drop_ids = Vec::new();
         let mut taken = Vec::new();
         let mut seen = HashSet::new();
         for t in targets {
             if !seen.insert(t.rel.clone()) {
+                continue;
+            }
+            if !record.dry_run && !run.still_ours() {
+                report.errors.push(PathError {
+                    path: t.rel,
+                    message:
+                        "not moved: this run's ownership could not be confirmed (no heartbeat \
+                              renewal for 10 s); left for recovery"
+                            .into(),
+                });
                 continue;
             }
             let res = if record.dry_run {
@@ -336,7 +391,13 @@ impl Cleanup {
         let mut tries = 0;
         loop {
             tries += 1;
-            match self.registry.commit_run(&record.id, rows, then).await {
+            match self
+                .registry
+                .commit_run(&record.id, &self.node, rows, then)
+                .await
+            {
+                // Taken over: not ours to retry, and not ours to undo (recovery replays the run).
+                Err(e @ Error::Conflict(_)) => return Err(e),
                 Ok(jobs) => return Ok(jobs),
                 Err(e) if tries >= 3 => return Err(e),
                 Err(e) => {
@@ -455,6 +516,13 @@ pub(crate) fn add_purged(report: &mut CleanupReport, purged: Purged) {
             .into_iter()
             .map(|(path, message)| PathError { path, message }),
     );
+}
+
+/// Eight random hex digits: owner tokens of recovery takeovers are never reused.
+pub(crate) fn new_token() -> String {
+    let mut rnd = [0u8; 4];
+    let _ = getrandom::fill(&mut rnd);
+    hex::encode(rnd)
 }
 
 /// Sortable and unique: time first, then randomness.

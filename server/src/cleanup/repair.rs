@@ -42,6 +42,20 @@ impl Cleanup {
     /// gone deleted, the end state it intended applied (unless its commit already happened), real counts.
     /// A run whose commit already recorded its trash for undo keeps it: only its report is missing.
     pub(crate) async fn recover_run(&self, run: &LiveRun) -> Result<()> {
+        // Take the run over first, fenced: from here on its old owner's heartbeat, commit and finish
+        // change nothing, even if it was only paused and wakes up now. The pid shortcut counts as
+        // certain death; otherwise the owner must still be silent on the registry's clock.
+        let certain = run.owner.as_deref().is_some_and(crate::node::is_gone);
+        let token = format!("recovery:{}:{}", self.node, super::execute::new_token());
+        let stale = (!certain).then_some(RUN_STALE_MS);
+        if !self
+            .registry
+            .take_over_run(&run.id, run.owner.as_deref(), &token, stale)
+            .await?
+        {
+            tracing::info!(run = %run.id, "run not taken over: its owner is back, or another process has it");
+            return Ok(());
+        }
         let purged = if run.trash.as_deref() == Some("kept") {
             crate::storage::Purged::default()
         } else {
@@ -67,7 +81,9 @@ impl Cleanup {
                 ids: &gone,
                 ..PlannedRows::default()
             };
-            self.registry.commit_run(&run.id, &rows, then).await?;
+            self.registry
+                .commit_run(&run.id, &token, &rows, then)
+                .await?;
         }
         let record = RunRecord {
             id: run.id.clone(),
@@ -82,7 +98,7 @@ impl Cleanup {
         let mut report = empty_report(&record, vec![]);
         add_purged(&mut report, purged);
         report.result = result_of(&report);
-        self.registry.finish_run(&report).await?;
+        self.registry.finish_run(&report, &token).await?;
         tracing::warn!(run = %run.id, owner = ?run.owner, silent_ms = run.silent_ms, files = report.files,
             "finished a cleanup run whose owner stopped");
         Ok(())

@@ -103,7 +103,7 @@ impl Cleanup {
         if req.dry_run {
             report.paths = out.paths.clone();
             report.result = CleanupResult::Ok;
-            self.registry.finish_run(&report).await?;
+            self.registry.finish_run(&report, &self.node).await?;
             return Ok(out);
         }
 
@@ -138,7 +138,7 @@ impl Cleanup {
         }
         report.paths = moved.iter().map(|p| p.path.clone()).collect();
         report.result = super::execute::result_of(&report);
-        self.registry.finish_run(&report).await?;
+        self.registry.finish_run(&report, &self.node).await?;
         tracing::info!(run = %restore_id, from_run = %from, actor, paths = moved.len(), rows = rows.len(),
             episodes = episodes.len(), errors = report.errors.len(), "trash restored");
         if !report.errors.is_empty() {

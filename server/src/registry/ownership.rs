@@ -153,17 +153,31 @@ impl Registry {
     /// The commit of a run, one transaction: the planned rows go (by id, and whole episodes up to the
     /// plan's bound), the episodes it owns reach the end state `then` and are released, and the run is
     /// marked committed. Returns the jobs a `Requeue` queued.
+    ///
+    /// Fenced on `owner`: the first statement takes the run row (a row lock on PostgreSQL, the write lock
+    /// on SQLite) only while it is still planned and `owner`'s; otherwise nothing is written and the
+    /// answer is a conflict that says the run was taken over.
     pub async fn commit_run(
         &self,
         run_id: &str,
+        owner: &str,
         rows: &PlannedRows<'_>,
         then: Then,
     ) -> Result<Vec<JobRow>> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE cleanup_runs SET phase = 'committed' WHERE id = $1")
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await?;
+        let mine = sqlx::query(
+            "UPDATE cleanup_runs SET phase = 'committed' WHERE id = $1 AND owner = $2 AND phase = 'planned'",
+        )
+        .bind(run_id)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if mine == 0 {
+            return Err(Error::Conflict(format!(
+                "cleanup run {run_id} is no longer this process's to commit: recovery took it over"
+            )));
+        }
         if let Some(keep) = &rows.keep {
             self.keep_trash_in(
                 &mut tx,

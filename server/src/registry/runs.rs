@@ -158,29 +158,63 @@ impl Registry {
         }
     }
 
-    /// Renews a run's heartbeat. `false` when the run is no longer live (another process recovered it).
-    pub async fn heartbeat_run(&self, id: &str) -> Result<bool> {
+    /// Renews a run's heartbeat. `false` when the run is no longer `owner`'s (recovery took it over) or
+    /// no longer live: the owner must stop at once.
+    pub async fn heartbeat_run(&self, id: &str, owner: &str) -> Result<bool> {
         let sql = format!(
-            "UPDATE cleanup_runs SET heartbeat_at = {DB_NOW} WHERE id = $1 AND phase <> 'done'"
+            "UPDATE cleanup_runs SET heartbeat_at = {DB_NOW} WHERE id = $1 AND owner = $2 AND phase <> 'done'"
         );
         let n = sqlx::query(&sql)
             .bind(id)
+            .bind(owner)
             .execute(&self.pool)
             .await?
             .rows_affected();
         Ok(n == 1)
     }
 
-    /// Finishes a run with its report. Conditional on the run still being live, so a run that another
-    /// process already recovered cannot overwrite that outcome.
-    pub async fn finish_run(&self, report: &CleanupReport) -> Result<()> {
+    /// Recovery's claim on a run whose owner is gone: the owner token becomes `new_owner` (unique, never
+    /// reused), so every later write of the old owner — its heartbeat, commit and finish are conditional
+    /// on its token — changes nothing. Only while the run is still `seen_owner`'s and, unless the owner
+    /// is certainly dead (`stale_ms` = `None`), still silent past `stale_ms` on the registry's clock: a
+    /// heartbeat that arrived since the owner was judged wins. `false`: someone else has it.
+    pub async fn take_over_run(
+        &self,
+        id: &str,
+        seen_owner: Option<&str>,
+        new_owner: &str,
+        stale_ms: Option<i64>,
+    ) -> Result<bool> {
+        let sql = format!(
+            "UPDATE cleanup_runs SET owner = $1, heartbeat_at = {DB_NOW}
+             WHERE id = $2 AND phase <> 'done' AND COALESCE(owner, '') = $3
+               AND ($4 < 0 OR {DB_NOW} - COALESCE(heartbeat_at, 0) > $5)"
+        );
+        let stale = stale_ms.unwrap_or(-1);
+        let n = sqlx::query(&sql)
+            .bind(new_owner)
+            .bind(id)
+            .bind(seen_owner.unwrap_or(""))
+            .bind(stale)
+            .bind(stale)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Finishes a run with its report. Fenced: conditional on the run still being live and `owner`'s, so
+    /// an owner that recovery took over (paused past its lease, say) cannot overwrite that outcome.
+    /// `false`: it was not ours any more, and nothing was written.
+    pub async fn finish_run(&self, report: &CleanupReport, owner: &str) -> Result<bool> {
         let json = serde_json::to_string(report).map_err(|e| Error::Internal(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
         let n = sqlx::query(
             // Added, not set: a kept trash purged between the commit and this line counted its files.
             "UPDATE cleanup_runs SET phase = 'done', result = $1, files = files + $2, bytes = bytes + $3,
                 errors = errors + $4,
-                duration_ms = $5, finished_at = $6, report = $7 WHERE id = $8 AND phase <> 'done'",
+                duration_ms = $5, finished_at = $6, report = $7
+             WHERE id = $8 AND phase <> 'done' AND owner = $9",
         )
         .bind(report.result.as_str())
         .bind(report.files)
@@ -190,6 +224,7 @@ impl Registry {
         .bind(now_ms())
         .bind(&json)
         .bind(&report.run_id)
+        .bind(owner)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -197,7 +232,10 @@ impl Registry {
             insert_errors(&mut tx, &report.run_id, &report.errors).await?;
         }
         tx.commit().await?;
-        Ok(())
+        if n == 0 {
+            tracing::warn!(run = %report.run_id, owner, "run no longer ours: its report was not recorded");
+        }
+        Ok(n == 1)
     }
 
     /// Runs not finished yet, with how long their owner has been silent.

@@ -342,7 +342,10 @@ fn ewg_under(prefix: &[&str], dir: &Path, args: &[&str]) -> std::process::Output
     if let Some(url) = db::url_for(dir) {
         c.arg("--database-url").arg(url);
     }
-    c.args(args).env_remove("DATABASE_URL").output().expect("run ewg")
+    c.args(args)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run ewg")
 }
 
 fn run_record(id: &str) -> ewg::registry::RunRecord {
@@ -394,8 +397,16 @@ async fn a_cli_in_another_pid_namespace_leaves_a_live_owners_run_alone() {
         ids
     };
 
-    let out = ewg_under(&["unshare", "--pid", "--fork", "--mount-proc"], env.root(), &["failures"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = ewg_under(
+        &["unshare", "--pid", "--fork", "--mount-proc"],
+        env.root(),
+        &["failures"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         live().await,
         ["dead-run", "live-run"],
@@ -403,7 +414,11 @@ async fn a_cli_in_another_pid_namespace_leaves_a_live_owners_run_alone() {
     );
 
     let out = ewg_under(&["env"], env.root(), &["failures"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         live().await,
         ["live-run"],
