@@ -145,9 +145,14 @@ impl Cleanup {
         if record.dry_run {
             self.registry.release_episodes(&record.id).await?;
         } else {
-            // Failpoint for the crash-recovery tests: die between phase one and the registry commit.
+            // Failpoints for the recovery tests: die, or stop (SIGSTOP, until a SIGCONT) past the run's
+            // lease, between phase one and the registry commit.
             if std::env::var_os("EWG_FAILPOINT_CRASH_AFTER_TRASH").is_some() {
                 std::process::abort();
+            }
+            if std::env::var_os("EWG_FAILPOINT_STOP_AFTER_TRASH").is_some() {
+                // SAFETY: raise has no memory-safety preconditions.
+                unsafe { libc::raise(libc::SIGSTOP) };
             }
             let then = partial_end(record, &report);
             let keep = (record.keep_trash && !taken.is_empty()).then(|| KeepTrash {
@@ -176,6 +181,7 @@ impl Cleanup {
                         return Err(self.left_to_recovery(run, report, e));
                     }
                 }
+                Committed::TakenOver(why) => return Err(Error::Conflict(why)),
                 Committed::LeftToRecovery => {
                     let e = crate::error::Error::Internal("commit refused".into());
                     return Err(self.left_to_recovery(run, report, e));
@@ -336,6 +342,7 @@ impl Cleanup {
     ) -> Committed {
         let jobs = match self.commit(record, rows, then).await {
             Ok(jobs) => jobs,
+            Err(Error::Conflict(why)) => return Committed::TakenOver(why),
             Err(e) => return self.undo_phase_one(record, taken, report, e),
         };
         report.kept_until = Some(now_ms() + self.policy.retention_ms());
@@ -367,6 +374,7 @@ impl Cleanup {
     ) -> Committed {
         let jobs = match self.commit(record, rows, then).await {
             Ok(jobs) => jobs,
+            Err(Error::Conflict(why)) => return Committed::TakenOver(why),
             Err(e) => return self.undo_phase_one(record, taken, report, e),
         };
         let trash = self.root.trash(&record.id);
@@ -466,6 +474,9 @@ enum Committed {
     RolledBack,
     /// Refused with files still in the trash: the run stays live for recovery to finish.
     LeftToRecovery,
+    /// Recovery took the run over while this process was silent: its trash and its outcome are
+    /// recovery's, and this process touches neither.
+    TakenOver(String),
 }
 
 /// A partial cleanup never queues anything: the report says what is left and the caller says why

@@ -425,3 +425,73 @@ async fn a_cli_in_another_pid_namespace_leaves_a_live_owners_run_alone() {
         "in the owner's namespace a dead pid is certain: its run is finished at once"
     );
 }
+
+/// The state letter of a process (`R`, `S`, `T` = stopped, …) from `/proc/<pid>/stat`.
+fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+/// An owner paused (SIGSTOP) between moving its files to the trash and its commit, past its lease:
+/// another process recovers the run. When the owner wakes it finds the run is no longer its own and
+/// changes nothing: no second commit, no run brought back to life, no trash touched; it says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_paused_past_its_lease_changes_nothing_when_it_wakes() {
+    let env = Env::start(|inbox| {
+        make_media(inbox, &["--shows", "paused", "--episodes", "1", "--seconds", "3"])
+    })
+    .await;
+    let ids = episode_ids(env.root());
+    let id = ids[0].clone();
+    env.ok::<ProcessOutcome>("process", json!({ "ids": ids }))
+        .await;
+    assert_eq!(
+        env.wait_settled(&id, Duration::from_secs(90)).await.episode.state,
+        EpisodeState::Done
+    );
+    let owner = db::ewg(env.root())
+        .args(["clean", &id])
+        .env("EWG_FAILPOINT_STOP_AFTER_TRASH", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = owner.id();
+    let start = Instant::now();
+    while proc_state(pid) != Some('T') {
+        assert!(start.elapsed() < Duration::from_secs(60), "the owner never reached its failpoint");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Silent past the 20 s after which recovery may judge an owner gone (the registry's clock).
+    let registry = &env.studio.registry;
+    loop {
+        let runs = registry.live_runs().await.unwrap();
+        assert_eq!(runs.len(), 1, "the paused owner's run is live");
+        if runs[0].silent_ms > 21_000 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(90), "the run never went silent");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(env.studio.cleanup.recover().await.unwrap(), 1, "recovery finished the run");
+    assert_rows_match_disk(&env, &ids).await;
+    let files = env.files();
+    let state = env.episode(&id).await.episode.state;
+    let runs = registry.list_runs(Some(&id), 10).await.unwrap();
+
+    let _ = Command::new("kill").args(["-CONT", &pid.to_string()]).status();
+    let out = owner.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the woken owner reports failure: {stderr}");
+    assert!(stderr.contains("recovery took it over"), "and says why: {stderr}");
+    assert!(registry.live_runs().await.unwrap().is_empty(), "no run brought back to life");
+    assert_eq!(env.files(), files, "the woken owner touched no file");
+    assert_eq!(env.episode(&id).await.episode.state, state);
+    let after = registry.list_runs(Some(&id), 10).await.unwrap();
+    assert_eq!(
+        format!("{after:?}"),
+        format!("{runs:?}"),
+        "the recovered run's outcome stands"
+    );
+    assert_rows_match_disk(&env, &ids).await;
+}
