@@ -251,6 +251,10 @@ pub enum Command {
         /// One failure group's key (see `ewg failures`).
         #[arg(long, conflicts_with = "ids")]
         group: Option<String>,
+        /// The episodes the preview showed (comma-separated, e.g. the group's `episodes` from
+        /// `ewg failures`): refused when the selection names others now.
+        #[arg(long, value_delimiter = ',')]
+        previewed: Option<Vec<String>>,
         #[arg(long)]
         dry_run: bool,
     },
@@ -267,6 +271,10 @@ pub enum Command {
         /// When the orphan guard stopped a sweep: the orphan file count from the preview, to go ahead.
         #[arg(long, value_parser = clap::value_parser!(i64).range(0..))]
         confirm_orphans: Option<i64>,
+        /// With `--confirm-orphans`: the digest the guard named, so a sweep whose files changed since the
+        /// preview is refused instead of removing files nobody saw.
+        #[arg(long, requires = "confirm_orphans")]
+        orphans_digest: Option<String>,
     },
     /// Put a cleanup run's trash back: files where they were, their rows, the episodes' earlier state.
     Restore {
