@@ -11,6 +11,8 @@
 //! - [`console`]: the operator's console: failure groups, stuck episodes, the event stream, an
 //!   episode's media, per-clip delete and regenerate.
 //! - [`config`]: flag parsing: defaults, ranges, global flags (pure, nothing started).
+//! - [`edges`]: actions do what was previewed (409 when a group or the orphans changed); bounded edges:
+//!   hashing slots held by argon2 itself, capped event streams, `/metrics` access, uploads vs. free space.
 //! - [`db`]: the registry under test: SQLite in the data dir, or (`EWG_TEST_DB=postgres`) a database of
 //!   a throwaway PostgreSQL cluster started by the harness.
 //! - [`media`]: untrusted media (a playlist named `.mp4`) and children that die with a SIGKILLed server.
@@ -34,6 +36,7 @@ mod cli;
 mod config;
 mod console;
 mod db;
+mod edges;
 mod fleet;
 mod hostile;
 mod media;
