@@ -83,8 +83,9 @@ pub struct ServeArgs {
     pub stuck_after: crate::studio::StuckLimits,
     #[command(flatten)]
     pub trash: TrashArgs,
+    /// Boxed: the largest `Command` variant stays small.
     #[command(flatten)]
-    pub edges: EdgeArgs,
+    pub edges: Box<EdgeArgs>,
 }
 
 /// Bounds on what clients can make the server hold at once: event streams, uploads, who may scrape
@@ -256,7 +257,7 @@ impl Default for ServeArgs {
             retry_interrupted: 0,
             stuck_after: crate::studio::StuckLimits::default(),
             trash: TrashArgs::default(),
-            edges: EdgeArgs::default(),
+            edges: Box::default(),
         }
     }
 }

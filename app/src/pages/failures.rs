@@ -44,6 +44,16 @@ impl GroupOutcome {
     }
 }
 
+/// A dry run waiting for its confirm: the operation, the group, the episodes it was asked for (sent
+/// again with the confirm), and its answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Preview {
+    op: GroupOp,
+    key: String,
+    shown: Vec<String>,
+    out: GroupOutcome,
+}
+
 /// (operation, group key, the episodes shown, dry run) → (operation, group key, answer).
 type GroupAction =
     Action<(GroupOp, String, Vec<String>, bool), (GroupOp, String, Result<GroupOutcome, ApiError>)>;
@@ -103,11 +113,16 @@ fn FailureGroupsPanel(live: Live) -> impl IntoView {
         },
     );
     // The dry run waiting for a confirm, if any, with the episodes it was asked for.
-    let preview = RwSignal::new(None::<(GroupOp, String, Vec<String>, GroupOutcome)>);
+    let preview = RwSignal::new(None::<Preview>);
     Effect::new(move |_| match act.value().get() {
         Some((op, key, Ok(out))) if out.report().dry_run => {
             let shown = act.input().get_untracked().map(|i| i.2).unwrap_or_default();
-            preview.set(Some((op, key, shown, out)))
+            preview.set(Some(Preview {
+                op,
+                key,
+                shown,
+                out,
+            }))
         }
         Some((_, _, Ok(_))) => {
             preview.set(None);
@@ -149,7 +164,7 @@ fn FailureGroupsPanel(live: Live) -> impl IntoView {
 fn GroupCard(
     g: FailureGroup,
     act: GroupAction,
-    preview: RwSignal<Option<(GroupOp, String, Vec<String>, GroupOutcome)>>,
+    preview: RwSignal<Option<Preview>>,
 ) -> impl IntoView {
     let key = g.key.clone();
     let (k_retry, k_clean, k_show, k_err) = (key.clone(), key.clone(), key.clone(), key.clone());
@@ -174,7 +189,7 @@ fn GroupCard(
                 <button type="button" data-testid="group-clean" disabled=move || act.pending().get()
                     on:click=move |_| { act.dispatch((GroupOp::Clean, k_clean.clone(), shown_clean.clone(), true)); }>"Clean group"</button>
             </div>
-            {move || preview.get().filter(|(_, k, _, _)| *k == k_show).map(|(op, key, shown, out)| {
+            {move || preview.get().filter(|p| p.key == k_show).map(|Preview { op, key, shown, out }| {
                 let r = out.report().clone();
                 let what = match op {
                     GroupOp::Retry => "Retry with cleanup removes what each failed attempt left, checks it is gone, then queues every episode in the group again:",

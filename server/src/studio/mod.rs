@@ -113,7 +113,7 @@ impl Studio {
             cleanup,
             max_upload_bytes: serve.max_upload_mb.saturating_mul(1024 * 1024),
             stuck: serve.stuck_after.clone(),
-            edges: serve.edges.clone(),
+            edges: serve.edges.as_ref().clone(),
         }))
     }
 

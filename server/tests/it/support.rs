@@ -264,7 +264,7 @@ impl Env {
                 .expect("stuck limits"),
             transcribe_cmd: opts.transcribe_cmd.map(str::to_string),
             scratch_dir: opts.scratch_dir,
-            edges: opts.edges,
+            edges: Box::new(opts.edges),
             ..ServeArgs::default()
         };
         let studio = Studio::open(&common, &serve).await.expect("open studio");
