@@ -54,9 +54,12 @@ pub struct Preview {
     out: GroupOutcome,
 }
 
-/// (operation, group key, the episodes shown, dry run) → (operation, group key, answer).
-type GroupAction =
-    Action<(GroupOp, String, Vec<String>, bool), (GroupOp, String, Result<GroupOutcome, ApiError>)>;
+/// What a group action asks: the operation, the group key, the episodes shown (sent as `previewed`),
+/// and whether it is the dry run.
+type GroupAsk = (GroupOp, String, Vec<String>, bool);
+/// What it got: the same operation, key and episodes (kept for the confirm), and the answer.
+type GroupAnswer = (GroupOp, String, Vec<String>, Result<GroupOutcome, ApiError>);
+type GroupAction = Action<GroupAsk, GroupAnswer>;
 
 /// The failure groups panel (nothing when nothing failed), loaded once the page has hydrated so that its
 /// code is not part of the dashboard's first download.
@@ -94,43 +97,37 @@ fn FailureGroupsPanel(live: Live) -> impl IntoView {
         }
     });
 
-    let act: GroupAction = Action::new(
-        |(op, key, shown, dry): &(GroupOp, String, Vec<String>, bool)| {
-            let (op, key, shown, dry) = (*op, key.clone(), shown.clone(), *dry);
-            async move {
-                let res = match op {
-                    GroupOp::Retry => retry_failed(None, Some(key.clone()), Some(shown), Some(dry))
-                        .await
-                        .map(GroupOutcome::Retry),
-                    GroupOp::Clean => {
-                        cleanup_failed(None, Some(key.clone()), Some(shown), Some(dry))
-                            .await
-                            .map(GroupOutcome::Clean)
-                    }
-                };
-                (op, key, res)
-            }
-        },
-    );
+    let act: GroupAction = Action::new(|(op, key, shown, dry): &GroupAsk| {
+        let (op, key, shown, dry) = (*op, key.clone(), shown.clone(), *dry);
+        async move {
+            let previewed = Some(shown.clone());
+            let res = match op {
+                GroupOp::Retry => retry_failed(None, Some(key.clone()), previewed, Some(dry))
+                    .await
+                    .map(GroupOutcome::Retry),
+                GroupOp::Clean => cleanup_failed(None, Some(key.clone()), previewed, Some(dry))
+                    .await
+                    .map(GroupOutcome::Clean),
+            };
+            (op, key, shown, res)
+        }
+    });
     // The dry run waiting for a confirm, if any, with the episodes it was asked for.
     let preview = RwSignal::new(None::<Preview>);
     Effect::new(move |_| match act.value().get() {
-        Some((op, key, Ok(out))) if out.report().dry_run => {
-            let shown = act.input().get_untracked().map(|i| i.2).unwrap_or_default();
-            preview.set(Some(Preview {
-                op,
-                key,
-                shown,
-                out,
-            }))
-        }
-        Some((_, _, Ok(_))) => {
+        Some((op, key, shown, Ok(out))) if out.report().dry_run => preview.set(Some(Preview {
+            op,
+            key,
+            shown,
+            out,
+        })),
+        Some((_, _, _, Ok(_))) => {
             preview.set(None);
             bump.update(|n| *n += 1);
             studio.refetch_all();
         }
         // The group changed since it was shown: what was previewed is not what would be done.
-        Some((_, _, Err(e))) if e.code() == ErrorCode::Conflict => {
+        Some((_, _, _, Err(e))) if e.code() == ErrorCode::Conflict => {
             preview.set(None);
             bump.update(|n| *n += 1);
         }
@@ -214,7 +211,7 @@ fn GroupCard(
                     </div>
                 }
             })}
-            {move || act.value().get().and_then(|(_, k, r)| (k == k_err).then_some(r)).and_then(|r| r.err())
+            {move || act.value().get().and_then(|(_, k, _, r)| (k == k_err).then_some(r)).and_then(|r| r.err())
                 .map(|e| view! { <ErrorLine error=e/> })}
         </li>
     }
@@ -222,7 +219,7 @@ fn GroupCard(
 
 /// What the last real group action did.
 fn outcome_line(act: GroupAction) -> Option<impl IntoView> {
-    let (_, _, res) = act.value().get()?;
+    let (_, _, _, res) = act.value().get()?;
     let out = res.ok()?;
     let r = out.report();
     if r.dry_run {
