@@ -8,6 +8,7 @@
 mod hashing;
 mod limiter;
 mod origin;
+mod recheck;
 
 use crate::config::ServeArgs;
 use crate::error::{Error, Result};
@@ -19,6 +20,7 @@ use argon2::{Argon2, PasswordHasher};
 use hashing::{Checked, Hasher};
 use http::request::Parts;
 use limiter::{Key, Limiter};
+use recheck::Rechecks;
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,6 +45,8 @@ pub struct Auth {
     /// Bounds concurrent argon2 runs: each holds ~19 MiB and a blocking thread.
     hashing: Hasher,
     password_checks: AtomicU64,
+    /// Short-lived verdicts for callers that stay connected (event streams).
+    rechecks: Rechecks,
 }
 
 /// A new random secret (session, token, generated password) as 64 hex characters.
@@ -92,7 +96,39 @@ impl Auth {
             limiter: Limiter::default(),
             hashing: Hasher::new(slots),
             password_checks: AtomicU64::new(0),
+            rechecks: Rechecks::new(Duration::from_secs(serve.edges.events_session_check_secs)),
         }
+    }
+
+    /// Argon2 runs going on right now, whether or not their request is still waiting for them: never
+    /// more than the hashing slots.
+    pub fn hashes_running(&self) -> usize {
+        self.hashing.running()
+    }
+
+    /// The client's address (the peer, or behind a trusted proxy the forwarded one).
+    pub fn client(&self, parts: &Parts) -> Option<IpAddr> {
+        origin::client(parts, &self.trusted_proxies)
+    }
+
+    /// [`Auth::authenticate`] for a caller that stays connected: a verdict from the last
+    /// `--events-session-check-secs` is reused (shared by every stream of the same credential) instead
+    /// of asking the registry on every tick. Sign-outs and password changes in this process are seen
+    /// at once; revocations elsewhere within the window.
+    pub async fn recheck(&self, parts: &Parts) -> Result<Option<Actor>> {
+        let key = match (bearer(parts), cookie(parts, COOKIE)) {
+            (Some(token), _) => format!("t:{}", secret_hash(token)),
+            (None, Some(secret)) => format!("s:{}", secret_hash(secret)),
+            (None, None) => return Ok(None),
+        };
+        if let Some(actor) = self.rechecks.fresh(&key) {
+            return Ok(Some(actor));
+        }
+        let actor = self.authenticate(parts).await?;
+        if let Some(a) = &actor {
+            self.rechecks.remember(key, a.clone());
+        }
+        Ok(actor)
     }
 
     /// Password checks (argon2 runs for a login) since start; tests read it to prove the limits hold.
@@ -250,6 +286,7 @@ impl Auth {
         self.registry
             .set_password(user.id, &user.password_hash)
             .await?;
+        self.rechecks.forget_user(&user.username);
         tracing::info!(user = %user.username, "password changed; all sessions ended");
         self.open_session(&user).await
     }
@@ -259,6 +296,7 @@ impl Auth {
         self.refuse_cross_origin(parts)?;
         if let Some(secret) = cookie(parts, COOKIE) {
             self.registry.delete_session(&secret_hash(secret)).await?;
+            self.rechecks.forget(&format!("s:{}", secret_hash(secret)));
         }
         Ok(self.cookie("", 0))
     }

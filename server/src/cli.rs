@@ -144,6 +144,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Retry {
             ids,
             group,
+            previewed,
             dry_run,
         } => {
             let studio = open(&common, &defaults).await?;
@@ -151,6 +152,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 select: app::api::FailedSelection {
                     ids: (!ids.is_empty()).then_some(ids),
                     group,
+                    previewed,
                 },
                 dry_run,
             };
@@ -168,11 +170,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             dry_run,
             purge_now,
             confirm_orphans,
+            orphans_digest,
         } => {
             let studio = open(&common, &defaults).await?;
             let req = DeepCleanRequest {
                 dry_run,
                 confirm_orphans,
+                orphans_digest,
                 purge_now,
             };
             print_json(&studio.deep_clean("cli", req).await?);

@@ -83,6 +83,53 @@ pub struct ServeArgs {
     pub stuck_after: crate::studio::StuckLimits,
     #[command(flatten)]
     pub trash: TrashArgs,
+    /// Boxed: the largest `Command` variant stays small.
+    #[command(flatten)]
+    pub edges: Box<EdgeArgs>,
+}
+
+/// Bounds on what clients can make the server hold at once: event streams, uploads, who may scrape
+/// `/metrics` (README "Configuration").
+#[derive(Debug, Clone, Args)]
+pub struct EdgeArgs {
+    /// Open `/api/events` streams one user (or token) may hold; past it, 429.
+    #[arg(long, env = "EWG_EVENTS_PER_USER", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub events_per_user: u32,
+    /// Open `/api/events` streams in all; past it, 429.
+    #[arg(long, env = "EWG_EVENTS_MAX", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub events_max: u32,
+    /// Seconds an open event stream trusts its last session check before asking the registry again: a
+    /// revoked session ends the stream within this window.
+    #[arg(long, env = "EWG_EVENTS_SESSION_CHECK_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub events_session_check_secs: u64,
+    /// Uploads streaming at once; past it, 429.
+    #[arg(long, env = "EWG_MAX_UPLOADS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_uploads: u32,
+    /// Free space (MB) an upload must leave on the data root's filesystem; one that would not fit with
+    /// this margin is refused with 507.
+    #[arg(long, env = "EWG_UPLOAD_MARGIN_MB", default_value_t = 256)]
+    pub upload_margin_mb: u64,
+    /// Addresses that may scrape `/metrics` without a token (comma-separated, e.g. `127.0.0.1,::1`).
+    /// Anyone else needs a bearer API token.
+    #[arg(
+        long = "metrics-allow",
+        env = "EWG_METRICS_ALLOW",
+        value_delimiter = ','
+    )]
+    pub metrics_allow: Vec<std::net::IpAddr>,
+}
+
+impl Default for EdgeArgs {
+    fn default() -> Self {
+        EdgeArgs {
+            events_per_user: 8,
+            events_max: 256,
+            events_session_check_secs: 15,
+            max_uploads: 4,
+            upload_margin_mb: 256,
+            metrics_allow: Vec::new(),
+        }
+    }
 }
 
 /// How long cleanups' trash stays restorable, and what purges it early (README "Undo and the trash").
@@ -210,6 +257,7 @@ impl Default for ServeArgs {
             retry_interrupted: 0,
             stuck_after: crate::studio::StuckLimits::default(),
             trash: TrashArgs::default(),
+            edges: Box::default(),
         }
     }
 }
@@ -251,6 +299,10 @@ pub enum Command {
         /// One failure group's key (see `ewg failures`).
         #[arg(long, conflicts_with = "ids")]
         group: Option<String>,
+        /// The episodes the preview showed (comma-separated, e.g. the group's `episodes` from
+        /// `ewg failures`): refused when the selection names others now.
+        #[arg(long, value_delimiter = ',')]
+        previewed: Option<Vec<String>>,
         #[arg(long)]
         dry_run: bool,
     },
@@ -267,6 +319,10 @@ pub enum Command {
         /// When the orphan guard stopped a sweep: the orphan file count from the preview, to go ahead.
         #[arg(long, value_parser = clap::value_parser!(i64).range(0..))]
         confirm_orphans: Option<i64>,
+        /// With `--confirm-orphans`: the digest the guard named, so a sweep whose files changed since the
+        /// preview is refused instead of removing files nobody saw.
+        #[arg(long, requires = "confirm_orphans")]
+        orphans_digest: Option<String>,
     },
     /// Put a cleanup run's trash back: files where they were, their rows, the episodes' earlier state.
     Restore {

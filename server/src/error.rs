@@ -28,6 +28,12 @@ pub enum Error {
     TooLarge(String),
     #[error("too many attempts; try again in {0} s")]
     RateLimited(u64),
+    /// A cap on what runs at once is reached (event streams, uploads): 429 with what to do.
+    #[error("{0}")]
+    TooBusy(String),
+    /// Would not fit in the data root's free space: 507.
+    #[error("{0}")]
+    InsufficientStorage(String),
     #[error("registry error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("registry migration failed: {0}")]
@@ -62,7 +68,8 @@ impl From<Error> for ApiError {
             Error::Gone(_) => ErrorCode::Gone,
             Error::Unauthorized(_) => ErrorCode::Unauthorized,
             Error::Forbidden(_) => ErrorCode::Forbidden,
-            Error::RateLimited(_) => ErrorCode::TooManyRequests,
+            Error::RateLimited(_) | Error::TooBusy(_) => ErrorCode::TooManyRequests,
+            Error::InsufficientStorage(_) => ErrorCode::InsufficientStorage,
             Error::TooLarge(_) => ErrorCode::PayloadTooLarge,
             Error::Db(_) | Error::Migrate(_) | Error::Io { .. } | Error::Internal(_) => {
                 ErrorCode::Internal

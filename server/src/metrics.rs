@@ -1,12 +1,13 @@
 //! `/metrics` in Prometheus text format: cleanup runs, files, bytes, errors and durations by trigger, and
-//! the nodes sharing the registry. Computed from the registry (the audited `cleanup_runs` table, `nodes`,
-//! `jobs`), so the numbers survive restarts, match the UI, and are the same whichever server is asked.
+//! the nodes sharing the registry by role. Computed from the registry (the audited `cleanup_runs` table,
+//! `nodes`, `jobs`), so the numbers survive restarts, match the UI, and are the same whichever server is
+//! asked. Bounded: the duration histogram is bucketed by the database, and nodes are counted per role —
+//! no label names a host or a process, and restarts add no series.
 
 use crate::error::Result;
+use crate::registry::DURATION_BUCKETS_MS;
 use crate::studio::Studio;
 use std::fmt::Write;
-
-const BUCKETS_MS: [i64; 8] = [10, 50, 100, 500, 1000, 5000, 30000, 120000];
 
 pub async fn render(studio: &Studio) -> Result<String> {
     let registry = &studio.registry;
@@ -43,43 +44,34 @@ pub async fn render(studio: &Studio) -> Result<String> {
             let _ = writeln!(out, "{name}{{trigger=\"{trigger}\"}} {v}");
         }
     }
-    let durations = registry.run_durations().await?;
     let _ = writeln!(
         out,
         "# HELP ewg_cleanup_duration_seconds Cleanup run duration."
     );
     let _ = writeln!(out, "# TYPE ewg_cleanup_duration_seconds histogram");
-    let mut triggers: Vec<&str> = durations.iter().map(|(t, _)| t.as_str()).collect();
-    triggers.sort_unstable();
-    triggers.dedup();
-    for t in triggers {
-        let ds: Vec<i64> = durations
-            .iter()
-            .filter(|(x, _)| x == t)
-            .map(|(_, d)| *d)
-            .collect();
-        for b in BUCKETS_MS {
-            let n = ds.iter().filter(|d| **d <= b).count();
+    for h in registry.run_duration_histogram().await? {
+        let t = &h.trigger;
+        for (b, n) in DURATION_BUCKETS_MS.iter().zip(h.buckets) {
             let _ = writeln!(
                 out,
                 "ewg_cleanup_duration_seconds_bucket{{trigger=\"{t}\",le=\"{}\"}} {n}",
-                b as f64 / 1000.0
+                *b as f64 / 1000.0
             );
         }
         let _ = writeln!(
             out,
             "ewg_cleanup_duration_seconds_bucket{{trigger=\"{t}\",le=\"+Inf\"}} {}",
-            ds.len()
+            h.count
         );
         let _ = writeln!(
             out,
             "ewg_cleanup_duration_seconds_sum{{trigger=\"{t}\"}} {}",
-            ds.iter().sum::<i64>() as f64 / 1000.0
+            h.sum_ms as f64 / 1000.0
         );
         let _ = writeln!(
             out,
             "ewg_cleanup_duration_seconds_count{{trigger=\"{t}\"}} {}",
-            ds.len()
+            h.count
         );
     }
     let _ = writeln!(out, "# HELP ewg_episodes Episodes in the registry.");
@@ -104,54 +96,73 @@ pub async fn render(studio: &Studio) -> Result<String> {
     Ok(out)
 }
 
-/// Reads one gauge's value off a node.
-type NodeGauge = fn(&app::api::NodeInfo) -> i64;
-
 fn render_nodes(out: &mut String, list: &app::api::WorkerList) {
+    use std::collections::BTreeMap;
     let _ = writeln!(
         out,
         "# HELP ewg_jobs_queued Jobs waiting for a worker slot."
     );
     let _ = writeln!(out, "# TYPE ewg_jobs_queued gauge");
     let _ = writeln!(out, "ewg_jobs_queued {}", list.queued);
-    let gauges: [(&str, &str, NodeGauge); 4] = [
-        ("ewg_node_up", "1 while the node heartbeats.", |n| {
-            i64::from(n.alive)
-        }),
-        ("ewg_node_slots", "Jobs the node runs at once.", |n| n.slots),
-        ("ewg_node_jobs_running", "Jobs the node runs now.", |n| {
-            n.running.len() as i64
-        }),
+    // Per role: (up, down, slots of live nodes, jobs running, oldest live heartbeat s, done, failed).
+    let mut by_role: BTreeMap<&str, [i64; 7]> = BTreeMap::new();
+    for n in &list.nodes {
+        let r = by_role.entry(n.role.as_str()).or_default();
+        if n.alive {
+            r[0] += 1;
+            r[2] += n.slots;
+            r[3] += n.running.len() as i64;
+            r[4] = r[4].max(n.silent_ms / 1000);
+        } else {
+            r[1] += 1;
+        }
+        r[5] += n.jobs_done;
+        r[6] += n.jobs_failed;
+    }
+    let gauges = [
+        (
+            "ewg_nodes_up",
+            "Nodes of the role whose heartbeat is current.",
+            0,
+        ),
+        (
+            "ewg_nodes_down",
+            "Nodes of the role listed but not heartbeating (stopped or lost).",
+            1,
+        ),
+        (
+            "ewg_node_slots",
+            "Jobs the live nodes of the role run at once, in all.",
+            2,
+        ),
+        (
+            "ewg_node_jobs_running",
+            "Jobs the live nodes of the role run now.",
+            3,
+        ),
         (
             "ewg_node_heartbeat_age_seconds",
-            "Seconds since the node's last heartbeat.",
-            |n| n.silent_ms / 1000,
+            "Seconds since the oldest heartbeat among the live nodes of the role.",
+            4,
         ),
     ];
-    for (name, help, value) in gauges {
+    for (name, help, i) in gauges {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} gauge");
-        for n in &list.nodes {
-            let _ = writeln!(
-                out,
-                "{name}{{node=\"{}\",role=\"{}\"}} {}",
-                n.id,
-                n.role,
-                value(n)
-            );
+        for (role, v) in &by_role {
+            let _ = writeln!(out, "{name}{{role=\"{role}\"}} {}", v[i]);
         }
     }
     let _ = writeln!(
         out,
-        "# HELP ewg_node_jobs_total Jobs the node finished, by outcome."
+        "# HELP ewg_node_jobs_total Jobs the listed nodes of the role finished, by outcome."
     );
     let _ = writeln!(out, "# TYPE ewg_node_jobs_total counter");
-    for n in &list.nodes {
-        for (outcome, v) in [("done", n.jobs_done), ("failed", n.jobs_failed)] {
+    for (role, v) in &by_role {
+        for (outcome, n) in [("done", v[5]), ("failed", v[6])] {
             let _ = writeln!(
                 out,
-                "ewg_node_jobs_total{{node=\"{}\",outcome=\"{outcome}\"}} {v}",
-                n.id
+                "ewg_node_jobs_total{{role=\"{role}\",outcome=\"{outcome}\"}} {n}"
             );
         }
     }

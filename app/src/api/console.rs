@@ -104,6 +104,12 @@ pub fn failure_group_key(stage: Stage, signature: &str) -> String {
 pub struct FailedSelection {
     pub ids: Option<Vec<String>>,
     pub group: Option<String>,
+    /// The episodes the caller previewed (a group's `episodes` from `failure_groups`, the ids a dry run
+    /// was asked for). When present, the selection is resolved again at action time and must name
+    /// exactly these episodes, or the call answers 409 naming who joined and who left. The UI always
+    /// sends it; leaving it out acts on whatever the selection names now.
+    #[serde(default)]
+    pub previewed: Option<Vec<String>>,
 }
 
 impl FailedSelection {
@@ -123,6 +129,40 @@ impl FailedSelection {
         }
         Ok(())
     }
+}
+
+/// How the episodes a selection names now differ from the ones previewed: `None` when they are the same
+/// set, else a sentence naming who joined and who left (at most five names each), for a 409.
+pub fn selection_changed(now: &[String], previewed: &[String]) -> Option<String> {
+    use std::collections::BTreeSet;
+    let now: BTreeSet<&str> = now.iter().map(String::as_str).collect();
+    let before: BTreeSet<&str> = previewed.iter().map(String::as_str).collect();
+    let joined: Vec<&str> = now.difference(&before).copied().collect();
+    let left: Vec<&str> = before.difference(&now).copied().collect();
+    if joined.is_empty() && left.is_empty() {
+        return None;
+    }
+    let names = |v: &[&str]| {
+        let mut s = v.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+        if v.len() > 5 {
+            s.push_str(&format!(" and {} more", v.len() - 5));
+        }
+        s
+    };
+    let count =
+        |n: usize, verb: &str| format!("{n} episode{} {verb}", if n == 1 { "" } else { "s" });
+    let mut parts = Vec::new();
+    if !joined.is_empty() {
+        parts.push(format!(
+            "{} ({})",
+            count(joined.len(), "joined"),
+            names(&joined)
+        ));
+    }
+    if !left.is_empty() {
+        parts.push(format!("{} ({})", count(left.len(), "left"), names(&left)));
+    }
+    Some(parts.join(", "))
 }
 
 /// `cleanup_failed`: remove whatever the failed attempts left and set the episodes back to idle, so the
@@ -311,10 +351,21 @@ mod tests {
     }
 
     #[test]
+    fn a_changed_selection_names_who_joined_and_who_left() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(selection_changed(&v(&["a", "b"]), &v(&["b", "a"])), None);
+        assert_eq!(
+            selection_changed(&v(&["a", "b", "c"]), &v(&["a", "d"])).as_deref(),
+            Some("2 episodes joined (b, c), 1 episode left (d)")
+        );
+    }
+
+    #[test]
     fn selections_name_one_thing() {
         let both = FailedSelection {
             ids: Some(vec!["a".into()]),
             group: Some("g".into()),
+            previewed: None,
         };
         assert!(both.validate().is_err());
         assert!(FailedSelection::default().validate().is_ok());

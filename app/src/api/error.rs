@@ -17,6 +17,8 @@ pub enum ErrorCode {
     Gone,
     PayloadTooLarge,
     TooManyRequests,
+    /// What was sent would not fit in the free space of the server's disk.
+    InsufficientStorage,
     Internal,
     /// The browser could not reach the server at all.
     Network,
@@ -33,6 +35,7 @@ impl ErrorCode {
             ErrorCode::Gone => 410,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::TooManyRequests => 429,
+            ErrorCode::InsufficientStorage => 507,
             ErrorCode::Internal | ErrorCode::Network => 500,
         }
     }

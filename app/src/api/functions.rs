@@ -192,16 +192,22 @@ pub async fn force_reprocess(
 }
 
 /// The named failed episodes, one failure group (`group`: a key from `failure_groups`), or every
-/// failed episode: each failed attempt cleaned and verified gone, then queued again.
+/// failed episode: each failed attempt cleaned and verified gone, then queued again. `previewed`: the
+/// episodes the caller was shown (the group's `episodes`); when the selection names others now, 409.
 #[server(endpoint = "retry_failed", input = Json, output = Json)]
 pub async fn retry_failed(
     ids: Option<Vec<String>>,
     group: Option<String>,
+    previewed: Option<Vec<String>>,
     dry_run: Option<bool>,
 ) -> Result<RetryOutcome, ApiError> {
     let (backend, actor) = ssr::authorize(Role::Operator).await?;
     let req = super::RetryRequest {
-        select: FailedSelection { ids, group },
+        select: FailedSelection {
+            ids,
+            group,
+            previewed,
+        },
         dry_run: dry_run.unwrap_or(false),
     };
     req.validate()?;
@@ -216,16 +222,22 @@ pub async fn failure_groups() -> Result<FailureGroupList, ApiError> {
 }
 
 /// Like `retry_failed` without the requeue: what the failed attempts left goes (to the trash), and the
-/// episodes are set back to idle. 404 for an unknown group.
+/// episodes are set back to idle. 404 for an unknown group; 409 when `previewed` is given and the
+/// selection names other episodes now.
 #[server(endpoint = "cleanup_failed", input = Json, output = Json)]
 pub async fn cleanup_failed(
     ids: Option<Vec<String>>,
     group: Option<String>,
+    previewed: Option<Vec<String>>,
     dry_run: Option<bool>,
 ) -> Result<CleanupReport, ApiError> {
     let (backend, actor) = ssr::authorize(Role::Operator).await?;
     let req = CleanFailedRequest {
-        select: FailedSelection { ids, group },
+        select: FailedSelection {
+            ids,
+            group,
+            previewed,
+        },
         dry_run: dry_run.unwrap_or(false),
     };
     req.select.validate()?;
@@ -260,18 +272,21 @@ pub async fn regenerate_clip(
         .await
 }
 
-/// `confirm_orphans`: when the orphan guard stopped a sweep (409), the file count it named, to go ahead.
+/// `confirm_orphans` and `orphans_digest`: when the orphan guard stopped a sweep (409), the file count
+/// and digest it named, to go ahead (a sweep whose files changed since is refused again).
 /// `purge_now`: free the space at once instead of keeping the run's trash for the retention window.
 #[server(endpoint = "deep_clean", input = Json, output = Json)]
 pub async fn deep_clean(
     dry_run: Option<bool>,
     confirm_orphans: Option<i64>,
+    orphans_digest: Option<String>,
     purge_now: Option<bool>,
 ) -> Result<CleanupReport, ApiError> {
     let (backend, actor) = ssr::authorize(Role::Admin).await?;
     let req = super::DeepCleanRequest {
         dry_run: dry_run.unwrap_or(false),
         confirm_orphans,
+        orphans_digest,
         purge_now: purge_now.unwrap_or(false),
     };
     backend.deep_clean(&actor, req).await

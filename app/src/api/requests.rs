@@ -39,11 +39,16 @@ pub struct RetryRequest {
     pub dry_run: bool,
 }
 
-/// `deep_clean`: `confirm_orphans` repeats the file count the orphan guard named, to go ahead.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `deep_clean`: `confirm_orphans` repeats the file count the orphan guard named, and `orphans_digest`
+/// the digest of the files it named, to go ahead: a sweep whose files changed since is refused (409).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeepCleanRequest {
     pub dry_run: bool,
     pub confirm_orphans: Option<i64>,
+    /// The orphan plan's digest the guard named (with `confirm_orphans`). Optional on the wire for older
+    /// clients (then only the count is checked); the UI always sends it.
+    #[serde(default)]
+    pub orphans_digest: Option<String>,
     /// Free the space at once instead of keeping the run's trash for the retention window.
     #[serde(default)]
     pub purge_now: bool,
@@ -73,6 +78,11 @@ impl DeepCleanRequest {
                 "`confirm_orphans` must be the file count the guard named (0 or more)",
             ));
         }
+        if self.orphans_digest.is_some() && self.confirm_orphans.is_none() {
+            return Err(ApiError::bad_request(
+                "`orphans_digest` goes with `confirm_orphans`: send both, as the guard named them",
+            ));
+        }
         Ok(())
     }
 }
@@ -90,6 +100,7 @@ mod tests {
                 select: FailedSelection {
                     ids: Some(vec![]),
                     group: None,
+                    previewed: None,
                 },
                 dry_run: false,
             }
@@ -97,6 +108,7 @@ mod tests {
             DeepCleanRequest {
                 dry_run: false,
                 confirm_orphans: Some(-1),
+                orphans_digest: None,
                 purge_now: false,
             }
             .validate(),

@@ -11,8 +11,12 @@ use leptos::prelude::*;
 #[component]
 pub fn DeepCleanButton() -> impl IntoView {
     let studio = use_studio();
-    // `Some(n)`: the second click after the orphan guard stopped the sweep, confirming its count.
-    let server = Action::new(|confirm: &Option<i64>| deep_clean(Some(false), *confirm, None));
+    // `Some((n, digest))`: the second click after the orphan guard stopped the sweep, confirming the count
+    // and the digest of the files it named (so files that changed since are not removed unseen).
+    let server = Action::new(|confirm: &Option<(i64, String)>| {
+        let (count, digest) = confirm.clone().unzip();
+        deep_clean(Some(false), count, digest, None)
+    });
     let browser = RwSignal::new(None::<(usize, f64)>);
 
     let run = move |_| {
@@ -61,9 +65,9 @@ pub fn DeepCleanButton() -> impl IntoView {
                     view! {
                         <div class="report error" data-testid="deep-clean-report" data-result="failed">
                             {format!("Server cleanup failed: {e}")}
-                            {confirm.map(|n| view! {
+                            {confirm.map(|(n, digest)| view! {
                                 <button class="danger" data-testid="deep-clean-confirm"
-                                    on:click=move |_| { server.dispatch(Some(n)); }>
+                                    on:click=move |_| { server.dispatch(Some((n, digest.clone()))); }>
                                     {format!("Remove these {n} files anyway")}
                                 </button>
                             })}
@@ -75,15 +79,24 @@ pub fn DeepCleanButton() -> impl IntoView {
     }
 }
 
-/// The file count a 409 from the orphan guard asks to be confirmed (`"confirm_orphans": N`).
-fn guarded_count(e: &ApiError) -> Option<i64> {
+/// The file count and digest a 409 from the orphan guard asks to be confirmed
+/// (`"confirm_orphans": N, "orphans_digest": "…"`).
+fn guarded_count(e: &ApiError) -> Option<(i64, String)> {
     if e.code() != ErrorCode::Conflict {
         return None;
     }
     let msg = e.to_string();
     let rest = msg.split("\"confirm_orphans\": ").nth(1)?;
-    rest.split(|c: char| !c.is_ascii_digit())
+    let count = rest
+        .split(|c: char| !c.is_ascii_digit())
         .next()?
         .parse()
-        .ok()
+        .ok()?;
+    let digest = msg
+        .split("\"orphans_digest\": \"")
+        .nth(1)?
+        .split('"')
+        .next()?
+        .to_string();
+    Some((count, digest))
 }

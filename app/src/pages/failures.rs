@@ -1,10 +1,12 @@
 //! Failures grouped by cause (stage and normalised error), with "Retry group with cleanup" and "Clean
-//! group": each shows its dry run (paths and file count) first and acts only on a confirm.
+//! group": each shows its dry run (paths and file count) first and acts only on a confirm. Both the dry
+//! run and the confirm send the episodes the card shows (`previewed`): when the group changed meanwhile
+//! the server answers 409 naming who joined or left, and the list is fetched again.
 
 use super::live::Live;
 use super::widgets::ErrorLine;
 use crate::api::{
-    ApiError, CleanupReport, EpisodeState, FailureGroup, RetryOutcome, cleanup_failed,
+    ApiError, CleanupReport, EpisodeState, ErrorCode, FailureGroup, RetryOutcome, cleanup_failed,
     failure_groups, retry_failed,
 };
 use crate::components::format;
@@ -42,9 +44,22 @@ impl GroupOutcome {
     }
 }
 
-/// (operation, group key, dry run) → (operation, group key, answer).
-type GroupAction =
-    Action<(GroupOp, String, bool), (GroupOp, String, Result<GroupOutcome, ApiError>)>;
+/// A dry run waiting for its confirm: the operation, the group, the episodes it was asked for (sent
+/// again with the confirm), and its answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Preview {
+    op: GroupOp,
+    key: String,
+    shown: Vec<String>,
+    out: GroupOutcome,
+}
+
+/// What a group action asks: the operation, the group key, the episodes shown (sent as `previewed`),
+/// and whether it is the dry run.
+type GroupAsk = (GroupOp, String, Vec<String>, bool);
+/// What it got: the same operation, key and episodes (kept for the confirm), and the answer.
+type GroupAnswer = (GroupOp, String, Vec<String>, Result<GroupOutcome, ApiError>);
+type GroupAction = Action<GroupAsk, GroupAnswer>;
 
 /// The failure groups panel (nothing when nothing failed), loaded once the page has hydrated so that its
 /// code is not part of the dashboard's first download.
@@ -82,28 +97,39 @@ fn FailureGroupsPanel(live: Live) -> impl IntoView {
         }
     });
 
-    let act: GroupAction = Action::new(|(op, key, dry): &(GroupOp, String, bool)| {
-        let (op, key, dry) = (*op, key.clone(), *dry);
+    let act: GroupAction = Action::new(|(op, key, shown, dry): &GroupAsk| {
+        let (op, key, shown, dry) = (*op, key.clone(), shown.clone(), *dry);
         async move {
+            let previewed = Some(shown.clone());
             let res = match op {
-                GroupOp::Retry => retry_failed(None, Some(key.clone()), Some(dry))
+                GroupOp::Retry => retry_failed(None, Some(key.clone()), previewed, Some(dry))
                     .await
                     .map(GroupOutcome::Retry),
-                GroupOp::Clean => cleanup_failed(None, Some(key.clone()), Some(dry))
+                GroupOp::Clean => cleanup_failed(None, Some(key.clone()), previewed, Some(dry))
                     .await
                     .map(GroupOutcome::Clean),
             };
-            (op, key, res)
+            (op, key, shown, res)
         }
     });
-    // The dry run waiting for a confirm, if any.
-    let preview = RwSignal::new(None::<(GroupOp, String, GroupOutcome)>);
+    // The dry run waiting for a confirm, if any, with the episodes it was asked for.
+    let preview = RwSignal::new(None::<Preview>);
     Effect::new(move |_| match act.value().get() {
-        Some((op, key, Ok(out))) if out.report().dry_run => preview.set(Some((op, key, out))),
-        Some((_, _, Ok(_))) => {
+        Some((op, key, shown, Ok(out))) if out.report().dry_run => preview.set(Some(Preview {
+            op,
+            key,
+            shown,
+            out,
+        })),
+        Some((_, _, _, Ok(_))) => {
             preview.set(None);
             bump.update(|n| *n += 1);
             studio.refetch_all();
+        }
+        // The group changed since it was shown: what was previewed is not what would be done.
+        Some((_, _, _, Err(e))) if e.code() == ErrorCode::Conflict => {
+            preview.set(None);
+            bump.update(|n| *n += 1);
         }
         _ => {}
     });
@@ -135,12 +161,13 @@ fn FailureGroupsPanel(live: Live) -> impl IntoView {
 fn GroupCard(
     g: FailureGroup,
     act: GroupAction,
-    preview: RwSignal<Option<(GroupOp, String, GroupOutcome)>>,
+    preview: RwSignal<Option<Preview>>,
 ) -> impl IntoView {
     let key = g.key.clone();
     let (k_retry, k_clean, k_show, k_err) = (key.clone(), key.clone(), key.clone(), key.clone());
     let example_href = format!("/episodes/{}", g.example.episode);
     let more = g.episodes.len().saturating_sub(1);
+    let (shown_retry, shown_clean) = (g.episodes.clone(), g.episodes.clone());
     view! {
         <li class="group" data-testid="failure-group" data-key=key.clone() data-stage=g.stage.as_str()>
             <div class="group-head">
@@ -155,11 +182,11 @@ fn GroupCard(
             </p>
             <div class="group-actions">
                 <button type="button" data-testid="group-retry" disabled=move || act.pending().get()
-                    on:click=move |_| { act.dispatch((GroupOp::Retry, k_retry.clone(), true)); }>"Retry group with cleanup"</button>
+                    on:click=move |_| { act.dispatch((GroupOp::Retry, k_retry.clone(), shown_retry.clone(), true)); }>"Retry group with cleanup"</button>
                 <button type="button" data-testid="group-clean" disabled=move || act.pending().get()
-                    on:click=move |_| { act.dispatch((GroupOp::Clean, k_clean.clone(), true)); }>"Clean group"</button>
+                    on:click=move |_| { act.dispatch((GroupOp::Clean, k_clean.clone(), shown_clean.clone(), true)); }>"Clean group"</button>
             </div>
-            {move || preview.get().filter(|(_, k, _)| *k == k_show).map(|(op, key, out)| {
+            {move || preview.get().filter(|p| p.key == k_show).map(|Preview { op, key, shown, out }| {
                 let r = out.report().clone();
                 let what = match op {
                     GroupOp::Retry => "Retry with cleanup removes what each failed attempt left, checks it is gone, then queues every episode in the group again:",
@@ -179,12 +206,12 @@ fn GroupCard(
                             view! { <ul class="paths">{r.paths.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul> }.into_any()
                         }}
                         <button type="button" class="danger" data-testid="group-confirm"
-                            on:click=move |_| { act.dispatch((op, key.clone(), false)); }>{confirm}</button>
+                            on:click=move |_| { act.dispatch((op, key.clone(), shown.clone(), false)); }>{confirm}</button>
                         <button type="button" on:click=move |_| preview.set(None)>"Not now"</button>
                     </div>
                 }
             })}
-            {move || act.value().get().and_then(|(_, k, r)| (k == k_err).then_some(r)).and_then(|r| r.err())
+            {move || act.value().get().and_then(|(_, k, _, r)| (k == k_err).then_some(r)).and_then(|r| r.err())
                 .map(|e| view! { <ErrorLine error=e/> })}
         </li>
     }
@@ -192,7 +219,7 @@ fn GroupCard(
 
 /// What the last real group action did.
 fn outcome_line(act: GroupAction) -> Option<impl IntoView> {
-    let (_, _, res) = act.value().get()?;
+    let (_, _, _, res) = act.value().get()?;
     let out = res.ok()?;
     let r = out.report();
     if r.dry_run {

@@ -16,7 +16,7 @@ pub fn MaintenancePage() -> impl IntoView {
         move || studio.refresh.get(),
         |_| cleanup_runs(None, Some(200)),
     );
-    let preview = Action::new(|_: &()| deep_clean(Some(true), None, None));
+    let preview = Action::new(|_: &()| deep_clean(Some(true), None, None, None));
     // Cleanup runs arrive over the event stream as they start and end; a skipped stretch refetches.
     let live = use_live(|| None);
     Effect::new(move |prev: Option<u64>| {

@@ -39,8 +39,10 @@ pub fn ProcessPage() -> impl IntoView {
     let start = Action::new(|(ids, force, clear): &(Vec<String>, bool, bool)| {
         process(ids.clone(), Some(*force), Some(*clear))
     });
-    let retry =
-        Action::new(|ids: &Option<Vec<String>>| retry_failed(ids.clone(), None, Some(false)));
+    // (the ids, or none for every failed one; the failed episodes the page shows, sent as `previewed`).
+    let retry = Action::new(|(ids, shown): &(Option<Vec<String>>, Vec<String>)| {
+        retry_failed(ids.clone(), None, Some(shown.clone()), Some(false))
+    });
 
     Effect::new(move |_| {
         if force.get() && !selected.with(|s| s.is_empty()) {
@@ -91,7 +93,11 @@ pub fn ProcessPage() -> impl IntoView {
         <div class="actions">
             <button type="button" data-testid="start" on:click=on_start
                 disabled=move || plan.with(|p| p.ids.is_empty() || (p.blocked() && !force.get())) || start.pending().get()>"Start"</button>
-            <button type="button" data-testid="retry-all" on:click=move |_| { retry.dispatch(None); }>"Retry all failed"</button>
+            <button type="button" data-testid="retry-all" on:click=move |_| {
+                let shown = listed.with_untracked(|eps| eps.iter()
+                    .filter(|e| e.state == EpisodeState::Failed).map(|e| e.id.clone()).collect());
+                retry.dispatch((None, shown));
+            }>"Retry all failed"</button>
             <DeepCleanButton/>
         </div>
         <Outcomes start=start retry=retry/>
@@ -171,7 +177,7 @@ fn ProcessRow(
                 })}
                 {failed.then(|| {
                     let id = ep.id.clone();
-                    view! { <button type="button" data-testid="retry" on:click=move |_| { retry.dispatch(Some(vec![id.clone()])); }>"Retry with cleanup"</button> }
+                    view! { <button type="button" data-testid="retry" on:click=move |_| { retry.dispatch((Some(vec![id.clone()]), vec![id.clone()])); }>"Retry with cleanup"</button> }
                 })}
             </td>
         </tr>
@@ -195,7 +201,7 @@ fn StartOptions(clear_cache: RwSignal<bool>, force: RwSignal<bool>) -> impl Into
 }
 
 type StartAction = Action<(Vec<String>, bool, bool), Result<ProcessOutcome, ApiError>>;
-type RetryAction = Action<Option<Vec<String>>, Result<RetryOutcome, ApiError>>;
+type RetryAction = Action<(Option<Vec<String>>, Vec<String>), Result<RetryOutcome, ApiError>>;
 
 /// What Start and Retry answered: jobs queued, files cleaned, or the error next to the action.
 #[component]

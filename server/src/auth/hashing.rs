@@ -3,16 +3,23 @@
 //! Each check needs ~19 MiB. Allocating that per login let the allocator keep freed buffers around
 //! (measured: 300 logins through two slots peaked at ~670 MB RSS with glibc malloc), so the buffers are
 //! allocated once per slot and reused: memory for hashing is `slots × m_cost` however many logins come.
+//!
+//! A slot is held by the argon2 run itself, not by the request waiting for it: a client that gives up
+//! (its request dropped) leaves the run to finish on its blocking thread, and the slot and the buffer
+//! come back only then — so dropped logins cannot start more runs than there are slots.
 
 use argon2::password_hash::{Output, PasswordHash};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
 pub struct Hasher {
-    slots: Semaphore,
-    buffers: Mutex<Vec<Vec<Block>>>,
+    slots: Arc<Semaphore>,
+    buffers: Arc<Mutex<Vec<Vec<Block>>>>,
+    /// Argon2 runs in progress (observed by tests: never above the slot count).
+    running: Arc<AtomicUsize>,
 }
 
 /// What a check found.
@@ -26,24 +33,36 @@ pub enum Checked {
 impl Hasher {
     pub fn new(slots: usize) -> Self {
         Hasher {
-            slots: Semaphore::new(slots),
-            buffers: Mutex::new(Vec::new()),
+            slots: Arc::new(Semaphore::new(slots)),
+            buffers: Arc::new(Mutex::new(Vec::new())),
+            running: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    pub fn running(&self) -> usize {
+        self.running.load(Ordering::Relaxed)
     }
 
     /// Checks `password` against a stored PHC hash, or — with `None` — spends the same work on a dummy so
     /// unknown names cost what known ones do.
     pub async fn check(&self, stored: Option<String>, password: String, wait: Duration) -> Checked {
-        let Ok(Ok(_slot)) = tokio::time::timeout(wait, self.slots.acquire()).await else {
+        let Ok(Ok(slot)) =
+            tokio::time::timeout(wait, Arc::clone(&self.slots).acquire_owned()).await
+        else {
             return Checked::Busy;
         };
-        let mut buf = self
-            .buffers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop()
-            .unwrap_or_default();
+        let buffers = Arc::clone(&self.buffers);
+        let running = Arc::clone(&self.running);
+        // The slot, the buffer and the count move into the blocking task: whatever happens to this
+        // future, they are given back when argon2 returns, not before.
         let res = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            let _counted = Running::count(running);
+            let mut buf = buffers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop()
+                .unwrap_or_default();
             let ok = match stored {
                 Some(h) => verify(&h, password.as_bytes(), &mut buf),
                 None => {
@@ -51,17 +70,30 @@ impl Hasher {
                     false
                 }
             };
-            (ok, buf)
+            buffers.lock().unwrap_or_else(|e| e.into_inner()).push(buf);
+            ok
         })
         .await;
-        let Ok((ok, buf)) = res else {
-            return Checked::NoMatch;
-        };
-        self.buffers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(buf);
-        if ok { Checked::Match } else { Checked::NoMatch }
+        match res {
+            Ok(true) => Checked::Match,
+            _ => Checked::NoMatch,
+        }
+    }
+}
+
+/// One argon2 run counted in [`Hasher::running`] for as long as it lives (a panic included).
+struct Running(Arc<AtomicUsize>);
+
+impl Running {
+    fn count(n: Arc<AtomicUsize>) -> Self {
+        n.fetch_add(1, Ordering::Relaxed);
+        Running(n)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -143,5 +175,33 @@ mod tests {
             Checked::NoMatch
         ));
         assert_eq!(h.buffers.lock().unwrap().len(), 1, "one slot, one buffer");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_check_keeps_its_slot_until_argon2_returns() {
+        let h = Arc::new(Hasher::new(1));
+        let check = {
+            let h = Arc::clone(&h);
+            tokio::spawn(async move {
+                h.check(None, "x".into(), Duration::from_secs(5)).await;
+            })
+        };
+        while h.running() == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        check.abort();
+        let _ = check.await;
+        // The request is gone; argon2 is not, and neither is its slot.
+        assert_eq!(h.running(), 1);
+        assert_eq!(h.slots.available_permits(), 0);
+        assert!(matches!(
+            h.check(None, "y".into(), Duration::from_millis(1)).await,
+            Checked::Busy
+        ));
+        while h.running() > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(h.slots.available_permits(), 1);
+        assert_eq!(h.buffers.lock().unwrap().len(), 1, "the buffer came back");
     }
 }

@@ -272,7 +272,7 @@ impl Cleanup {
             let mine = strays.remove(raw).unwrap_or_default();
             plan.merge(whole_episode_plan(&self.root, &id, mine, row_bound));
         }
-        match self.sweep_into(&mut plan, &run_id, &cleaned, req).await {
+        match self.sweep_into(&mut plan, &run_id, &cleaned, &req).await {
             Ok(()) => {}
             Err(e) => {
                 let message = e.to_string();
@@ -337,7 +337,7 @@ impl Cleanup {
         plan: &mut Plan,
         run_id: &str,
         cleaned: &[String],
-        req: DeepCleanRequest,
+        req: &DeepCleanRequest,
     ) -> Result<()> {
         let excluded: HashSet<String> = cleaned.iter().cloned().collect();
         let owned = self.registry.paths_owned_except(run_id, &excluded).await?;
@@ -372,11 +372,28 @@ impl Cleanup {
         }
         if let Some(g) = guard(&found, &reg) {
             let how = format!(
-                "{} To go ahead, repeat the call with \"confirm_orphans\": {} (the file count).",
-                g.reason, g.files
+                "{} To go ahead, repeat the call with \"confirm_orphans\": {}, \"orphans_digest\": \"{}\" (the file count and the digest of those files).",
+                g.reason, g.files, g.digest
             );
             match req.confirm_orphans {
-                Some(n) if n == g.files => {}
+                Some(n) if n == g.files => {
+                    if let Some(d) = &req.orphans_digest
+                        && *d != g.digest
+                    {
+                        return Err(Error::Conflict(format!(
+                            "the orphans changed since the preview: still {n} files, but not the same ones (digest {} now, {d} confirmed); preview again",
+                            g.digest
+                        )));
+                    }
+                }
+                // With the digest, the caller confirmed what a preview named: the world changed (409).
+                // A bare count that does not match may as well be a typo (400).
+                Some(n) if req.orphans_digest.is_some() => {
+                    return Err(Error::Conflict(format!(
+                        "the orphans changed since the preview: the sweep would remove {} files now, {n} were confirmed; preview again",
+                        g.files
+                    )));
+                }
                 Some(n) => {
                     return Err(Error::BadRequest(format!(
                         "`confirm_orphans` is {n} but the sweep would remove {} files now; preview again",
@@ -390,6 +407,12 @@ impl Cleanup {
                 None => return Err(Error::Conflict(format!("orphan sweep stopped: {how}"))),
             }
         } else if let Some(n) = req.confirm_orphans {
+            if req.orphans_digest.is_some() {
+                return Err(Error::Conflict(format!(
+                    "the orphans changed since the preview: the sweep would remove {} files now and needs no confirmation ({n} were confirmed); preview again",
+                    found.files
+                )));
+            }
             return Err(Error::BadRequest(format!(
                 "`confirm_orphans` is {n} but the sweep needs no confirmation now ({} files); omit it",
                 found.files

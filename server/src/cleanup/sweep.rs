@@ -32,14 +32,36 @@ pub(crate) struct Orphans {
     /// Orphan files at places shaped like some episode's output (`outputs/<show>/<year>/<id>/…`,
     /// `audio/<id>.wav`, …): what a lost or replaced registry leaves looking orphaned.
     pub episode_shaped: i64,
+    /// Every orphan file and its size, for [`Orphans::digest`].
+    listed: Vec<(String, i64)>,
 }
 
-/// A sweep refused by the guard: why, and the counts a confirmation must repeat.
+impl Orphans {
+    /// What a confirmation repeats besides the count: 16 hex digits of SHA-256 over the orphan files'
+    /// paths and sizes, sorted. The same files give the same digest on every call; one file more, less,
+    /// renamed or resized gives another.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut listed: Vec<&(String, i64)> = self.listed.iter().collect();
+        listed.sort();
+        let mut h = Sha256::new();
+        for (rel, bytes) in listed {
+            h.update(rel.as_bytes());
+            h.update([0]);
+            h.update(bytes.to_le_bytes());
+        }
+        hex::encode(&h.finalize()[..8])
+    }
+}
+
+/// A sweep refused by the guard: why, and the count and digest a confirmation must repeat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SweepGuard {
     pub reason: String,
     pub files: i64,
     pub bytes: i64,
+    /// [`Orphans::digest`] of the files it would remove.
+    pub digest: String,
 }
 
 /// What the registry says about the derived tree.
@@ -93,6 +115,7 @@ pub(crate) fn guard(found: &Orphans, reg: &Registered<'_>) -> Option<SweepGuard>
             reason,
             files: found.files,
             bytes: found.bytes,
+            digest: found.digest(),
         })
     };
     if found.files < MASS_FILES && found.bytes < MASS_BYTES {
@@ -211,6 +234,7 @@ impl Walk<'_> {
     fn count(&mut self, rel: &str, bytes: i64) {
         self.found.files += 1;
         self.found.bytes += bytes;
+        self.found.listed.push((rel.to_string(), bytes));
         if episode_shaped(rel) {
             self.found.episode_shaped += 1;
         }

@@ -3,12 +3,16 @@
 //! Authenticated like any call (session cookie or bearer token), and re-checked every
 //! [`SESSION_CHECK`]: a session that ends while the stream is open (expired, signed out, password
 //! changed, token revoked) gets one `session_ended` event and the stream closes — an open tab never keeps
-//! receiving what its user may no longer see. A stream that falls behind gets `resync` (refetch) rather
-//! than a silent gap. Event names and payloads are `app::api::events`.
+//! receiving what its user may no longer see. The re-check reuses a verdict of the last
+//! `--events-session-check-secs` ([`crate::auth::Auth::recheck`]), so open streams do not queue on the
+//! registry's pool; a sign-out here is seen at the next tick, a revocation elsewhere within the window.
+//! Streams are capped per user and in all (429 past either). A stream that falls behind gets `resync`
+//! (refetch) rather than a silent gap. Event names and payloads are `app::api::events`.
 
 use super::AppState;
 use super::error::HttpError;
 use super::extract::{Caller, Viewer};
+use super::limits::StreamSlot;
 use crate::studio::LiveEvent;
 use app::api::{ApiError, events};
 use axum::extract::{FromRequestParts, Request, State};
@@ -26,12 +30,16 @@ const SESSION_CHECK: Duration = Duration::from_secs(2);
 
 pub async fn events(State(s): State<AppState>, req: Request) -> Result<Response, HttpError> {
     let (mut parts, _) = req.into_parts();
-    Caller::<Viewer>::from_request_parts(&mut parts, &s).await?;
+    let caller = Caller::<Viewer>::from_request_parts(&mut parts, &s).await?;
     let only = episode_filter(&parts)?;
     if let Some(id) = &only {
         s.studio.find(id).await?;
     }
+    let slot = s.limits.open_stream(&caller.actor.name).inspect_err(|e| {
+        tracing::info!(user = %caller.actor.name, error = %e, "event stream refused");
+    })?;
     let stream = Stream {
+        _slot: slot,
         rx: s.studio.live.subscribe(),
         only,
         parts,
@@ -73,6 +81,8 @@ fn episode_filter(parts: &Parts) -> Result<Option<String>, HttpError> {
 }
 
 struct Stream {
+    /// Given back when the stream is dropped (the client went away or the stream ended).
+    _slot: StreamSlot,
     rx: Receiver<Arc<LiveEvent>>,
     only: Option<String>,
     parts: Parts,
@@ -134,7 +144,7 @@ impl Stream {
     /// Why the caller may no longer listen, if so. A registry that does not answer is not a verdict on
     /// the session: the stream stays open and checks again.
     async fn session_gone(&self) -> Option<String> {
-        match self.state.studio.auth.authenticate(&self.parts).await {
+        match self.state.studio.auth.recheck(&self.parts).await {
             Ok(Some(_)) => None,
             Ok(None) => Some("your session has ended; sign in again".into()),
             Err(crate::error::Error::Unauthorized(why)) => Some(why),

@@ -8,6 +8,8 @@
 //! | `events.rs` | `GET /api/events`: the live feed as server-sent events |
 //! | `extract.rs` | who is calling, as an extractor (`Caller<Viewer>`, `Caller<Operator>`) |
 //! | `files.rs` | `/files/<path>`: media for signed-in users |
+//! | `limits.rs` | caps on open event streams and uploads (429 past them) |
+//! | `metrics.rs` | `/metrics`: who may scrape it |
 //! | `upload.rs` | `POST /api/upload`: streamed uploads into the inbox |
 //!
 //! Handlers translate HTTP to [`Studio`] calls and nothing else; the domain lives there.
@@ -17,6 +19,8 @@ mod error;
 mod events;
 mod extract;
 mod files;
+mod limits;
+mod metrics;
 mod upload;
 
 pub use error::{HttpError, error_response};
@@ -27,7 +31,6 @@ use app::api::ApiError;
 use app::api::backend::SharedBackend;
 use app::{App, shell};
 use axum::extract::{Request, State};
-use axum::http::header;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -41,6 +44,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub studio: Arc<Studio>,
     pub backend: SharedBackend,
+    /// Open event streams and uploads, against their caps.
+    pub limits: Arc<limits::Limits>,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {
@@ -53,6 +58,7 @@ pub fn router(studio: Arc<Studio>, leptos_options: LeptosOptions) -> Router {
     let backend: SharedBackend = Arc::new(StudioBackend(Arc::clone(&studio)));
     let state = AppState {
         leptos_options: leptos_options.clone(),
+        limits: Arc::new(limits::Limits::new(&studio.edges)),
         studio,
         backend: Arc::clone(&backend),
     };
@@ -62,7 +68,7 @@ pub fn router(studio: Arc<Studio>, leptos_options: LeptosOptions) -> Router {
         .route("/api/health", get(health_get))
         .route("/api/events", get(events::events))
         .route("/api/{*rest}", any(api_not_found))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(metrics::metrics))
         .route("/files/{*path}", get(files::serve))
         // Streams its body to disk, so the JSON middleware below lets it through untouched.
         .route("/api/upload", post(upload::upload))
@@ -85,11 +91,4 @@ async fn api_not_found(req: Request) -> Response {
         "no API function at {} (see the README for the list)",
         req.uri().path()
     )))
-}
-
-async fn metrics(State(s): State<AppState>) -> Response {
-    match crate::metrics::render(&s.studio).await {
-        Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
-        Err(e) => error_response(ApiError::from(e)),
-    }
 }

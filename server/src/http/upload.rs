@@ -1,6 +1,7 @@
 //! `POST /api/upload?show=<show>&name=<file>`: the raw file as the body (see [`crate::studio`]'s inbox
 //! for what is accepted and how it is kept safe). `&dry_run=true&size=<bytes>` runs every check without
-//! a body, so a client learns of a refusal before it starts sending.
+//! a body, so a client learns of a refusal before it starts sending. At most `--max-uploads` stream at
+//! once (429 past it); one that would not fit in the free space is refused with 507.
 
 use super::AppState;
 use super::error::HttpError;
@@ -40,6 +41,10 @@ pub async fn upload(
     })? {
         return Ok(Json(preview));
     }
+    // Held until the body is stored or refused (or the client goes away and the request is dropped).
+    let _slot = s.limits.start_upload().inspect_err(|e| {
+        tracing::info!(show = %target.show, name = %target.name, %actor, error = %e, "upload refused");
+    })?;
     let done = s
         .studio
         .receive_upload(&target, body.into_data_stream())

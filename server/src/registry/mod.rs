@@ -10,6 +10,7 @@
 mod artifacts;
 mod episodes;
 mod jobs;
+mod metrics;
 mod nodes;
 mod ownership;
 mod runs;
@@ -20,6 +21,7 @@ mod users;
 pub use artifacts::{ArtifactKind, ArtifactRow, EpisodeBytes};
 pub use episodes::{EpisodeRow, NewEpisode};
 pub use jobs::{AttemptEnd, Beat, JobKind, JobRow, JobState};
+pub use metrics::{DURATION_BUCKETS_MS, DurationHistogram};
 pub use ownership::PlannedRows;
 pub use runs::{LiveRun, RunRecord, RunTotals, Then};
 pub use trash::{KeepTrash, Restored, TrashRunRow, TrashedEpisode, TrashedRow};

@@ -356,17 +356,6 @@ async fn insert_errors(tx: &mut super::Tx<'_>, run_id: &str, errors: &[PathError
 }
 
 impl Registry {
-    /// (trigger, duration) of every finished real run, for the `/metrics` histogram.
-    pub async fn run_durations(&self) -> Result<Vec<(String, i64)>> {
-        Ok(sqlx::query_as(
-            "SELECT trigger, duration_ms FROM cleanup_runs WHERE dry_run = 0 AND phase = 'done'",
-        )
-        .fetch_all(&self.pool)
-        .await?)
-    }
-}
-
-impl Registry {
     /// Deletes the row of a run that was refused before it planned or moved anything.
     pub async fn discard_run(&self, id: &str) -> Result<()> {
         sqlx::query("DELETE FROM cleanup_runs WHERE id = $1 AND phase = 'planned'")

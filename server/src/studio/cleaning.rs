@@ -234,6 +234,8 @@ impl Studio {
         actor: &str,
         req: DeepCleanRequest,
     ) -> Result<CleanupReport> {
+        req.validate()
+            .map_err(|e| Error::BadRequest(e.to_string()))?;
         let actor = actor.to_string();
         self.detached(move |s| async move { s.cleanup.deep_clean(&actor, req).await })
             .await

@@ -57,14 +57,44 @@ impl Studio {
     }
 
     /// The failed episodes a selection names: the ids (each must be failed: 409 otherwise), the
-    /// group's (404 for a group no failed episode is in), or every failed one.
+    /// group's (404 for a group no failed episode is in), or every failed one — and, when the caller
+    /// says what it previewed, exactly those (409 naming who joined and who left otherwise).
     pub(super) async fn failed_rows(
         &self,
-        select: FailedSelection,
+        mut select: FailedSelection,
     ) -> Result<Vec<(EpisodeId, EpisodeRow)>> {
         select
             .validate()
             .map_err(|e| Error::BadRequest(e.to_string()))?;
+        let previewed = select.previewed.take();
+        let what = match &select.group {
+            Some(_) => "the group",
+            None if select.ids.is_some() => "the selection",
+            None => "the failed episodes",
+        };
+        let rows = self.resolve_failed(select).await;
+        let Some(previewed) = previewed else {
+            return rows;
+        };
+        let now: Vec<String> = match &rows {
+            Ok(rows) => rows.iter().map(|(id, _)| id.to_string()).collect(),
+            // A group nobody is in any more: every previewed episode left.
+            Err(Error::NotFound(_)) => vec![],
+            Err(_) => return rows,
+        };
+        if let Some(diff) = app::api::selection_changed(&now, &previewed) {
+            tracing::info!(%diff, "group action refused: the selection changed since the preview");
+            return Err(Error::Conflict(format!(
+                "{what} changed since the preview: {diff}; preview again"
+            )));
+        }
+        rows
+    }
+
+    async fn resolve_failed(
+        &self,
+        select: FailedSelection,
+    ) -> Result<Vec<(EpisodeId, EpisodeRow)>> {
         if let Some(ids) = select.ids {
             let mut rows = Vec::new();
             for raw in &ids {

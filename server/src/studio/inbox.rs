@@ -6,6 +6,11 @@
 //! no sweep in any process takes it; a client that aborts gets its part removed at once, and if the process
 //! dies the stale-upload sweep takes it. A finished upload is linked into the inbox without ever replacing
 //! an existing file, then discovered.
+//!
+//! An upload must fit: its declared size (`Content-Length`, or `size` on a dry run) plus
+//! `--upload-margin-mb` must be free on the data root's filesystem, else 507 before a byte is written;
+//! one without a declared size is refused (507, its part removed) as soon as it would eat into the
+//! margin, and a disk that fills anyway answers 507 too.
 
 use super::Studio;
 use crate::error::{Error, Result};
@@ -131,7 +136,39 @@ impl Studio {
         if size == Some(0) {
             return Err(Error::BadRequest("the upload is empty".into()));
         }
+        if let Some(n) = size
+            && let Some(room) = self.upload_room()
+            && n > room
+        {
+            return Err(self.no_room(n));
+        }
         Ok(req.dry_run.then(|| target.done(req.size.unwrap_or(0))))
+    }
+
+    /// Bytes an upload may take now: the data root's free space less the margin. `None` when the
+    /// filesystem cannot say (then nothing is refused for space; a full disk still answers 507).
+    fn upload_room(&self) -> Option<u64> {
+        match self.root.space() {
+            Ok(space) => Some(space.free.saturating_sub(self.upload_margin())),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the data root's free space; uploads are not checked against it");
+                None
+            }
+        }
+    }
+
+    fn upload_margin(&self) -> u64 {
+        self.edges.upload_margin_mb.saturating_mul(1024 * 1024)
+    }
+
+    fn no_room(&self, bytes: u64) -> Error {
+        let free = self.root.space().map(|s| s.free).unwrap_or(0);
+        Error::InsufficientStorage(format!(
+            "the upload ({} MB) does not fit: the data root's filesystem has {} MB free and keeps {} MB in reserve (EWG_UPLOAD_MARGIN_MB); free space (Deep Clean, empty the trash) and try again",
+            bytes.div_ceil(1024 * 1024),
+            free / (1024 * 1024),
+            self.edges.upload_margin_mb
+        ))
     }
 
     /// Streams the body into a leased part, links it into the inbox and discovers it.
@@ -182,6 +219,7 @@ impl Studio {
             .map_err(|e| Error::io(part, e))?;
         let mut out = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
         let mut total: u64 = 0;
+        let room = self.upload_room();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| {
                 Error::BadRequest(format!(
@@ -192,12 +230,26 @@ impl Studio {
             if total > self.max_upload_bytes {
                 return Err(self.too_large());
             }
+            if room.is_some_and(|r| total > r) {
+                return Err(self.no_room(total));
+            }
             out.write_all(&chunk)
                 .await
-                .map_err(|e| Error::io(part, e))?;
+                .map_err(|e| self.write_failed(part, total, e))?;
         }
-        out.flush().await.map_err(|e| Error::io(part, e))?;
+        out.flush()
+            .await
+            .map_err(|e| self.write_failed(part, total, e))?;
         Ok(total)
+    }
+
+    /// A full disk is the client's 507, not an internal error.
+    fn write_failed(&self, part: &Path, total: u64, e: std::io::Error) -> Error {
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            tracing::warn!(part = %part.display(), bytes = total, "upload refused: the disk is full");
+            return self.no_room(total);
+        }
+        Error::io(part, e)
     }
 
     fn too_large(&self) -> Error {

@@ -53,6 +53,8 @@ pub struct Studio {
     pub stuck: StuckLimits,
     /// What changed in the registry, for `GET /api/events`.
     pub live: Arc<Live>,
+    /// Caps on event streams and uploads, the upload margin, who may scrape `/metrics`.
+    pub edges: crate::config::EdgeArgs,
 }
 
 impl Studio {
@@ -111,6 +113,7 @@ impl Studio {
             cleanup,
             max_upload_bytes: serve.max_upload_mb.saturating_mul(1024 * 1024),
             stuck: serve.stuck_after.clone(),
+            edges: serve.edges.as_ref().clone(),
         }))
     }
 

@@ -284,6 +284,7 @@ async fn metrics_are_prometheus_text() {
     let text = env
         .http
         .get(format!("{}/metrics", env.base))
+        .bearer_auth(&env.viewer)
         .send()
         .await
         .unwrap()

@@ -348,7 +348,11 @@ async fn an_episode_whose_progress_stands_still_is_flagged_stuck_live_and_cancel
     assert!(flagged.still_ms > flagged.limit_ms && flagged.limit_ms == 1000);
     let listed: app::api::EpisodeList = env.ok("episodes", json!({})).await;
     assert!(listed.episodes[0].stuck.is_some(), "the list shows it too");
-    let metrics = reqwest::get(format!("{}/metrics", env.base))
+    let metrics = env
+        .http
+        .get(format!("{}/metrics", env.base))
+        .bearer_auth(&env.viewer)
+        .send()
         .await
         .unwrap()
         .text()

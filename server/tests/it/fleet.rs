@@ -284,16 +284,27 @@ async fn two_workers_and_a_kill_process_every_episode_exactly_once() {
         alive_workers, 2,
         "the steady worker and the successor: {list:?}"
     );
-    let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+    let metrics = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .bearer_auth(&token)
+        .send()
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
+    // Counted per role: no label names a host or a pid.
+    let down_workers = list
+        .nodes
+        .iter()
+        .filter(|n| n.role == "worker" && !n.alive)
+        .count();
     assert!(
-        metrics.contains(&format!("ewg_node_up{{node=\"{node}\",role=\"worker\"}} 0")),
+        metrics.contains("ewg_nodes_up{role=\"worker\"} 2")
+            && metrics.contains(&format!("ewg_nodes_down{{role=\"worker\"}} {down_workers}")),
         "{metrics}"
     );
+    assert!(!metrics.contains(&node), "{metrics}");
 }
 
 #[tokio::test]

@@ -11,9 +11,13 @@
 //! - [`console`]: the operator's console: failure groups, stuck episodes, the event stream, an
 //!   episode's media, per-clip delete and regenerate.
 //! - [`config`]: flag parsing: defaults, ranges, global flags (pure, nothing started).
+//! - [`edges`]: actions do what was previewed (409 when a group or the orphans changed); bounded edges:
+//!   hashing slots held by argon2 itself, capped event streams, `/metrics` access, uploads vs. free space.
 //! - [`db`]: the registry under test: SQLite in the data dir, or (`EWG_TEST_DB=postgres`) a database of
 //!   a throwaway PostgreSQL cluster started by the harness.
 //! - [`media`]: untrusted media (a playlist named `.mp4`) and children that die with a SIGKILLed server.
+//! - [`faults`]: resource faults made for real: a full tmpfs data root, a registry that refuses a commit
+//!   (a trigger), a CLI in another PID namespace, an owner paused (SIGSTOP) past its lease.
 //! - [`fleet`]: many processes on one PostgreSQL registry: `serve --workers 0`, `ewg worker`s, a
 //!   SIGKILLed worker, a Deep Clean asked by two processes, a worker on the wrong storage.
 //! - [`hostile`]: an attacker's view: login floods, lockouts per address, password races, leaked
@@ -34,6 +38,7 @@ mod cli;
 mod config;
 mod console;
 mod db;
+mod edges;
 mod faults;
 mod fleet;
 mod hostile;

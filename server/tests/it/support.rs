@@ -203,6 +203,8 @@ pub struct Options {
     pub transcribe_cmd: Option<&'static str>,
     /// `--scratch-dir`.
     pub scratch_dir: Option<PathBuf>,
+    /// Caps on event streams and uploads, the upload margin, `--metrics-allow`.
+    pub edges: ewg::config::EdgeArgs,
 }
 
 impl Default for Options {
@@ -223,6 +225,7 @@ impl Default for Options {
             stuck_after: None,
             transcribe_cmd: None,
             scratch_dir: None,
+            edges: ewg::config::EdgeArgs::default(),
         }
     }
 }
@@ -261,6 +264,7 @@ impl Env {
                 .expect("stuck limits"),
             transcribe_cmd: opts.transcribe_cmd.map(str::to_string),
             scratch_dir: opts.scratch_dir,
+            edges: Box::new(opts.edges),
             ..ServeArgs::default()
         };
         let studio = Studio::open(&common, &serve).await.expect("open studio");
