@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// (README "Many machines").
     #[arg(long, env = "EWG_SCRATCH_DIR")]
     pub scratch_dir: Option<std::path::PathBuf>,
+    /// The registry's reserve on the data root's file system, in MiB (README "Disk space"); default: a
+    /// twentieth of the file system, at most 64 MiB.
+    #[arg(long, env = "EWG_DISK_RESERVE_MB")]
+    pub disk_reserve_mb: Option<u64>,
     /// Shell command for the `command` transcriber: reads `$EWG_AUDIO`, writes WebVTT to `$EWG_VTT`.
     #[arg(long, env = "EWG_TRANSCRIBE_CMD")]
     pub transcribe_cmd: Option<String>,
@@ -220,6 +224,10 @@ pub struct WorkerArgs {
     /// This worker's in-flight files on its own disk (`<dir>/<node-id>/`), not in the shared data root.
     #[arg(long, env = "EWG_SCRATCH_DIR")]
     pub scratch_dir: Option<std::path::PathBuf>,
+    /// The registry's reserve on the data root's file system, in MiB (README "Disk space"); default: a
+    /// twentieth of the file system, at most 64 MiB.
+    #[arg(long, env = "EWG_DISK_RESERVE_MB")]
+    pub disk_reserve_mb: Option<u64>,
     #[command(flatten)]
     pub trash: TrashArgs,
 }
@@ -233,6 +241,7 @@ impl WorkerArgs {
             transcriber: self.transcriber,
             retry_interrupted: self.retry_interrupted,
             scratch_dir: self.scratch_dir.clone(),
+            disk_reserve_mb: self.disk_reserve_mb,
             trash: self.trash.clone(),
             ..ServeArgs::default()
         }
@@ -254,6 +263,7 @@ impl Default for ServeArgs {
             transcriber: None,
             transcribe_cmd: None,
             scratch_dir: None,
+            disk_reserve_mb: None,
             retry_interrupted: 0,
             stuck_after: crate::studio::StuckLimits::default(),
             trash: TrashArgs::default(),

@@ -103,6 +103,9 @@ impl Studio {
         {
             pipeline.config.transcribe_cmd = Some(cmd.clone());
         }
+        if let Some(mb) = serve.disk_reserve_mb {
+            pipeline.config.disk_reserve = Some(mb << 20);
+        }
         let jobs = Jobs::new(pipeline, Arc::clone(&cleanup), serve.lease());
         Ok(Arc::new(Studio {
             live: Live::new(registry.clone(), serve.stuck_after.clone()),

@@ -183,6 +183,8 @@ pub(crate) fn sources(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>
 async fn episodes_that_fill_the_disk_fail_saying_so_and_finish_once_space_is_back() {
     let opts = Options {
         tmpfs_mib: Some(40),
+        // The server's own default: a twentieth of the 40 MiB.
+        disk_reserve_mb: None,
         ..Options::default()
     };
     let env = Env::start_with(opts, |inbox| {
@@ -438,7 +440,10 @@ fn proc_state(pid: u32) -> Option<char> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_paused_past_its_lease_changes_nothing_when_it_wakes() {
     let env = Env::start(|inbox| {
-        make_media(inbox, &["--shows", "paused", "--episodes", "1", "--seconds", "3"])
+        make_media(
+            inbox,
+            &["--shows", "paused", "--episodes", "1", "--seconds", "3"],
+        )
     })
     .await;
     let ids = episode_ids(env.root());
@@ -446,10 +451,13 @@ async fn an_owner_paused_past_its_lease_changes_nothing_when_it_wakes() {
     env.ok::<ProcessOutcome>("process", json!({ "ids": ids }))
         .await;
     assert_eq!(
-        env.wait_settled(&id, Duration::from_secs(90)).await.episode.state,
+        env.wait_settled(&id, Duration::from_secs(90))
+            .await
+            .episode
+            .state,
         EpisodeState::Done
     );
-    let owner = db::ewg(env.root())
+    let mut owner = db::ewg(env.root())
         .args(["clean", &id])
         .env("EWG_FAILPOINT_STOP_AFTER_TRASH", "1")
         .stdout(std::process::Stdio::piped())
@@ -459,7 +467,17 @@ async fn an_owner_paused_past_its_lease_changes_nothing_when_it_wakes() {
     let pid = owner.id();
     let start = Instant::now();
     while proc_state(pid) != Some('T') {
-        assert!(start.elapsed() < Duration::from_secs(60), "the owner never reached its failpoint");
+        if owner.try_wait().unwrap().is_some() {
+            let out = owner.wait_with_output().unwrap();
+            panic!(
+                "the owner ended before its failpoint: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the owner never reached its failpoint"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Silent past the 20 s after which recovery may judge an owner gone (the registry's clock).
@@ -470,21 +488,39 @@ async fn an_owner_paused_past_its_lease_changes_nothing_when_it_wakes() {
         if runs[0].silent_ms > 21_000 {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(90), "the run never went silent");
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "the run never went silent"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    assert_eq!(env.studio.cleanup.recover().await.unwrap(), 1, "recovery finished the run");
+    assert_eq!(
+        env.studio.cleanup.recover().await.unwrap(),
+        1,
+        "recovery finished the run"
+    );
     assert_rows_match_disk(&env, &ids).await;
     let files = env.files();
     let state = env.episode(&id).await.episode.state;
     let runs = registry.list_runs(Some(&id), 10).await.unwrap();
 
-    let _ = Command::new("kill").args(["-CONT", &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-CONT", &pid.to_string()])
+        .status();
     let out = owner.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "the woken owner reports failure: {stderr}");
-    assert!(stderr.contains("recovery took it over"), "and says why: {stderr}");
-    assert!(registry.live_runs().await.unwrap().is_empty(), "no run brought back to life");
+    assert!(
+        !out.status.success(),
+        "the woken owner reports failure: {stderr}"
+    );
+    assert!(
+        stderr.contains("recovery took it over"),
+        "and says why: {stderr}"
+    );
+    assert!(
+        registry.live_runs().await.unwrap().is_empty(),
+        "no run brought back to life"
+    );
     assert_eq!(env.files(), files, "the woken owner touched no file");
     assert_eq!(env.episode(&id).await.episode.state, state);
     let after = registry.list_runs(Some(&id), 10).await.unwrap();

@@ -203,6 +203,9 @@ pub struct Options {
     pub transcribe_cmd: Option<&'static str>,
     /// `--scratch-dir`.
     pub scratch_dir: Option<PathBuf>,
+    /// `--disk-reserve-mb`: 1 by default (a 64 MiB reserve per test would only cost time); `None`: the
+    /// server's own default, a twentieth of the file system.
+    pub disk_reserve_mb: Option<u64>,
     /// Caps on event streams and uploads, the upload margin, `--metrics-allow`.
     pub edges: ewg::config::EdgeArgs,
 }
@@ -225,6 +228,7 @@ impl Default for Options {
             stuck_after: None,
             transcribe_cmd: None,
             scratch_dir: None,
+            disk_reserve_mb: Some(1),
             edges: ewg::config::EdgeArgs::default(),
         }
     }
@@ -264,6 +268,7 @@ impl Env {
                 .expect("stuck limits"),
             transcribe_cmd: opts.transcribe_cmd.map(str::to_string),
             scratch_dir: opts.scratch_dir,
+            disk_reserve_mb: opts.disk_reserve_mb,
             edges: Box::new(opts.edges),
             ..ServeArgs::default()
         };

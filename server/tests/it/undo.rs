@@ -53,7 +53,11 @@ fn live_tree(root: &Path) -> BTreeMap<String, String> {
         for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             let p = e.path();
             let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-            if rel == ".trash" || rel.starts_with("ewg.db") || rel == ewg::storage::ROOT_ID_FILE {
+            if rel == ".trash"
+                || rel.starts_with("ewg.db")
+                || rel == ewg::storage::ROOT_ID_FILE
+                || rel.starts_with(ewg::storage::RESERVE_FILE)
+            {
                 continue;
             }
             if e.file_type().unwrap().is_dir() {
