@@ -76,10 +76,16 @@ impl Cleanup {
         };
         let run = self.begin_claimed(spec, &ids).await?;
         let restore_id = run.record.id.clone();
+        // The claim on the trash is renewed from the moment it is taken (in the checks), so it cannot
+        // lapse while the checks measure a large trash.
+        let heartbeat = (!req.dry_run).then(|| self.trash_heartbeat(from));
         let checked = self.check_restorable(&req, &ids, &picks, &rows).await;
         let measured = match checked {
             Ok(m) => m,
             Err(e) => {
+                if let Some(h) = &heartbeat {
+                    h.abort();
+                }
                 self.registry.unclaim_trash(from, &self.node).await?;
                 self.registry.release_episodes(&restore_id).await?;
                 self.registry.discard_run(&restore_id).await?;
@@ -107,9 +113,10 @@ impl Cleanup {
             return Ok(out);
         }
 
-        let heartbeat = self.trash_heartbeat(from);
         let moved = self.move_back(from, &picks, &mut report).await;
-        heartbeat.abort();
+        if let Some(h) = heartbeat {
+            h.abort();
+        }
         let rows: Vec<TrashedRow> = rows
             .into_iter()
             .filter(|r| moved.iter().any(|p| is_within(&r.path, &p.path)))
@@ -130,6 +137,7 @@ impl Cleanup {
                 rows: &rows,
                 episodes: &episodes,
                 anything_left: left > 0,
+                owner: &self.node,
             })
             .await?;
         self.registry.release_episodes(&restore_id).await?;

@@ -252,9 +252,21 @@ impl Cleanup {
                 message: message.clone(),
             })
             .collect();
-        self.registry
-            .trash_purged(run_id, &reason.text(), purged.files, purged.bytes, &errors)
+        let mine = self
+            .registry
+            .trash_purged(
+                run_id,
+                &self.node,
+                &reason.text(),
+                purged.files,
+                purged.bytes,
+                &errors,
+            )
             .await?;
+        if !mine {
+            tracing::warn!(run = %run_id, "purge claim taken over by another node while purging; its record is theirs");
+            return Ok(None);
+        }
         tracing::info!(run = %run_id, reason = %reason.text(), files = purged.files, bytes = purged.bytes,
             errors = errors.len(), "trash purged");
         Ok(Some(purged))

@@ -89,6 +89,8 @@ impl Registry {
         bytes: i64,
         attempt: i64,
     ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        self.hold_running_job(&mut tx, episode, attempt).await?;
         let n = sqlx::query(
             "INSERT INTO artifacts (episode, kind, stage, path, bytes, attempt, created_at)
              SELECT $1, $2, $3, $4, $5, $6, $7
@@ -106,7 +108,7 @@ impl Registry {
         .bind(now_ms())
         .bind(episode)
         .bind(attempt)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
         if n == 0 {
@@ -114,6 +116,7 @@ impl Registry {
                 "attempt {attempt} of `{episode}` no longer owns the episode; {path} not recorded"
             )));
         }
+        tx.commit().await?;
         Ok(())
     }
 

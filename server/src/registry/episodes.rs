@@ -181,6 +181,7 @@ impl Registry {
     pub async fn stage_done(&self, id: &str, attempt: i64, stage: Stage) -> Result<()> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
+        self.hold_running_job(&mut tx, id, attempt).await?;
         let n = sqlx::query(
             "UPDATE episodes SET stage = $1, updated_at = $2 WHERE id = $3 AND attempt = $4
                AND EXISTS (SELECT 1 FROM jobs WHERE episode = $5 AND attempt = $6 AND state = 'running')",

@@ -238,9 +238,40 @@ impl Registry {
         })
     }
 
+    /// The fence of a job's writes on PostgreSQL: the running job of `episode`'s `attempt` is row-locked
+    /// for the rest of `tx`, so the lease reaper's `interrupt_job` waits for this transaction (or this
+    /// one finds the job no longer running) instead of both reading "running" at once. `false`: the job
+    /// is not running. On SQLite a write transaction already excludes every other writer, and the
+    /// statements' own `EXISTS` fence is atomic: nothing to lock.
+    pub(crate) async fn hold_running_job(
+        &self,
+        tx: &mut super::Tx<'_>,
+        episode: &str,
+        attempt: i64,
+    ) -> Result<bool> {
+        if self.engine() != Engine::Postgres {
+            return Ok(true);
+        }
+        let held: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE episode = $1 AND attempt = $2 AND state = 'running' FOR UPDATE",
+        )
+        .bind(episode)
+        .bind(attempt)
+        .fetch_optional(&mut **tx)
+        .await?;
+        Ok(held.is_some())
+    }
+
     /// Records the episode's outcome while the job stays live (its failure cleanup still has to run).
     /// Fenced: `false` when the job is no longer running, and then nothing was written.
     pub async fn record_outcome(&self, job: &JobRow, end: &AttemptEnd<'_>) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        if !self
+            .hold_running_job(&mut tx, &job.episode, job.attempt)
+            .await?
+        {
+            return Ok(false);
+        }
         let n = sqlx::query(
             "UPDATE episodes SET state = $1, failed_stage = $2, error = $3, progress_stage = NULL,
                 progress_percent = NULL, updated_at = $4
@@ -254,9 +285,10 @@ impl Registry {
         .bind(&job.episode)
         .bind(job.attempt)
         .bind(job.id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
+        tx.commit().await?;
         Ok(n == 1)
     }
 

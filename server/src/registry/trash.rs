@@ -6,7 +6,7 @@
 //! restore the same run at once; the owner of a step heartbeats, and a silent one's step is taken over.
 
 use super::{DB_NOW, Registry, Tx, placeholders};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::now_ms;
 use app::api::{PathError, TrashRun, TrashState};
 use std::collections::HashSet;
@@ -95,6 +95,8 @@ pub struct Restored<'a> {
     pub rows: &'a [TrashedRow],
     pub episodes: &'a [TrashedEpisode],
     pub anything_left: bool,
+    /// The node holding the restore's claim on `from_run`'s trash (the commit's fence).
+    pub owner: &'a str,
 }
 
 const RUN_COLUMNS: &str =
@@ -323,21 +325,23 @@ impl Registry {
     }
 
     /// A purge has happened: the run's row says so and counts what was freed; what a restore would
-    /// have needed goes. Files that could not be unlinked are the run's errors.
+    /// have needed goes. Files that could not be unlinked are the run's errors. Fenced on the purge's
+    /// claim (`owner`): `false` when another node took it over, and then nothing was written.
     pub async fn trash_purged(
         &self,
         run_id: &str,
+        owner: &str,
         reason: &str,
         files: i64,
         bytes: i64,
         errors: &[PathError],
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let mine = sqlx::query(
             "UPDATE cleanup_runs SET trash = 'purged', purged_at = $1, purge_reason = $2,
                 files = files + $3, bytes = bytes + $4, errors = errors + $5,
                 trash_owner = NULL, trash_heartbeat = NULL
-             WHERE id = $6",
+             WHERE id = $6 AND trash_owner = $7 AND trash = 'purging'",
         )
         .bind(now_ms())
         .bind(reason)
@@ -345,8 +349,13 @@ impl Registry {
         .bind(bytes)
         .bind(errors.len() as i64)
         .bind(run_id)
+        .bind(owner)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if mine == 0 {
+            return Ok(false);
+        }
         for e in errors {
             sqlx::query("INSERT INTO cleanup_errors (run_id, path, message) VALUES ($1, $2, $3)")
                 .bind(run_id)
@@ -362,15 +371,35 @@ impl Registry {
                 .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// A restore's registry half, one transaction: the artifact rows back with their original attempt
     /// (refused if a path is registered again meanwhile), the episodes back in their earlier state, the
     /// run's record trimmed to what is still in the trash, and the run released by the restore.
+    ///
+    /// Fenced on the restore's claim (`r.owner`): the first statement takes the run's row only while the
+    /// claim is still this node's; otherwise nothing is written and the answer is a conflict.
     pub async fn commit_restore(&self, r: &Restored<'_>) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let now = now_ms();
+        let sql = format!(
+            "UPDATE cleanup_runs SET trash_heartbeat = {DB_NOW}
+             WHERE id = $1 AND trash_owner = $2 AND trash = 'restoring'"
+        );
+        let mine = sqlx::query(&sql)
+            .bind(r.from_run)
+            .bind(r.owner)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if mine == 0 {
+            return Err(Error::Conflict(format!(
+                "the restore's claim on run {}'s trash lapsed and another node took it over; nothing was \
+                 recorded",
+                r.from_run
+            )));
+        }
         for row in r.rows {
             sqlx::query(
                 "INSERT INTO artifacts (episode, kind, stage, path, bytes, attempt, created_at)
