@@ -14,6 +14,7 @@ pub mod sphinx;
 pub mod transcribe;
 pub mod transcript;
 pub mod wer;
+pub mod whisper;
 
 use crate::error::Error;
 use crate::ids::EpisodeId;
@@ -47,6 +48,17 @@ pub struct PipelineConfig {
     pub keep_scratch: bool,
     /// `--transcriber` / `EWG_TRANSCRIBE`: which transcript source the transcribe stage uses.
     pub transcriber: transcribe::Transcriber,
+    /// `--asr-model` / `EWG_ASR_MODEL`: the Whisper model of the built-in recognizer.
+    pub asr_model: whisper::AsrModel,
+    /// The Whisper virtualenv; `None`: [`whisper::env_dir`] (`EWG_ASR_DIR`, else `.tools/asr`).
+    pub asr_dir: Option<PathBuf>,
+}
+
+impl PipelineConfig {
+    /// Where the built-in recognizer's Whisper environment is.
+    pub fn asr_env(&self) -> PathBuf {
+        self.asr_dir.clone().unwrap_or_else(whisper::env_dir)
+    }
 }
 
 impl PipelineConfig {
@@ -64,6 +76,8 @@ impl PipelineConfig {
                 .unwrap_or(3),
             keep_scratch: false,
             transcriber: transcribe::Transcriber::from_env().unwrap_or_default(),
+            asr_model: whisper::AsrModel::from_env().unwrap_or_default(),
+            asr_dir: None,
         }
     }
 }
