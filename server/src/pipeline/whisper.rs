@@ -242,7 +242,8 @@ async fn read_output(
             },
             _ = cancel.cancelled() => return Err(ToolError::Cancelled.into()),
         }
-        if sampled.elapsed() >= Duration::from_millis(200) {
+        // VmHWM is a high-water mark: the sample at the helper's last line is its peak.
+        if done || sampled.elapsed() >= Duration::from_millis(200) {
             sampled = Instant::now();
             out.peak_rss_kb = out.peak_rss_kb.max(pid.map_or(0, vm_hwm_kb));
         }
