@@ -76,7 +76,7 @@ def main():
     ap.add_argument("--model-dir", required=True)
     ap.add_argument("--model-name", default="whisper")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--chunk-secs", type=float, default=300.0)
+    ap.add_argument("--chunk-secs", type=float, default=60.0)
     ap.add_argument("--beam-size", type=int, default=5)
     ap.add_argument("--check", action="store_true", help="load the model and exit")
     ap.add_argument("wav", nargs="?")
@@ -115,7 +115,7 @@ def main():
     except (wave.Error, EOFError, OSError) as e:
         fail(EXIT_BAD_INPUT, f"{args.wav} is not a readable wav: {e}")
 
-    chunk = max(30, int(args.chunk_secs * RATE))
+    chunk = max(30 * RATE, int(args.chunk_secs * RATE))  # at least one Whisper window
     search = 10 * RATE  # look for a pause in the chunk's last 10 s
     words = 0
     offset = 0  # samples already recognized
@@ -145,18 +145,28 @@ def main():
             vad_filter=True,
         )
         for seg in segments:
+            pending = None
             for w in seg.words or []:
                 text = w.word.strip()
                 if not text:
                     continue
-                out(
-                    {
-                        "w": text,
-                        "s": round(base + w.start, 3),
-                        "e": round(base + w.end, 3),
-                        "p": round(float(w.probability), 4),
-                    }
-                )
+                # A piece without a leading space continues the word before it ("ill" + "-disposed").
+                if pending is not None and not w.word.startswith(" "):
+                    pending["w"] += text
+                    pending["e"] = round(base + w.end, 3)
+                    pending["p"] = min(pending["p"], round(float(w.probability), 4))
+                    continue
+                if pending is not None:
+                    out(pending)
+                    words += 1
+                pending = {
+                    "w": text,
+                    "s": round(base + w.start, 3),
+                    "e": round(base + w.end, 3),
+                    "p": round(float(w.probability), 4),
+                }
+            if pending is not None:
+                out(pending)
                 words += 1
             sys.stderr.write(f"progress {min(total, base + seg.end):.2f} {total:.2f}\n")
             sys.stderr.flush()

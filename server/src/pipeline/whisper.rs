@@ -4,7 +4,7 @@
 //! time). pocketsphinx ([`super::sphinx`]) remains the fallback when that environment is missing or broken.
 //!
 //! The helper ([`SCRIPT`], `whisper.py` beside this file, embedded in the binary) reads the prepped 16 kHz
-//! wav in ~5-minute chunks cut at pauses, so memory stays flat for any length, and streams one JSON word
+//! wav in 1-minute chunks cut at pauses, so memory stays flat for any length, and streams one JSON word
 //! a line on stdout and `progress DONE TOTAL` on stderr. It runs through [`super::child`]: its own
 //! process group, killed whole on cancel, drop or server death.
 
@@ -24,8 +24,10 @@ use tokio_util::sync::CancellationToken;
 pub const SCRIPT: &str = include_str!("whisper.py");
 /// What to run when the environment is missing.
 pub const INSTALL_HINT: &str = "run scripts/setup (it installs faster-whisper and Whisper tiny.en into .tools/asr; EWG_ASR_MODEL=base scripts/setup adds base)";
-/// Audio per recognition call: bounded memory (the chunk's samples and features) whatever the length.
-pub const CHUNK_SECS: f64 = 300.0;
+/// Audio per recognition call: memory is bounded by the chunk, not the episode. Measured on 10 minutes of
+/// speech (tiny.en): peak RSS 401 MB at 60 s, 463 MB at 120 s, 676 MB at 300 s (the voice activity filter
+/// runs over the whole chunk at once), same WER (0.034 / 0.034 / 0.032), 60 s slightly faster.
+pub const CHUNK_SECS: f64 = 60.0;
 /// The helper's exit status when faster-whisper or the model cannot be loaded (→ pocketsphinx fallback).
 const EXIT_BROKEN_ENV: i32 = 3;
 /// Stderr lines kept (other than progress) for a failure's reason.
