@@ -500,3 +500,21 @@ async fn whisper_reads_recorded_human_speech() {
         "WER {wer:.3} ≥ {MAX_WER_HUMAN}: {heard:?}"
     );
 }
+
+#[test]
+fn unsure_transcripts_get_a_note() {
+    use crate::pipeline::cues::Word;
+    let w = |p: f64| Word {
+        word: "see".into(),
+        start: 0.0,
+        end: 0.1,
+        confidence: p,
+    };
+    assert!(super::low_confidence(&[w(0.95), w(0.9), w(0.99), w(0.8), w(0.97)]).is_none());
+    let note = super::low_confidence(&[w(0.5), w(0.6), w(0.4), w(0.7), w(0.6)]).expect("a note");
+    assert!(note.contains("not be English"), "{note}");
+    assert!(
+        super::low_confidence(&[w(0.1)]).is_none(),
+        "too few words to judge"
+    );
+}
