@@ -211,6 +211,13 @@ async fn spoken_episode_without_sidecar_gets_a_whisper_transcript_and_subtitled_
     );
     assert_eq!(json["transcriber"], "builtin");
     assert!(json["note"].is_null(), "{json}");
+    // The episode page says what made it.
+    let detail = lab.studio.detail(id).await.expect("detail");
+    assert_eq!(
+        detail.media.transcript_engine.as_deref(),
+        Some("whisper tiny.en")
+    );
+    assert_eq!(detail.media.transcript_note, None);
     assert!(wer < MAX_WER, "WER {wer:.3} ≥ {MAX_WER}: {heard}");
     assert!(cues.len() >= 3, "{cues:?}");
     // Cue layout as written (parsing joins a cue's lines): ≤ 2 lines of ≤ 42 characters, ≤ 6 s.
@@ -298,6 +305,9 @@ async fn a_broken_whisper_environment_falls_back_to_pocketsphinx_and_says_so() {
         note.contains("fallback") && note.contains("ctranslate2"),
         "{note}"
     );
+    let media = lab.studio.detail(id).await.expect("detail").media;
+    assert_eq!(media.transcript_engine.as_deref(), Some("pocketsphinx"));
+    assert_eq!(media.transcript_note.as_deref(), Some(note));
     assert!(
         wer < MAX_WER_FALLBACK,
         "WER {wer:.3} ≥ {MAX_WER_FALLBACK}: {heard}"
