@@ -528,3 +528,52 @@ fn unsure_transcripts_get_a_note() {
         "too few words to judge"
     );
 }
+
+/// Audio longer than one recognition chunk ([`whisper::CHUNK_SECS`]): cut at a pause, nothing lost or
+/// doubled at the cut, timestamps continue across it, progress reaches 100.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whisper_reads_audio_longer_than_a_chunk_across_the_cut() {
+    use crate::pipeline::whisper;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = [SCRIPT; 3].join("\n");
+    let raw = dir.path().join("speech.raw.wav");
+    let ok = Command::new("espeak-ng")
+        .args(["-v", "en-us+edward", "-s", "165", "-w"])
+        .arg(&raw)
+        .arg(&text)
+        .status()
+        .expect("espeak-ng");
+    assert!(ok.success());
+    let wav = dir.path().join("speech.wav");
+    let ok = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&raw)
+        .args(["-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le"])
+        .arg(&wav)
+        .status()
+        .expect("ffmpeg");
+    assert!(ok.success());
+
+    let (tx, rx) = tokio::sync::watch::channel(0u8);
+    let got = whisper::recognize(
+        &wav,
+        &whisper::env_dir(),
+        whisper::AsrModel::TinyEn,
+        dir.path(),
+        &CancellationToken::new(),
+        &tx,
+    )
+    .await
+    .expect("Whisper tiny.en (scripts/setup installs it)");
+    assert_eq!(*rx.borrow(), 100);
+    let last = got.words.last().expect("words").end;
+    assert!(
+        last > whisper::CHUNK_SECS + 5.0,
+        "the audio spans more than one chunk: {last}"
+    );
+    assert!(got.words.windows(2).all(|p| p[0].start <= p[1].start));
+    let heard: Vec<&str> = got.words.iter().map(|w| w.word.as_str()).collect();
+    let wer = wer::word_error_rate(&text, &heard.join(" "));
+    println!("Whisper tiny.en WER across a chunk cut: {wer:.3}");
+    assert!(wer < MAX_WER, "WER {wer:.3} ≥ {MAX_WER}: {heard:?}");
+}
