@@ -66,6 +66,10 @@ pub struct ServeArgs {
     /// Transcript source: sidecar .vtt/.srt, else EWG_TRANSCRIBE_CMD, else the built-in recognizer [default: auto].
     #[arg(long, env = "EWG_TRANSCRIBE", value_enum)]
     pub transcriber: Option<crate::pipeline::transcribe::Transcriber>,
+    /// The built-in recognizer's Whisper model: tiny.en, or base (`EWG_ASR_MODEL=base scripts/setup`
+    /// installs it) [default: tiny.en].
+    #[arg(long, env = "EWG_ASR_MODEL", value_enum)]
+    pub asr_model: Option<crate::pipeline::whisper::AsrModel>,
     /// In-flight files of this process's jobs on a node-local disk instead of `work/` in the data root
     /// (README "Many machines").
     #[arg(long, env = "EWG_SCRATCH_DIR")]
@@ -218,6 +222,9 @@ pub struct WorkerArgs {
     /// Transcript source [default: auto].
     #[arg(long, env = "EWG_TRANSCRIBE", value_enum)]
     pub transcriber: Option<crate::pipeline::transcribe::Transcriber>,
+    /// The built-in recognizer's Whisper model [default: tiny.en].
+    #[arg(long, env = "EWG_ASR_MODEL", value_enum)]
+    pub asr_model: Option<crate::pipeline::whisper::AsrModel>,
     /// See `ewg serve --retry-interrupted`.
     #[arg(long, env = "EWG_RETRY_INTERRUPTED", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10))]
     pub retry_interrupted: u32,
@@ -239,6 +246,7 @@ impl WorkerArgs {
             workers: self.workers,
             lease_secs: self.lease_secs,
             transcriber: self.transcriber,
+            asr_model: self.asr_model,
             retry_interrupted: self.retry_interrupted,
             scratch_dir: self.scratch_dir.clone(),
             disk_reserve_mb: self.disk_reserve_mb,
@@ -261,6 +269,7 @@ impl Default for ServeArgs {
             public_url: None,
             trusted_proxies: Vec::new(),
             transcriber: None,
+            asr_model: None,
             transcribe_cmd: None,
             scratch_dir: None,
             disk_reserve_mb: None,

@@ -96,6 +96,11 @@ impl Jobs {
         }
     }
 
+    /// The pipeline settings these workers run with.
+    pub fn config(&self) -> &crate::pipeline::PipelineConfig {
+        &self.pipeline.config
+    }
+
     pub fn lease(&self) -> Duration {
         self.lease
     }

@@ -266,6 +266,12 @@ pub struct TranscriptLine {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EpisodeMedia {
     pub transcript: Vec<TranscriptLine>,
+    /// What made the transcript (`whisper tiny.en`, `whisper base`, `pocketsphinx`, `sidecar`, `command`)
+    /// and its note (why the fallback recognizer was used, no speech); absent for older transcripts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript_engine: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript_note: Option<String>,
     /// `/files/…/index.html` when the page is rendered.
     pub page: Option<String>,
     pub clips: Vec<Clip>,

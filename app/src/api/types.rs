@@ -193,6 +193,11 @@ pub struct HealthInfo {
     pub status: String,
     pub version: String,
     pub database: String,
+    /// The built-in recognizer this server would transcribe with: `whisper tiny.en`, `whisper base`, or
+    /// `pocketsphinx (fallback: …why Whisper is not usable)`; `none: …` when neither is installed.
+    /// Absent from servers that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcriber: Option<String>,
 }
 
 /// Live progress of a running episode: the stage being worked on and how far it is.

@@ -243,7 +243,7 @@ fn EpisodeView(d: EpisodeDetail, ui: EpisodeUi) -> impl IntoView {
 #[lazy]
 fn episode_media(media: EpisodeMedia, id: String, ui: EpisodeUi) -> AnyView {
     view! {
-            <Transcript lines=media.transcript query=ui.query/>
+            <Transcript lines=media.transcript engine=media.transcript_engine note=media.transcript_note query=ui.query/>
             <RenderedPage url=media.page/>
             <section class="clips-section" aria-labelledby="clips-head">
                 <h3 id="clips-head">"Clips"</h3>
@@ -293,7 +293,12 @@ fn marked(text: &str, q: &str) -> Vec<(String, bool)> {
 
 /// The transcript with a search box: only matching lines show, matches highlighted, with a count.
 #[component]
-fn Transcript(lines: Vec<TranscriptLine>, query: RwSignal<String>) -> impl IntoView {
+fn Transcript(
+    lines: Vec<TranscriptLine>,
+    engine: Option<String>,
+    note: Option<String>,
+    query: RwSignal<String>,
+) -> impl IntoView {
     let total = lines.len();
     let lines = StoredValue::new(lines);
     let q = Memo::new(move |_| query.with(|q| q.trim().to_string()));
@@ -314,6 +319,8 @@ fn Transcript(lines: Vec<TranscriptLine>, query: RwSignal<String>) -> impl IntoV
     view! {
         <section class="transcript-section" aria-labelledby="transcript-head">
             <h3 id="transcript-head">"Transcript"</h3>
+            {engine.map(|e| view! { <p class="muted" data-testid="transcript-engine">"Made by " {e}</p> })}
+            {note.map(|n| view! { <p class="muted" data-testid="transcript-note">{n}</p> })}
             {if total == 0 {
                 view! { <p class="empty" data-testid="no-transcript">"No transcript yet: it is written at the “transcribed” stage. Process the episode, or add a .vtt/.srt next to its video."</p> }.into_any()
             } else {

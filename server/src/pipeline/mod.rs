@@ -15,6 +15,7 @@ pub mod sphinx;
 pub mod transcribe;
 pub mod transcript;
 pub mod wer;
+pub mod whisper;
 
 use crate::error::Error;
 use crate::ids::EpisodeId;
@@ -51,6 +52,17 @@ pub struct PipelineConfig {
     /// `EWG_DISK_RESERVE_MB`: the registry's reserve in bytes; `None`: a twentieth of the data root's
     /// file system, at most 64 MiB (see [`space`]).
     pub disk_reserve: Option<u64>,
+    /// `--asr-model` / `EWG_ASR_MODEL`: the Whisper model of the built-in recognizer.
+    pub asr_model: whisper::AsrModel,
+    /// The Whisper virtualenv; `None`: [`whisper::env_dir`] (`EWG_ASR_DIR`, else `.tools/asr`).
+    pub asr_dir: Option<PathBuf>,
+}
+
+impl PipelineConfig {
+    /// Where the built-in recognizer's Whisper environment is.
+    pub fn asr_env(&self) -> PathBuf {
+        self.asr_dir.clone().unwrap_or_else(whisper::env_dir)
+    }
 }
 
 impl PipelineConfig {
@@ -72,6 +84,8 @@ impl PipelineConfig {
                 .ok()
                 .and_then(|s| s.trim().parse::<u64>().ok())
                 .map(|mb| mb << 20),
+            asr_model: whisper::AsrModel::from_env().unwrap_or_default(),
+            asr_dir: None,
         }
     }
 }

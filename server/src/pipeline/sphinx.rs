@@ -200,7 +200,7 @@ fn parse_word(line: &str, offset: f64) -> Option<Word> {
 }
 
 /// Peak resident set size of a live process, in kB (0 once it has exited).
-fn vm_hwm_kb(pid: u32) -> u64 {
+pub(crate) fn vm_hwm_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {

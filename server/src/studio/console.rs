@@ -265,6 +265,17 @@ impl Studio {
                         }
                     }
                 }
+                ArtifactKind::Transcript if row.path.ends_with(".json") => {
+                    match self.read_text(&row.path).map(|t| transcript_origin(&t)) {
+                        Ok((engine, note)) => {
+                            media.transcript_engine = engine;
+                            media.transcript_note = note;
+                        }
+                        Err(e) => {
+                            tracing::warn!(episode = %id, error = %e, "transcript json unreadable")
+                        }
+                    }
+                }
                 ArtifactKind::Page => media.page = Some(url),
                 ArtifactKind::Clip | ArtifactKind::Thumbnail => {
                     let Some((n, file)) = row
@@ -352,4 +363,16 @@ fn social_post(json: &str) -> Option<SocialPost> {
         limit: p.limit as i64,
         clip: p.clip.map(|c| format!("/files/{c}")),
     })
+}
+
+/// `engine` and `note` of a `transcripts/<id>.json` (the words are not needed for the page).
+fn transcript_origin(json: &str) -> (Option<String>, Option<String>) {
+    #[derive(serde::Deserialize)]
+    struct Origin {
+        engine: Option<String>,
+        note: Option<String>,
+    }
+    serde_json::from_str::<Origin>(json)
+        .map(|o| (o.engine, o.note))
+        .unwrap_or((None, None))
 }

@@ -63,6 +63,10 @@ impl Studio {
             status: status.into(),
             version: env!("CARGO_PKG_VERSION").into(),
             database,
+            transcriber: Some(crate::pipeline::transcribe::builtin_engine(
+                &self.jobs.config().asr_env(),
+                self.jobs.config().asr_model,
+            )),
         }
     }
 

@@ -96,6 +96,9 @@ impl Studio {
         if let Some(t) = serve.transcriber {
             pipeline.config.transcriber = t;
         }
+        if let Some(m) = serve.asr_model {
+            pipeline.config.asr_model = m;
+        }
         if let Some(cmd) = serve
             .transcribe_cmd
             .as_ref()

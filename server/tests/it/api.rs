@@ -23,6 +23,8 @@ async fn health_answers_get_and_bare_post_with_json() {
         "sqlite"
     };
     assert_eq!(get["database"], format!("{engine} ok"));
+    // The built-in recognizer is Whisper tiny.en once scripts/setup has installed it (CI does).
+    assert_eq!(get["transcriber"], "whisper tiny.en", "{get}");
     let res = env
         .http
         .post(format!("{}/api/health", env.base))

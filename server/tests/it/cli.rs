@@ -18,6 +18,8 @@ fn unusable_values_are_one_line_and_exit_2() {
     for args in [
         &["serve", "--transcriber", "whisper"][..],
         &["serve", "--workers", "65"],
+        &["serve", "--asr-model", "large-v3"],
+        &["worker", "--asr-model", "huge"],
         &["deep-clean", "--confirm-orphans", "-3"],
     ] {
         let out = ewg().args(args).output().unwrap();
