@@ -30,6 +30,7 @@ pub mod cleanup;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod failpoint;
 pub mod http;
 pub mod ids;
 pub mod jobs;

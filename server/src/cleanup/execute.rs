@@ -88,6 +88,9 @@ impl Cleanup {
         if !self.registry.start_run(&record, &self.node).await? {
             return Ok(None);
         }
+        if !record.dry_run {
+            crate::failpoint::hit("run.begin")?;
+        }
         let registry = self.registry.clone();
         let id = record.id.clone();
         let owner = self.node.clone();
@@ -150,6 +153,8 @@ impl Cleanup {
             if std::env::var_os("EWG_FAILPOINT_CRASH_AFTER_TRASH").is_some() {
                 std::process::abort();
             }
+            // Between two steps: only `crash` and `stop` mean something here.
+            let _ = crate::failpoint::hit("run.after_trash");
             if std::env::var_os("EWG_FAILPOINT_STOP_AFTER_TRASH").is_some() {
                 // SAFETY: raise has no memory-safety preconditions.
                 unsafe { libc::raise(libc::SIGSTOP) };
@@ -197,6 +202,9 @@ impl Cleanup {
             commit_and_purge_ms = (run.started.elapsed() - moved).as_millis() as u64,
             "cleanup phases"
         );
+        if !record.dry_run {
+            crate::failpoint::hit("run.finish")?;
+        }
         if !self.registry.finish_run(&report, &self.node).await? {
             return Err(Error::Conflict(format!(
                 "cleanup run {} was taken over by recovery while this process was silent; its outcome is \
@@ -284,6 +292,15 @@ impl Cleanup {
         let mut seen = HashSet::new();
         for t in targets {
             if !seen.insert(t.rel.clone()) {
+                continue;
+            }
+            if !record.dry_run
+                && let Err(e) = crate::failpoint::hit("run.take")
+            {
+                report.errors.push(PathError {
+                    path: t.rel,
+                    message: e.to_string(),
+                });
                 continue;
             }
             if !record.dry_run && !run.still_ours() {
@@ -377,6 +394,8 @@ impl Cleanup {
             Err(Error::Conflict(why)) => return Committed::TakenOver(why),
             Err(e) => return self.undo_phase_one(record, taken, report, e),
         };
+        // Between two steps: only `crash` and `stop` mean something here.
+        let _ = crate::failpoint::hit("run.after_commit");
         let trash = self.root.trash(&record.id);
         match tokio::task::spawn_blocking(move || trash.purge()).await {
             Ok(p) => add_purged(report, p),
@@ -399,11 +418,15 @@ impl Cleanup {
         let mut tries = 0;
         loop {
             tries += 1;
-            match self
-                .registry
-                .commit_run(&record.id, &self.node, rows, then)
-                .await
-            {
+            let committed = match crate::failpoint::hit("run.commit") {
+                Ok(()) => {
+                    self.registry
+                        .commit_run(&record.id, &self.node, rows, then)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            match committed {
                 // Taken over: not ours to retry, and not ours to undo (recovery replays the run).
                 Err(e @ Error::Conflict(_)) => return Err(e),
                 Ok(jobs) => return Ok(jobs),

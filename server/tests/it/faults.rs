@@ -531,3 +531,143 @@ async fn an_owner_paused_past_its_lease_changes_nothing_when_it_wakes() {
     );
     assert_rows_match_disk(&env, &ids).await;
 }
+
+/// What must hold after any fault once recovery has run, checked over the real data root and registry.
+async fn assert_invariants(
+    env: &Env,
+    ids: &[String],
+    sources_before: &std::collections::BTreeMap<String, Vec<u8>>,
+    case: &str,
+) {
+    let registry = &env.studio.registry;
+    let live = registry.live_runs().await.unwrap();
+    assert!(
+        live.is_empty(),
+        "{case}: runs left live after recovery: {live:?}"
+    );
+    let owned = db::sql(
+        env.root(),
+        "SELECT COUNT(*) FROM episodes WHERE cleanup_run IS NOT NULL",
+    );
+    assert_eq!(
+        owned.trim(),
+        "0",
+        "{case}: an episode is still owned by a finished run"
+    );
+    for id in ids {
+        let d = env.episode(id).await;
+        assert!(
+            !d.episode.state.is_active() || d.job.is_some(),
+            "{case}: {id} shown {} without a live job",
+            d.episode.state
+        );
+    }
+    for e in std::fs::read_dir(env.root().join(".trash"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let run = e.file_name().to_string_lossy().into_owned();
+        let trash = db::sql(
+            env.root(),
+            &format!("SELECT trash FROM cleanup_runs WHERE id = '{run}'"),
+        );
+        assert_eq!(
+            trash.trim(),
+            "kept",
+            "{case}: .trash/{run} belongs to no kept run"
+        );
+    }
+    assert_rows_match_disk(env, ids).await;
+    assert_eq!(
+        &sources(env.root()),
+        sources_before,
+        "{case}: sources untouched"
+    );
+}
+
+/// The failpoint sweep: every point of a cleanup run's life (`ewg::failpoint::POINTS`) made to fail its
+/// step or crash the process, in a real `ewg clean` beside the running server; then recovery runs (a
+/// CLI command, as after any crash) and the invariants are checked over the real data root and registry.
+/// A report the CLI printed must not claim what did not happen. (`stop`, a pause past the lease, is
+/// `an_owner_paused_past_its_lease_changes_nothing_when_it_wakes`: each case waits 20 s.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failpoint_sweep_over_a_cleanup_runs_life_keeps_rows_and_disk_in_step() {
+    let env = Env::start(|inbox| {
+        make_media(
+            inbox,
+            &["--shows", "sweep", "--episodes", "1", "--seconds", "2"],
+        )
+    })
+    .await;
+    let ids = episode_ids(env.root());
+    let id = ids[0].clone();
+    let before = sources(env.root());
+    env.ok::<ProcessOutcome>("process", json!({ "ids": ids }))
+        .await;
+    let mut cases = 0;
+    for (point, modes) in ewg::failpoint::POINTS {
+        for mode in modes.iter().filter(|m| **m != "stop") {
+            let case = format!("{point}={mode}");
+            let d = env.wait_settled(&id, Duration::from_secs(90)).await;
+            if d.episode.state != EpisodeState::Done {
+                env.ok::<serde_json::Value>("force_reprocess", json!({ "id": id }))
+                    .await;
+                let d = env.wait_settled(&id, Duration::from_secs(90)).await;
+                assert_eq!(
+                    d.episode.state,
+                    EpisodeState::Done,
+                    "{case}: {:?}",
+                    d.episode.error
+                );
+            }
+            let out = db::ewg(env.root())
+                .args(["clean", &id])
+                .env("EWG_FAILPOINTS", &case)
+                .env("EWG_LOG", "error")
+                .output()
+                .unwrap();
+            // Recovery, as after any crash: any command opens the registry and finishes dead owners' runs.
+            let rec = ewg_under(&["env"], env.root(), &["failures"]);
+            assert!(
+                rec.status.success(),
+                "{case}: {}",
+                String::from_utf8_lossy(&rec.stderr)
+            );
+            assert_invariants(&env, &ids, &before, &case).await;
+            if out.status.success() {
+                let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                if report["result"] == "ok" {
+                    let left: Vec<String> = env
+                        .episode(&id)
+                        .await
+                        .artifacts
+                        .into_iter()
+                        .filter(|a| a.kind != "audio" && a.kind != "transcript")
+                        .map(|a| a.path)
+                        .collect();
+                    assert!(
+                        left.is_empty(),
+                        "{case}: reported ok, yet still registered: {left:?}"
+                    );
+                }
+            } else {
+                assert!(
+                    *mode == "crash" || !out.stderr.is_empty(),
+                    "{case}: a failure says why"
+                );
+            }
+            cases += 1;
+        }
+    }
+    let points = ewg::failpoint::POINTS.len();
+    println!(
+        "failpoint sweep: {points} points, {cases} cases (error/crash) on {}",
+        if db::postgres() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    );
+    assert!(cases >= 10);
+}
