@@ -71,6 +71,43 @@ impl Default for Discovery {
     }
 }
 
+impl Discovery {
+    /// Applies settings text (`preset=short count=5`, whitespace- or line-separated, `#` comments) from
+    /// a show's `show.clips` or an episode's `<video stem>.clips`. Unknown keys and bad values are
+    /// reported and leave the setting as it was: a typo must not stop an episode.
+    pub fn with_settings(mut self, text: &str) -> (Self, Vec<String>) {
+        let mut problems = Vec::new();
+        for item in text
+            .lines()
+            // `preset = long` reads like `preset=long`.
+            .map(|l| {
+                let l = l.split('#').next().unwrap_or("");
+                l.split('=').map(str::trim).collect::<Vec<_>>().join("=")
+            })
+            .collect::<Vec<_>>()
+            .iter()
+            .flat_map(|l| l.split_whitespace())
+        {
+            let Some((k, v)) = item.split_once('=') else {
+                problems.push(format!("`{item}` is not key=value"));
+                continue;
+            };
+            match (k.trim(), v.trim()) {
+                ("preset", v) => match Preset::parse(v) {
+                    Some(p) => self.preset = p,
+                    None => problems.push(format!("preset `{v}` is not short|medium|long")),
+                },
+                ("count", v) => match v.parse::<usize>() {
+                    Ok(n) if n <= 50 => self.count = n,
+                    _ => problems.push(format!("count `{v}` is not a number of clips (0–50)")),
+                },
+                (k, _) => problems.push(format!("unknown setting `{k}` (preset, count)")),
+            }
+        }
+        (self, problems)
+    }
+}
+
 /// One sentence: its span, its words and what scoring needs from them.
 #[derive(Clone, Debug)]
 pub struct Sentence {

@@ -436,3 +436,21 @@ fn enrichment_written_before_scoring_still_reads() {
     assert!(e.candidates.is_empty() && e.note.is_none());
     assert_eq!(e.discovery, Discovery::default());
 }
+
+#[test]
+fn settings_files_set_preset_and_count_and_report_typos() {
+    let (d, problems) =
+        Discovery::default().with_settings("# the talk show\npreset=short\ncount=5 colour=red\n");
+    assert_eq!(
+        d,
+        Discovery {
+            preset: Preset::Short,
+            count: 5
+        }
+    );
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let (d, problems) = Discovery::default().with_settings("preset = long count=many");
+    assert_eq!(d.preset, Preset::Long);
+    assert_eq!(d.count, 3);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+}

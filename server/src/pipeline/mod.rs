@@ -325,15 +325,36 @@ impl Attempt<'_> {
         self.keep(Stage::Prepped, "audio", &tmp, &rel).await
     }
 
+    /// What to look for: `EWG_CLIP_PRESET` / `EWG_MAX_CLIPS`, then the show's defaults in
+    /// `inbox/<show>/show.clips`, then this episode's `<video stem>.clips` (e.g. `preset=long count=5`).
+    fn discovery(&self) -> highlights::Discovery {
+        let mut d = highlights::Discovery {
+            preset: self.p.config.clip_preset,
+            count: self.p.config.max_clips,
+        };
+        let files = [
+            self.source.parent().map(|dir| dir.join("show.clips")),
+            Some(self.source.with_extension("clips")),
+        ];
+        for file in files.into_iter().flatten() {
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            let (next, problems) = d.with_settings(&text);
+            for problem in problems {
+                tracing::warn!(episode = %self.id, file = %file.display(), "{problem}; ignored");
+            }
+            d = next;
+        }
+        d
+    }
+
     fn work_timeout(&self) -> std::time::Duration {
         ffmpeg::work_timeout(Some(self.duration).filter(|d| *d > 0.0))
     }
 
     async fn enrich(&self, cues: &[Cue], words: &[cues::Word]) -> Step<enrich::Enriched> {
-        let discovery = highlights::Discovery {
-            preset: self.p.config.clip_preset,
-            count: self.p.config.max_clips,
-        };
+        let discovery = self.discovery();
         let started = std::time::Instant::now();
         let e = enrich::enrich(&self.id, cues, words, self.duration, discovery);
         tracing::info!(
