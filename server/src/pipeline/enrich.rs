@@ -203,10 +203,20 @@ fn round_ms(t: f64) -> f64 {
 /// "Talk #3 — Mountain Weather and Winter Food": the show and number stay visible (operators search
 /// by them), the episode's two leading key phrases say what it is about. The date when there are none.
 fn title(id: &EpisodeId, phrases: &[String]) -> String {
+    // Title case, with the small words inside a phrase left lower case ("Bag of Food").
     let cap = |s: &str| {
         s.split(['-', ' '])
             .filter(|w| !w.is_empty())
-            .map(|w| {
+            .enumerate()
+            .map(|(i, w)| {
+                if i > 0
+                    && [
+                        "of", "the", "for", "in", "on", "to", "a", "an", "at", "with",
+                    ]
+                    .contains(&w)
+                {
+                    return w.to_string();
+                }
                 let mut c = w.chars();
                 c.next()
                     .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
@@ -225,30 +235,35 @@ fn title(id: &EpisodeId, phrases: &[String]) -> String {
 }
 
 /// Two or three of the episode's most central sentences (TextRank), in the order they were said.
-/// Fragments under five words rarely stand alone, so they are passed over while longer ones remain.
 fn summary(sentences: &[Sentence]) -> String {
     let toks: Vec<Vec<String>> = sentences.iter().map(|s| s.tokens.clone()).collect();
     let rank = text::centrality(&toks);
     let mut order: Vec<usize> = (0..sentences.len()).collect();
-    let long_enough = |i: usize| sentences[i].tokens.len() >= 5;
+    // Fragments under five words rarely stand alone, and a misheard sentence reads as nonsense: both
+    // are passed over while better ones remain; among the rest, centrality weighed by confidence.
+    let usable = |i: usize| sentences[i].tokens.len() >= 5 && sentences[i].confidence >= 0.6;
+    let weight = |i: usize| rank[i] * sentences[i].confidence;
     order.sort_by(|&a, &b| {
-        long_enough(b)
-            .cmp(&long_enough(a))
-            .then(rank[b].total_cmp(&rank[a]))
+        usable(b)
+            .cmp(&usable(a))
+            .then(weight(b).total_cmp(&weight(a)))
             .then(a.cmp(&b))
     });
     let want = if sentences.len() >= 6 { 3 } else { 2 };
     let mut chosen: Vec<usize> = Vec::new();
-    let mut seen: Vec<String> = Vec::new();
     for i in order {
         if chosen.len() >= want {
             break;
         }
-        let key = text::norm_key(&sentences[i].text);
-        if key.is_empty() || seen.contains(&key) {
+        // A repeated sentence is as central as the first time it was said: say it once.
+        let s = &sentences[i].text;
+        if text::norm_key(s).is_empty()
+            || chosen
+                .iter()
+                .any(|&c| text::near_duplicate(&sentences[c].text, s))
+        {
             continue;
         }
-        seen.push(key);
         chosen.push(i);
     }
     chosen.sort_unstable();

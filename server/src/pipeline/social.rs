@@ -108,13 +108,13 @@ pub fn post(
     clip: Option<String>,
 ) -> Post {
     let shape = shape(platform);
+    // No sentence twice, not even as the recognizer heard it a second time.
     let mut seen: Vec<String> = Vec::new();
     let mut fresh = |s: &str| {
-        let k = text::norm_key(s);
-        if k.is_empty() || seen.contains(&k) {
+        if text::norm_key(s).is_empty() || seen.iter().any(|x| text::near_duplicate(x, s)) {
             return false;
         }
-        seen.push(k);
+        seen.push(s.to_string());
         true
     };
     // The clip's own sentences; with no clip, the episode summary's.

@@ -5,175 +5,29 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Function words: they carry no topic, so they neither make a key phrase nor link two sentences.
+#[rustfmt::skip]
 const STOP: &[&str] = &[
-    "a",
-    "about",
-    "after",
-    "again",
-    "all",
-    "also",
-    "am",
-    "an",
-    "and",
-    "any",
-    "are",
-    "as",
-    "at",
-    "be",
-    "because",
-    "been",
-    "before",
-    "being",
-    "both",
-    "but",
-    "by",
-    "can",
-    "could",
-    "did",
-    "do",
-    "does",
-    "doing",
-    "don't",
-    "down",
-    "each",
-    "even",
-    "for",
-    "from",
-    "get",
-    "go",
-    "going",
-    "gonna",
-    "got",
-    "had",
-    "has",
-    "have",
-    "he",
-    "her",
-    "here",
-    "hers",
-    "him",
-    "his",
-    "how",
-    "i",
-    "i'm",
-    "if",
-    "in",
-    "into",
-    "is",
-    "it",
-    "it's",
-    "its",
-    "just",
-    "know",
-    "let",
-    "like",
-    "me",
-    "more",
-    "most",
-    "much",
-    "my",
-    "no",
-    "not",
-    "now",
-    "of",
-    "off",
-    "oh",
-    "ok",
-    "okay",
-    "on",
-    "one",
-    "only",
-    "or",
-    "other",
-    "our",
-    "out",
-    "over",
-    "really",
-    "right",
-    "said",
-    "say",
-    "see",
-    "she",
-    "should",
-    "so",
-    "some",
-    "such",
-    "than",
-    "that",
-    "that's",
-    "the",
-    "their",
-    "them",
-    "then",
-    "there",
-    "there's",
-    "these",
-    "they",
-    "think",
-    "this",
-    "those",
-    "through",
-    "to",
-    "too",
-    "uh",
-    "um",
-    "up",
-    "us",
-    "very",
-    "was",
-    "way",
-    "we",
-    "we're",
-    "well",
-    "were",
-    "what",
-    "when",
-    "where",
-    "which",
-    "while",
-    "who",
-    "why",
-    "will",
-    "with",
-    "would",
-    "yeah",
-    "yes",
-    "you",
-    "you're",
-    "your",
-    "thing",
-    "things",
-    "lot",
-    "kind",
-    "sort",
-    "mean",
-    "actually",
-    "also",
-    "still",
-    "much",
-    "many",
-    "want",
-    "make",
-    "take",
-    "come",
-    "look",
-    "put",
-    "give",
-    "tell",
-    "thank",
-    "thanks",
-    "week",
-    "today",
-    "episode",
-    "show",
-    "welcome",
-    "listening",
-    "next",
-    "part",
-    "something",
-    "anything",
-    "everything",
-    "people",
+    "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at",
+    "be", "because", "been", "before", "being", "both", "but", "by", "can", "could", "did", "do",
+    "does", "doing", "don't", "down", "each", "even", "for", "from", "get", "go", "going", "gonna",
+    "got", "had", "has", "have", "he", "her", "here", "hers", "him", "his", "how", "i", "i'm", "if",
+    "in", "into", "is", "it", "it's", "its", "just", "know", "let", "like", "me", "more", "most",
+    "much", "my", "no", "not", "now", "of", "off", "oh", "ok", "okay", "on", "one", "only", "or",
+    "other", "our", "out", "over", "really", "right", "said", "say", "see", "she", "should", "so",
+    "some", "such", "than", "that", "that's", "the", "their", "them", "then", "there", "there's",
+    "these", "they", "think", "this", "those", "through", "to", "too", "uh", "um", "up", "us",
+    "very", "was", "way", "we", "we're", "well", "were", "what", "when", "where", "which", "while",
+    "who", "why", "will", "with", "would", "yeah", "yes", "you", "you're", "your", "thing",
+    "things", "lot", "kind", "sort", "mean", "actually", "still", "many", "want", "make", "take",
+    "come", "look", "put", "give", "tell", "thank", "thanks", "week", "today", "episode", "show",
+    "welcome", "listening", "next", "part", "something", "anything", "everything", "people",
+    "every", "first", "second", "third", "ever", "few", "yet", "ago", "back", "around"
+];
+
+/// Words that may sit inside a key phrase ("state of mind", "top of the hour"); a conjunction may not:
+/// "rises and turns" is two things, not a phrase.
+const PHRASE_GLUE: &[&str] = &[
+    "of", "the", "for", "in", "on", "to", "a", "an", "at", "with",
 ];
 
 pub fn is_stop(w: &str) -> bool {
@@ -212,12 +66,15 @@ pub fn key_phrases(sentences: &[Vec<String>], n: usize) -> Vec<String> {
                 if !is_content(first) || !is_content(last) || first == last {
                     continue;
                 }
+                if len == 3 && !is_content(&win[1]) && !PHRASE_GLUE.contains(&win[1].as_str()) {
+                    continue;
+                }
                 pos += 1;
                 let e = counts.entry(win.join(" ")).or_insert((0, pos));
                 e.0 += 1;
             }
         }
-        for w in s.iter().filter(|w| is_content(w) && w.chars().count() >= 4) {
+        for w in s.iter().filter(|w| is_content(w)) {
             pos += 1;
             words.entry(w.clone()).or_insert((0, pos)).0 += 1;
         }
@@ -227,10 +84,22 @@ pub fn key_phrases(sentences: &[Vec<String>], n: usize) -> Vec<String> {
         .filter(|(_, (c, _))| *c >= 2)
         .map(|(p, (c, at))| (p, c, at))
         .collect();
-    let weight = |p: &str, c: usize| c * (p.split(' ').count());
+    // A phrase weighs as often as it recurs times how often its rarest word recurs: both ends must be
+    // words the episode keeps coming back to ("mountain weather"), not one topical word and a passer-by
+    // ("train better").
+    let freq = |w: &str| words.get(w).map_or(1, |(c, _)| *c);
+    let weight = |p: &str, c: usize| {
+        c * p
+            .split(' ')
+            .filter(|w| is_content(w))
+            .map(freq)
+            .min()
+            .unwrap_or(1)
+    };
     phrases.sort_by(|a, b| {
         weight(&b.0, b.1)
             .cmp(&weight(&a.0, a.1))
+            .then(b.0.split(' ').count().cmp(&a.0.split(' ').count()))
             .then(a.2.cmp(&b.2))
     });
     let mut out: Vec<(String, usize)> = Vec::new();
@@ -248,8 +117,11 @@ pub fn key_phrases(sentences: &[Vec<String>], n: usize) -> Vec<String> {
     }
     let mut out: Vec<String> = out.into_iter().map(|(p, _)| p).collect();
     if out.len() < n {
-        let mut ws: Vec<(String, (usize, usize))> =
-            words.into_iter().filter(|(_, (c, _))| *c >= 2).collect();
+        // Single words of four letters or more: shorter ones rarely name a topic alone.
+        let mut ws: Vec<(String, (usize, usize))> = words
+            .into_iter()
+            .filter(|(w, (c, _))| *c >= 2 && w.chars().count() >= 4)
+            .collect();
         ws.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.1.1.cmp(&b.1.1)));
         for (w, _) in ws {
             if out.len() >= n {
@@ -316,6 +188,19 @@ pub fn centrality(sentences: &[Vec<String>]) -> Vec<f64> {
         rank = next;
     }
     rank
+}
+
+/// Two sentences that say the same thing: most of their content words are shared (Jaccard ≥ 0.6), as
+/// when the recognizer heard one repeated sentence slightly differently each time.
+pub fn near_duplicate(a: &str, b: &str) -> bool {
+    let set =
+        |s: &str| -> HashSet<String> { tokens(s).into_iter().filter(|w| is_content(w)).collect() };
+    let (x, y) = (set(a), set(b));
+    if x.is_empty() || y.is_empty() {
+        return norm_key(a) == norm_key(b);
+    }
+    let shared = x.intersection(&y).count();
+    shared as f64 / (x.len() + y.len() - shared) as f64 >= 0.6
 }
 
 /// Normalized for comparing sentences: lower case, words only.
