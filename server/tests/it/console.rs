@@ -468,6 +468,17 @@ async fn the_episode_page_data_has_transcript_page_four_variants_and_posts_withi
         assert!(!h["why"].as_str().unwrap().is_empty(), "{h}");
     }
     assert!(e["candidates"].as_array().unwrap().len() >= 3, "{e}");
+    // ... and the episode's data carries the scored candidates, the rendered ones marked with their clip.
+    assert!(m.candidates.len() >= 3, "{:?}", m.candidates);
+    let mut rendered: Vec<u32> = m.candidates.iter().filter_map(|c| c.clip).collect();
+    rendered.sort_unstable();
+    assert_eq!(rendered, [1, 2, 3]);
+    assert!(
+        m.candidates
+            .iter()
+            .all(|c| !c.why.is_empty() && !c.text.is_empty())
+    );
+    assert!(m.highlight_note.is_none(), "{:?}", m.highlight_note);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
