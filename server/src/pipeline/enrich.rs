@@ -94,9 +94,6 @@ fn choose(
             Some("no highlight: the transcript has no speech".into()),
         );
     };
-    if d.count == 0 {
-        return (Vec::new(), None);
-    }
     let found = |s: &[Sentence]| {
         if s.is_empty() {
             return Vec::new();

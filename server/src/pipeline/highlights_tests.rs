@@ -454,3 +454,11 @@ fn settings_files_set_preset_and_count_and_report_typos() {
     assert_eq!(d.count, 3);
     assert_eq!(problems.len(), 1, "{problems:?}");
 }
+
+#[test]
+fn count_zero_renders_nothing_but_still_scores_candidates() {
+    let ep = episode(60.0, false);
+    let e = run(&ep, Preset::Medium, 0);
+    assert!(e.highlights.is_empty());
+    assert!(!e.candidates.is_empty());
+}
