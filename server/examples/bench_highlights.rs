@@ -16,49 +16,10 @@ use std::process::Command;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// Plain sentences in everyday words (what the recognizer's general model knows best), one topic each.
-const SECTIONS: [(&str, &str); 5] = [
-    (
-        "weather",
-        "Good morning and welcome to the show. Today we start with the weather in the mountains. \
-         Why does the weather in the mountains change so fast? The warm air from the valley rises and \
-         turns into cloud. By the afternoon the wind is strong and the snow can come without warning. \
-         The weather in the mountains is the first thing every walker should check. Never go up the \
-         mountain without a warm coat and a map.",
-    ),
-    (
-        "farm",
-        "Now let us talk about the farmers in the valley. The farmers have to prepare for a long and \
-         cold winter. They store food for the animals in the big barn. What do the animals eat when \
-         the snow is deep? They eat the dry grass that the farmers cut in the summer. A good farmer \
-         counts every bag of food before the first snow. The secret is to start early and to keep the \
-         barn dry.",
-    ),
-    (
-        "school",
-        "My guest this week is a teacher from the north of the country. She has lived there for twenty \
-         years and she teaches in a small school. How many children come to the school in the winter? \
-         Only twelve children come when the roads are closed. The teacher reads a story to the children \
-         every morning. She says the children learn best when they read every day. The most important \
-         lesson is to love books.",
-    ),
-    (
-        "music",
-        "We will also hear some music from a local band. The band plays old songs from the village. \
-         The singer learned the songs from her grandmother. Why do people still love the old songs? \
-         Because the old songs tell the story of the village and the people who lived there. The band \
-         will play at the summer festival in the town square. Everyone in the village comes to hear \
-         the band.",
-    ),
-    (
-        "travel",
-        "Before we finish, a few words about travel by train. The train to the mountains leaves the \
-         city every morning at seven. The trip takes three hours and the view from the window is \
-         beautiful. Is the train better than the car in the winter? Yes, because the train runs even \
-         when the road is full of snow. Buy your train ticket early because the trains are full at the \
-         weekend. Thank you for listening, and see you next week.",
-    ),
-];
+/// Plain sentences in everyday words (what the recognizer's general model knows best), one topic per
+/// paragraph: weather, farm, school, music, travel. The spoken-episode highlight test speaks it too.
+const SCRIPT: &str = include_str!("../../scripts/sample-topics.txt");
+const NAMES: [&str; 5] = ["weather", "farm", "school", "music", "travel"];
 
 fn espeak(text: &str, out: &std::path::Path) {
     // The "edward" variant at 165 words a minute is the espeak voice the recognizer does best on.
@@ -88,9 +49,14 @@ async fn main() {
     let mut list = String::new();
     let mut sections: Vec<(&str, f64, f64)> = Vec::new();
     let mut t = 0.0;
-    for (k, (name, text)) in SECTIONS.iter().enumerate() {
+    let texts: Vec<&str> = SCRIPT
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    for (k, (name, text)) in NAMES.iter().zip(texts).enumerate() {
         let wav = dir.path().join(format!("s{k}.wav"));
-        espeak(&vec![*text; repeats].join(" "), &wav);
+        espeak(&vec![text; repeats].join(" "), &wav);
         let d = ffmpeg::probe_duration(&wav, ffmpeg::Input::Wav, &cancel, ffmpeg::PROBE_TIMEOUT)
             .await
             .expect("section duration");

@@ -462,3 +462,21 @@ fn count_zero_renders_nothing_but_still_scores_candidates() {
     assert!(e.highlights.is_empty());
     assert!(!e.candidates.is_empty());
 }
+
+#[test]
+fn three_twenty_second_cues_are_three_clips() {
+    // make-sample-media --seconds 60: three back-to-back cues of 20 s, the shortest medium clip each.
+    let cues: Vec<Cue> = (0..3)
+        .map(|i| Cue {
+            start: i as f64 * 20.0,
+            end: (i + 1) as f64 * 20.0,
+            text: format!(
+                "Episode 1 of talk, part {}: the team talks about cleanup, caches and clips.",
+                i + 1
+            ),
+        })
+        .collect();
+    let e = enrich(&id(), &cues, &[], 60.02, Discovery::default());
+    let spans: Vec<(f64, f64)> = e.highlights.iter().map(|h| (h.start, h.end)).collect();
+    assert_eq!(spans, [(0.0, 20.0), (20.0, 40.0), (40.0, 60.02)]);
+}
