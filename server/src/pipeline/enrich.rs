@@ -98,7 +98,7 @@ fn choose(
         if s.is_empty() {
             return Vec::new();
         }
-        let ctx = highlights::context(s, phrases.to_vec());
+        let ctx = highlights::context(s, phrases.to_vec(), !words.is_empty());
         let pool = highlights::candidates(s, &ctx, d.preset, duration);
         let span = (s[0].start, s[s.len() - 1].end);
         highlights::select(pool, kept(d.count), span)
@@ -136,6 +136,15 @@ fn choose(
         );
     }
     let speech = last.end - first.start;
+    if !words.is_empty() && !highlights::speech_like(sentences, speech) {
+        let n: usize = sentences.iter().map(|s| s.tokens.len()).sum();
+        return (
+            Vec::new(),
+            Some(format!(
+                "no highlight: this does not sound like speech ({n} words heard in {speech:.0} s, few of them different): music or noise?"
+            )),
+        );
+    }
     if speech < min {
         // Shorter than the shortest clip the preset allows: one clip of all the speech is the most
         // the episode has to offer (and a short episode still gets its clip and posts).

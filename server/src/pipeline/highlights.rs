@@ -330,9 +330,11 @@ pub struct Context {
     /// Topic segment of each sentence.
     pub topic: Vec<usize>,
     pub median_rate: f64,
+    /// Drop candidates that do not sound like speech ([`speech_like`]): the sentences are recognizer words.
+    pub check_speech: bool,
 }
 
-pub fn context(s: &[Sentence], phrases: Vec<String>) -> Context {
+pub fn context(s: &[Sentence], phrases: Vec<String>, check_speech: bool) -> Context {
     let boundaries = topic_boundaries(s);
     let mut topic = Vec::with_capacity(s.len());
     let mut t = 0;
@@ -350,6 +352,7 @@ pub fn context(s: &[Sentence], phrases: Vec<String>) -> Context {
         boundaries,
         topic,
         median_rate,
+        check_speech,
     }
 }
 
@@ -386,7 +389,7 @@ pub fn candidates(s: &[Sentence], ctx: &Context, preset: Preset, duration: f64) 
             if len > max {
                 break;
             }
-            if len < min {
+            if len < min || (ctx.check_speech && !speech_like(&s[i..=j], len)) {
                 continue;
             }
             out.push(score(s, ctx, &f, (i, j), (start, end), preset));
@@ -394,6 +397,25 @@ pub fn candidates(s: &[Sentence], ctx: &Context, preset: Preset, duration: f64) 
     }
     out
 }
+
+/// Whether `run`, cut to `secs`, sounds like someone talking. On music the recognizer hears one short
+/// word every second or two, the same few over and over, often with high confidence (measured: a
+/// minute of tones gave "when when when …" at 0.5 words/s, confidence ~1.0), so confidence cannot
+/// tell; rate and variety can: speech runs ~2–3 words/s with pauses, and uses more than a handful of
+/// different words. Only for recognizer words: subtitle timing and text are someone's deliberate work.
+pub fn speech_like(run: &[Sentence], secs: f64) -> bool {
+    let words: Vec<&str> = run
+        .iter()
+        .flat_map(|x| x.tokens.iter().map(String::as_str))
+        .collect();
+    let distinct: std::collections::BTreeSet<&str> = words.iter().copied().collect();
+    let rate = words.len() as f64 / secs.max(0.1);
+    rate >= MIN_WORDS_PER_SEC
+        && (words.len() < 10 || distinct.len() >= 10 || distinct.len() * 5 >= words.len())
+}
+
+/// Slower than this (words per second of the cut, pauses included) is not speech: music, noise.
+pub const MIN_WORDS_PER_SEC: f64 = 1.0;
 
 /// Per-sentence features shared by every candidate containing the sentence.
 struct Features {

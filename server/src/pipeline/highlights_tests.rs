@@ -480,3 +480,30 @@ fn three_twenty_second_cues_are_three_clips() {
     let spans: Vec<(f64, f64)> = e.highlights.iter().map(|h| (h.start, h.end)).collect();
     assert_eq!(spans, [(0.0, 20.0), (20.0, 40.0), (40.0, 60.02)]);
 }
+
+#[test]
+fn music_heard_as_the_same_word_over_and_over_is_a_note_not_a_clip() {
+    // What the recognizer made of a minute of tones: "when", 0.75 s long, every 2 s, confidence ~1.
+    let words: Vec<Word> = (0..30)
+        .map(|i| Word {
+            word: "when".into(),
+            start: i as f64 * 2.0,
+            end: i as f64 * 2.0 + 0.75,
+            confidence: 1.0,
+        })
+        .collect();
+    let cues = super::super::cues::group(&words);
+    let e = enrich(&id(), &cues, &words, 61.0, Discovery::default());
+    assert!(
+        e.highlights.is_empty() && e.candidates.is_empty(),
+        "{:?}",
+        e.highlights
+    );
+    assert!(
+        e.note
+            .as_deref()
+            .is_some_and(|n| n.contains("does not sound like speech")),
+        "{:?}",
+        e.note
+    );
+}
