@@ -55,7 +55,9 @@ pub fn enrich(
     duration: f64,
     discovery: Discovery,
 ) -> Enriched {
-    let sentences = highlights::sentences(cues, words, highlights::PAUSE_SECS);
+    let mut sentences = highlights::sentences(cues, words, highlights::PAUSE_SECS);
+    // A sidecar may run past the media (made for a longer cut): a clip there would be empty.
+    sentences.retain(|s| duration <= 0.0 || s.start < duration);
     let toks: Vec<Vec<String>> = sentences.iter().map(|s| s.tokens.clone()).collect();
     let keywords = text::key_phrases(&toks, 8);
     let title = title(id, &keywords);
@@ -172,7 +174,8 @@ fn choose(
     // Long stretches without a pause (a monologue, or subtitles in long cues): cut between any two
     // words rather than at pauses. Still never inside a word.
     if !words.is_empty() {
-        let fine = highlights::sentences(cues, words, 0.0);
+        let mut fine = highlights::sentences(cues, words, 0.0);
+        fine.retain(|s| duration <= 0.0 || s.start < duration);
         let picked = found(&fine);
         if !picked.is_empty() {
             let note = format!(

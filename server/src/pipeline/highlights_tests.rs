@@ -507,3 +507,19 @@ fn music_heard_as_the_same_word_over_and_over_is_a_note_not_a_clip() {
         e.note
     );
 }
+
+#[test]
+fn subtitles_past_the_end_of_the_media_make_no_clip_there() {
+    let cues: Vec<Cue> = (0..18)
+        .map(|i| Cue {
+            start: i as f64 * 5.0,
+            end: (i + 1) as f64 * 5.0,
+            text: format!("Part {i}: the team talks about cleanup, caches and clips."),
+        })
+        .collect();
+    let e = enrich(&id(), &cues, &[], 45.0, Discovery::default());
+    assert!(!e.highlights.is_empty());
+    for h in e.highlights.iter().chain(&e.candidates) {
+        assert!(h.end <= 45.0, "{h:?}");
+    }
+}
