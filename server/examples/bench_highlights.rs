@@ -102,10 +102,14 @@ async fn main() {
     };
     let recognized = rt.elapsed();
     let cues = cues::group(&words);
+    // Momentary loudness every 100 ms, as the enrich stage measures it.
+    let loudness = ffmpeg::loudness(&wav, &cancel, std::time::Duration::from_secs(600))
+        .await
+        .expect("loudness");
     let id = EpisodeId::parse("bench_ep001_2026-01-01").expect("id");
 
     let et = Instant::now();
-    let e = enrich::enrich(&id, &cues, &words, duration, discovery);
+    let e = enrich::enrich(&id, &cues, &words, &loudness, duration, discovery);
     let took = et.elapsed();
 
     println!(
@@ -175,7 +179,7 @@ async fn main() {
     }
     let long_cues = cues::group(&long);
     let lt = Instant::now();
-    let le = enrich::enrich(&id, &long_cues, &long, offset, discovery);
+    let le = enrich::enrich(&id, &long_cues, &long, &[], offset, discovery);
     println!(
         "enrichment: {:.1} ms for {:.1} min ({} words), {} clips, {} candidates",
         lt.elapsed().as_secs_f64() * 1000.0,

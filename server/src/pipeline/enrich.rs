@@ -48,10 +48,12 @@ fn kept(count: usize) -> usize {
     (count * 3).max(10)
 }
 
+/// `loudness`: momentary loudness every 100 ms from ffmpeg's `ebur128` (LUFS), or empty.
 pub fn enrich(
     id: &EpisodeId,
     cues: &[Cue],
     words: &[Word],
+    loudness: &[f64],
     duration: f64,
     discovery: Discovery,
 ) -> Enriched {
@@ -62,7 +64,9 @@ pub fn enrich(
     let keywords = text::key_phrases(&toks, 8);
     let title = title(id, &keywords);
     let summary = summary(&sentences);
-    let (mut picked, note) = choose(&sentences, cues, words, &keywords, duration, discovery);
+    let (mut picked, note) = choose(
+        &sentences, cues, words, loudness, &keywords, duration, discovery,
+    );
     let candidates: Vec<Highlight> = picked.iter().map(|c| c.clone().1).collect();
     picked.truncate(discovery.count);
     let mut highlights: Vec<Highlight> = picked.into_iter().map(|(_, h)| h).collect();
@@ -84,6 +88,7 @@ fn choose(
     sentences: &[Sentence],
     cues: &[Cue],
     words: &[Word],
+    loudness: &[f64],
     phrases: &[String],
     duration: f64,
     d: Discovery,
@@ -100,7 +105,12 @@ fn choose(
         if s.is_empty() {
             return Vec::new();
         }
-        let ctx = highlights::context(s, phrases.to_vec(), !words.is_empty());
+        let ctx = highlights::context(
+            s,
+            phrases.to_vec(),
+            !words.is_empty(),
+            highlights::Loudness::new(loudness),
+        );
         let pool = highlights::candidates(s, &ctx, d.preset, duration);
         let span = (s[0].start, s[s.len() - 1].end);
         highlights::select(pool, kept(d.count), span)

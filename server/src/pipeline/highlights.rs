@@ -332,9 +332,62 @@ pub struct Context {
     pub median_rate: f64,
     /// Drop candidates that do not sound like speech ([`speech_like`]): the sentences are recognizer words.
     pub check_speech: bool,
+    /// Momentary loudness (ffmpeg `ebur128`, LUFS) every [`LOUDNESS_STEP`] s from 0; empty when unmeasured.
+    pub loudness: Loudness,
 }
 
-pub fn context(s: &[Sentence], phrases: Vec<String>, check_speech: bool) -> Context {
+/// ffmpeg's `ebur128` reports momentary loudness every 100 ms.
+pub const LOUDNESS_STEP: f64 = 0.1;
+/// Quieter than this is silence, not quiet speech (EBU R 128's absolute gate).
+const LOUDNESS_GATE: f64 = -70.0;
+
+/// Prefix sums over the gated loudness frames, so a candidate's mean is O(1), and the episode's median.
+#[derive(Default)]
+pub struct Loudness {
+    sum: Vec<f64>,
+    count: Vec<usize>,
+    median: Option<f64>,
+}
+
+impl Loudness {
+    pub fn new(frames: &[f64]) -> Self {
+        let (mut sum, mut count) = (vec![0.0], vec![0usize]);
+        for &m in frames {
+            let on = m.is_finite() && m > LOUDNESS_GATE;
+            sum.push(sum[sum.len() - 1] + if on { m } else { 0.0 });
+            count.push(count[count.len() - 1] + usize::from(on));
+        }
+        let mut on: Vec<f64> = frames
+            .iter()
+            .copied()
+            .filter(|m| m.is_finite() && *m > LOUDNESS_GATE)
+            .collect();
+        on.sort_by(f64::total_cmp);
+        Loudness {
+            median: on.get(on.len() / 2).copied(),
+            sum,
+            count,
+        }
+    }
+
+    /// Mean gated loudness over `[a, b)` seconds, when measured there.
+    fn mean(&self, a: f64, b: f64) -> Option<f64> {
+        let last = self.count.len().checked_sub(1)?;
+        let i = ((a / LOUDNESS_STEP).floor().max(0.0) as usize).min(last);
+        let j = ((b / LOUDNESS_STEP).ceil().max(0.0) as usize).min(last);
+        let n = self.count[j]
+            .checked_sub(self.count[i])
+            .filter(|n| *n > 0)?;
+        Some((self.sum[j] - self.sum[i]) / n as f64)
+    }
+}
+
+pub fn context(
+    s: &[Sentence],
+    phrases: Vec<String>,
+    check_speech: bool,
+    loudness: Loudness,
+) -> Context {
     let boundaries = topic_boundaries(s);
     let mut topic = Vec::with_capacity(s.len());
     let mut t = 0;
@@ -353,6 +406,7 @@ pub fn context(s: &[Sentence], phrases: Vec<String>, check_speech: bool) -> Cont
         topic,
         median_rate,
         check_speech,
+        loudness,
     }
 }
 
@@ -517,6 +571,16 @@ fn score(
     // Little speech in the cut (long silences) is dead air.
     let fill = (speech / (end - start).max(0.1)).min(1.0);
 
+    // Loudness against the episode's median: a raised voice is an animated moment (a few LU up), a
+    // mumbled aside is not. Neutral when unmeasured.
+    let loud = match (ctx.loudness.mean(start, end), ctx.loudness.median) {
+        (Some(m), Some(median)) => ((m - median + 1.0) / 4.0).clamp(-0.5, 1.0),
+        _ => 0.0,
+    };
+    if loud > 0.6 {
+        parts.push((loud * 0.5, "animated (louder than usual)".into()));
+    }
+
     // Length: the lower part of the preset's range holds attention best (a 30 s clip out of 20–60),
     // and shorter picks leave room for more clips on a short episode.
     let (min, max) = preset.range();
@@ -531,6 +595,7 @@ fn score(
         + 0.6 * topic_score
         + 0.5 * (fill - 0.7).max(-0.5)
         + 0.3 * fit_len
+        + 0.3 * loud
         - conf_penalty;
     parts.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut why: Vec<String> = parts.into_iter().take(3).map(|(_, w)| w).collect();

@@ -142,6 +142,7 @@ fn run(ep: &Episode, preset: Preset, count: usize) -> Enriched {
         &id(),
         &cues,
         &ep.words,
+        &[],
         duration,
         Discovery { preset, count },
     )
@@ -343,7 +344,7 @@ fn speech_shorter_than_the_preset_is_one_clip_of_all_of_it() {
         })
         .collect();
     let cues = super::super::cues::group(&words);
-    let e = enrich(&id(), &cues, &words, 3.0, Discovery::default());
+    let e = enrich(&id(), &cues, &words, &[], 3.0, Discovery::default());
     assert_eq!(e.highlights.len(), 1);
     let h = &e.highlights[0];
     assert!(
@@ -361,7 +362,7 @@ fn speech_shorter_than_the_preset_is_one_clip_of_all_of_it() {
 
 #[test]
 fn no_speech_is_a_note_and_no_clip() {
-    let e = enrich(&id(), &[], &[], 10.0, Discovery::default());
+    let e = enrich(&id(), &[], &[], &[], 10.0, Discovery::default());
     assert!(e.highlights.is_empty() && e.candidates.is_empty());
     assert!(
         e.note
@@ -396,7 +397,7 @@ fn one_cue_longer_than_the_preset_is_a_note_not_a_broken_clip() {
         end: 300.0,
         text: "one very long subtitle".into(),
     }];
-    let e = enrich(&id(), &cues, &[], 300.0, Discovery::default());
+    let e = enrich(&id(), &cues, &[], &[], 300.0, Discovery::default());
     assert!(e.highlights.is_empty());
     assert!(
         e.note
@@ -417,7 +418,7 @@ fn subtitle_cues_without_words_are_cut_at_cue_bounds() {
             text: format!("Part {i}: the team talks about cleanup, caches and clips."),
         })
         .collect();
-    let e = enrich(&id(), &cues, &[], 90.0, Discovery::default());
+    let e = enrich(&id(), &cues, &[], &[], 90.0, Discovery::default());
     assert_eq!(e.highlights.len(), 3, "{:?}", e.highlights);
     for h in &e.highlights {
         assert!((20.0..=60.0).contains(&(h.end - h.start)), "{h:?}");
@@ -476,7 +477,7 @@ fn three_twenty_second_cues_are_three_clips() {
             ),
         })
         .collect();
-    let e = enrich(&id(), &cues, &[], 60.02, Discovery::default());
+    let e = enrich(&id(), &cues, &[], &[], 60.02, Discovery::default());
     let spans: Vec<(f64, f64)> = e.highlights.iter().map(|h| (h.start, h.end)).collect();
     assert_eq!(spans, [(0.0, 20.0), (20.0, 40.0), (40.0, 60.02)]);
 }
@@ -493,7 +494,7 @@ fn music_heard_as_the_same_word_over_and_over_is_a_note_not_a_clip() {
         })
         .collect();
     let cues = super::super::cues::group(&words);
-    let e = enrich(&id(), &cues, &words, 61.0, Discovery::default());
+    let e = enrich(&id(), &cues, &words, &[], 61.0, Discovery::default());
     assert!(
         e.highlights.is_empty() && e.candidates.is_empty(),
         "{:?}",
@@ -517,9 +518,25 @@ fn subtitles_past_the_end_of_the_media_make_no_clip_there() {
             text: format!("Part {i}: the team talks about cleanup, caches and clips."),
         })
         .collect();
-    let e = enrich(&id(), &cues, &[], 45.0, Discovery::default());
+    let e = enrich(&id(), &cues, &[], &[], 45.0, Discovery::default());
     assert!(!e.highlights.is_empty());
     for h in e.highlights.iter().chain(&e.candidates) {
         assert!(h.end <= 45.0, "{h:?}");
     }
+}
+
+#[test]
+fn loudness_means_are_gated_and_measured_per_span() {
+    // 10 s: silence, then 5 s at -20 LUFS, then 3 s at -30.
+    let mut frames = vec![-120.0; 20];
+    frames.extend(vec![-20.0; 50]);
+    frames.extend(vec![-30.0; 30]);
+    let l = Loudness::new(&frames);
+    assert_eq!(l.mean(0.0, 2.0), None, "silence is gated out");
+    assert_eq!(l.mean(2.0, 7.0), Some(-20.0));
+    assert_eq!(l.mean(0.0, 10.0), Some((-20.0 * 50.0 - 30.0 * 30.0) / 80.0));
+    assert_eq!(l.median, Some(-20.0));
+    assert_eq!(Loudness::new(&[]).mean(0.0, 5.0), None);
+    // Past the end of the measurement: clamped, never a panic.
+    assert_eq!(l.mean(9.0, 100.0), Some(-30.0));
 }

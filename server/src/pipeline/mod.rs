@@ -325,6 +325,20 @@ impl Attempt<'_> {
         self.keep(Stage::Prepped, "audio", &tmp, &rel).await
     }
 
+    /// Momentary loudness every 100 ms (ffmpeg `ebur128` over the prepped audio), for scoring. Loudness
+    /// only refines the choice: when it cannot be measured the stage goes on without it (logged).
+    async fn loudness(&self) -> Step<Vec<f64>> {
+        let wav = self.p.root.abs(&self.p.root.audio(&self.id));
+        match ffmpeg::loudness(&wav, &self.cancel, self.work_timeout()).await {
+            Ok(frames) => Ok(frames),
+            Err(ToolError::Cancelled) => Err(StepError::Tool(ToolError::Cancelled)),
+            Err(e) => {
+                tracing::warn!(episode = %self.id, error = %e, "loudness not measured; highlights scored without it");
+                Ok(Vec::new())
+            }
+        }
+    }
+
     /// What to look for: `EWG_CLIP_PRESET` / `EWG_MAX_CLIPS`, then the show's defaults in
     /// `inbox/<show>/show.clips`, then this episode's `<video stem>.clips` (e.g. `preset=long count=5`).
     fn discovery(&self) -> highlights::Discovery {
@@ -355,8 +369,9 @@ impl Attempt<'_> {
 
     async fn enrich(&self, cues: &[Cue], words: &[cues::Word]) -> Step<enrich::Enriched> {
         let discovery = self.discovery();
+        let loudness = self.loudness().await?;
         let started = std::time::Instant::now();
-        let e = enrich::enrich(&self.id, cues, words, self.duration, discovery);
+        let e = enrich::enrich(&self.id, cues, words, &loudness, self.duration, discovery);
         tracing::info!(
             episode = %self.id,
             highlights = e.highlights.len(),
