@@ -262,6 +262,20 @@ pub struct TranscriptLine {
     pub text: String,
 }
 
+/// A highlight candidate the enrich stage scored: what the operator chooses clips from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HighlightCandidate {
+    pub start: f64,
+    pub end: f64,
+    /// Higher is better; comparable within one episode only.
+    pub score: f64,
+    /// Why it was chosen, in a few words.
+    pub why: String,
+    pub text: String,
+    /// The clip it is cut as (`clips/<n>/`), when it is one of the rendered highlights.
+    pub clip: Option<u32>,
+}
+
 /// What an episode produced, read from its registered files.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EpisodeMedia {
@@ -276,6 +290,12 @@ pub struct EpisodeMedia {
     pub page: Option<String>,
     pub clips: Vec<Clip>,
     pub social: Vec<SocialPost>,
+    /// Scored highlight candidates, best first (more than are rendered).
+    #[serde(default)]
+    pub candidates: Vec<HighlightCandidate>,
+    /// Why the episode has no (or an unusual) highlight: "no highlight: …".
+    #[serde(default)]
+    pub highlight_note: Option<String>,
 }
 
 /// `delete_clip` / `regenerate_clip`: one clip of one episode, its files only.

@@ -1,14 +1,15 @@
 //! One episode: its state (live over the event stream, flagged when stuck), the transcript (searchable),
-//! the rendered page, the clips in all four renditions with per-clip Regenerate and Delete, the social
-//! posts against each platform's limit, stages, artifacts, cleanup history, and per-episode cleanup.
+//! the rendered page, the clips in all four renditions with per-clip Regenerate and Delete, the scored
+//! highlight candidates with why each was chosen, the social posts against each platform's limit,
+//! stages, artifacts, cleanup history, and per-episode cleanup.
 //! Everything that deletes shows its dry run first.
 
 use super::live::{Live, LiveStatus, polling_off, use_live};
 use super::widgets::{ErrorLine, ProgressBar, SAFETY_EVERY, StateBadge, StuckActions, StuckFlag};
 use crate::api::{
     ApiError, CleanupReport, Clip, ClipOutcome, ClipVariant, EpisodeDetail, EpisodeMedia,
-    EpisodeState, SocialPost, TranscriptLine, cleanup_episode, delete_clip, episode,
-    regenerate_clip,
+    EpisodeState, HighlightCandidate, SocialPost, TranscriptLine, cleanup_episode, delete_clip,
+    episode, regenerate_clip,
 };
 use crate::cache::{self, Group};
 use crate::components::format;
@@ -256,9 +257,40 @@ fn episode_media(media: EpisodeMedia, id: String, ui: EpisodeUi) -> AnyView {
                     }.into_any()
                 }}
             </section>
+            <Candidates candidates=media.candidates note=media.highlight_note/>
             <SocialPosts posts=media.social/>
     }
     .into_any()
+}
+
+/// The highlight candidates the enrich stage scored, best first, each with why it was chosen; the ones
+/// cut as clips say which clip. More are listed than are rendered: the operator's alternatives.
+#[component]
+fn Candidates(candidates: Vec<HighlightCandidate>, note: Option<String>) -> impl IntoView {
+    view! {
+        <section class="candidates-section" aria-labelledby="candidates-head">
+            <h3 id="candidates-head">"Highlight candidates"</h3>
+            {note.map(|n| view! { <p class="notice" data-testid="highlight-note">{n}</p> })}
+            {if candidates.is_empty() {
+                view! { <p class="empty" data-testid="no-candidates">"No highlight candidates yet: they are scored at the “enriched” stage."</p> }.into_any()
+            } else {
+                view! {
+                    <ol class="candidates" data-testid="candidates">{candidates.into_iter().map(|c| {
+                        let clip = c.clip.map(|n| n.to_string()).unwrap_or_default();
+                        view! {
+                            <li class="candidate" data-testid="candidate" data-clip=clip>
+                                <span class="when">{format!("{}–{} ({:.0} s)", clock(c.start), clock(c.end), c.end - c.start)}</span>
+                                {c.clip.map(|n| view! { " " <span class="badge" data-testid="candidate-clip">{format!("clip {n}")}</span> })}
+                                " " <span class="muted">{format!("score {:.2}", c.score)}</span>
+                                <p class="why" data-testid="candidate-why">{c.why}</p>
+                                <p class="said">{c.text}</p>
+                            </li>
+                        }
+                    }).collect_view()}</ol>
+                }.into_any()
+            }}
+        </section>
+    }
 }
 
 /// `m:ss` for a position in the episode.

@@ -12,8 +12,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// Files that may sit beside a video without being reported.
-const SIDECARS: [&str; 3] = ["vtt", "srt", "fail-at"];
+/// Files that may sit beside a video without being reported (`clips`: highlight settings, the show's
+/// `show.clips` or one episode's).
+const SIDECARS: [&str; 4] = ["vtt", "srt", "fail-at", "clips"];
 
 /// Probes run side by side so one slow file costs at most one [`ffmpeg::PROBE_TIMEOUT`], not one per file;
 /// small enough to leave the CPU to running jobs.

@@ -94,6 +94,30 @@ pub async fn run(
     super::child::run(cmd, cancel, Some(timeout)).await
 }
 
+/// Momentary loudness (EBU R 128, LUFS) of a wav every 100 ms, from ffmpeg's `ebur128` filter printed
+/// through `ametadata` to stdout (about 2 MB an hour, inside what [`run`] keeps).
+pub async fn loudness(
+    wav: &Path,
+    cancel: &CancellationToken,
+    timeout: Duration,
+) -> Result<Vec<f64>, ToolError> {
+    let mut cmd = ffmpeg();
+    input(&mut cmd, Input::Wav, wav);
+    cmd.args([
+        "-af",
+        "ebur128=metadata=1,ametadata=mode=print:key=lavfi.r128.M:file=-",
+        "-f",
+        "null",
+        "-",
+    ]);
+    let out = run(cmd, cancel, timeout).await?;
+    Ok(String::from_utf8_lossy(&out)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("lavfi.r128.M="))
+        .map(|v| v.trim().parse::<f64>().unwrap_or(f64::NEG_INFINITY))
+        .collect())
+}
+
 /// ISO base media / QuickTime top-level boxes a real MP4 or MOV file starts with.
 const VIDEO_BOXES: [&[u8; 4]; 9] = [
     b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid", b"styp",

@@ -179,3 +179,24 @@ fn timeouts_grow_with_the_media_and_stay_bounded() {
     assert_eq!(work_timeout(Some(f64::NAN)), Duration::from_secs(7200));
     assert!(work_timeout(Some(1e12)) <= Duration::from_secs(13 * 3600));
 }
+
+#[tokio::test]
+async fn loudness_is_measured_every_100_ms_and_silence_is_far_below_a_tone() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("a.wav");
+    // One second of silence, then one second of a 440 Hz tone.
+    let ok = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i"])
+        .arg("aevalsrc='if(gte(t,1),0.5*sin(2*PI*440*t),0)':s=16000:d=2")
+        .args(["-ac", "1", "-c:a", "pcm_s16le"])
+        .arg(&wav)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let m = loudness(&wav, &never(), Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!((18..=22).contains(&m.len()), "{} frames", m.len());
+    assert!(m[5] < -70.0, "silence: {}", m[5]);
+    assert!(m[m.len() - 1] > -30.0, "tone: {}", m[m.len() - 1]);
+}

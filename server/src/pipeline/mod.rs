@@ -7,11 +7,13 @@ pub mod cues;
 pub mod discover;
 pub mod enrich;
 pub mod ffmpeg;
+pub mod highlights;
 pub mod render;
 pub mod scratch;
 pub mod social;
 pub mod space;
 pub mod sphinx;
+pub mod text;
 pub mod transcribe;
 pub mod transcript;
 pub mod wer;
@@ -43,8 +45,10 @@ pub struct PipelineConfig {
     pub fail_at: Option<Stage>,
     /// `EWG_TRANSCRIBE_CMD`: shell command reading `$EWG_AUDIO` and writing WebVTT to `$EWG_VTT`.
     pub transcribe_cmd: Option<String>,
-    /// Most clips cut per episode.
+    /// Most clips cut per episode (`EWG_MAX_CLIPS`).
     pub max_clips: usize,
+    /// `EWG_CLIP_PRESET`: short (15–30 s), medium (20–60 s, the default) or long (60–120 s) clips.
+    pub clip_preset: highlights::Preset,
     /// Keep each attempt's scratch dir after success (benchmarks replay commands that read it).
     pub keep_scratch: bool,
     /// `--transcriber` / `EWG_TRANSCRIBE`: which transcript source the transcribe stage uses.
@@ -78,6 +82,13 @@ impl PipelineConfig {
                 .ok()
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(3),
+            clip_preset: match std::env::var("EWG_CLIP_PRESET") {
+                Ok(v) => highlights::Preset::parse(&v).unwrap_or_else(|| {
+                    tracing::warn!(value = %v, "EWG_CLIP_PRESET is not short|medium|long; using medium");
+                    highlights::Preset::default()
+                }),
+                Err(_) => highlights::Preset::default(),
+            },
             keep_scratch: false,
             transcriber: transcribe::Transcriber::from_env().unwrap_or_default(),
             disk_reserve: std::env::var("EWG_DISK_RESERVE_MB")
@@ -121,6 +132,7 @@ impl Pipeline {
     ) -> Result<(), StageError> {
         let mut a = self.attempt(ep, attempt, cancel, Stage::Prepped)?;
         let mut cues = Vec::new();
+        let mut words = Vec::new();
         let mut enriched = None;
         let mut clips = Vec::new();
         for stage in &Stage::ALL[1..] {
@@ -139,8 +151,8 @@ impl Pipeline {
             .map_err(|reason| StageError::Failed { stage, reason })?;
             let res = match stage {
                 Stage::Prepped => a.prep().await,
-                Stage::Transcribed => a.transcribe().await.map(|c| cues = c),
-                Stage::Enriched => a.enrich(&cues).await.map(|e| enriched = Some(e)),
+                Stage::Transcribed => a.transcribe().await.map(|(c, w)| (cues, words) = (c, w)),
+                Stage::Enriched => a.enrich(&cues, &words).await.map(|e| enriched = Some(e)),
                 Stage::Rendered => match &enriched {
                     Some(e) => a.render(e, &cues).await,
                     None => Err(StepError::Other("enrichment missing".into())),
@@ -353,12 +365,61 @@ impl Attempt<'_> {
         self.keep(Stage::Prepped, "audio", &tmp, &rel).await
     }
 
+    /// Momentary loudness every 100 ms (ffmpeg `ebur128` over the prepped audio), for scoring. Loudness
+    /// only refines the choice: when it cannot be measured the stage goes on without it (logged).
+    async fn loudness(&self) -> Step<Vec<f64>> {
+        let wav = self.p.root.abs(&self.p.root.audio(&self.id));
+        match ffmpeg::loudness(&wav, &self.cancel, self.work_timeout()).await {
+            Ok(frames) => Ok(frames),
+            Err(ToolError::Cancelled) => Err(StepError::Tool(ToolError::Cancelled)),
+            Err(e) => {
+                tracing::warn!(episode = %self.id, error = %e, "loudness not measured; highlights scored without it");
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    /// What to look for: `EWG_CLIP_PRESET` / `EWG_MAX_CLIPS`, then the show's defaults in
+    /// `inbox/<show>/show.clips`, then this episode's `<video stem>.clips` (e.g. `preset=long count=5`).
+    fn discovery(&self) -> highlights::Discovery {
+        let mut d = highlights::Discovery {
+            preset: self.p.config.clip_preset,
+            count: self.p.config.max_clips,
+        };
+        let files = [
+            self.source.parent().map(|dir| dir.join("show.clips")),
+            Some(self.source.with_extension("clips")),
+        ];
+        for file in files.into_iter().flatten() {
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            let (next, problems) = d.with_settings(&text);
+            for problem in problems {
+                tracing::warn!(episode = %self.id, file = %file.display(), "{problem}; ignored");
+            }
+            d = next;
+        }
+        d
+    }
+
     fn work_timeout(&self) -> std::time::Duration {
         ffmpeg::work_timeout(Some(self.duration).filter(|d| *d > 0.0))
     }
 
-    async fn enrich(&self, cues: &[Cue]) -> Step<enrich::Enriched> {
-        let e = enrich::enrich(&self.id, cues, self.duration, self.p.config.max_clips);
+    async fn enrich(&self, cues: &[Cue], words: &[cues::Word]) -> Step<enrich::Enriched> {
+        let discovery = self.discovery();
+        let loudness = self.loudness().await?;
+        let started = std::time::Instant::now();
+        let e = enrich::enrich(&self.id, cues, words, &loudness, self.duration, discovery);
+        tracing::info!(
+            episode = %self.id,
+            highlights = e.highlights.len(),
+            candidates = e.candidates.len(),
+            note = e.note.as_deref().unwrap_or(""),
+            ms = started.elapsed().as_millis() as u64,
+            "enriched"
+        );
         let json = serde_json::to_vec_pretty(&e).map_err(|e| StepError::Other(e.to_string()))?;
         self.write(
             Stage::Enriched,
@@ -458,20 +519,25 @@ impl Attempt<'_> {
     }
 
     async fn package(&self, e: &enrich::Enriched, clips: &[String]) -> Step {
-        let vertical = clips
-            .iter()
-            .find(|c| c.ends_with("9x16_subtitled.mp4"))
-            .cloned();
-        let wide = clips
-            .iter()
-            .find(|c| c.ends_with("16x9_subtitled.mp4"))
-            .cloned();
+        // The posts carry the best scored clip and are written from its sentences.
+        let best = social::best_clip(e);
+        let dir = best.map(|(n, _)| format!("{}/", self.p.root.clip_dir(&self.id, n as u32)));
+        let pick = |file: &str| {
+            clips
+                .iter()
+                .find(|c| {
+                    dir.as_ref().is_none_or(|d| c.starts_with(d.as_str())) && c.ends_with(file)
+                })
+                .cloned()
+        };
+        let vertical = pick("9x16_subtitled.mp4");
+        let wide = pick("16x9_subtitled.mp4");
         for (platform, limit) in social::PLATFORMS {
             let clip = match platform {
                 "youtube" | "x" | "facebook" => wide.clone(),
                 _ => vertical.clone(),
             };
-            let post = social::post(platform, limit, e, clip);
+            let post = social::post(platform, limit, e, best.map(|(_, h)| h), clip);
             let json =
                 serde_json::to_vec_pretty(&post).map_err(|e| StepError::Other(e.to_string()))?;
             let rel = format!("{}/{platform}.json", self.p.root.social_dir(&self.id));

@@ -19,11 +19,22 @@ pub fn page(e: &Enriched, cues: &[Cue], clips: &[(usize, String, String)]) -> St
         s = esc(&e.summary),
         k = esc(&e.keywords.join(", ")),
     );
+    if let Some(note) = &e.note {
+        html += &format!("<li class=\"note\">{}</li>\n", esc(note));
+    }
     for (n, clip, thumb) in clips {
+        // Why the clip was chosen and what it says: the page reads as a producer's pick, not a cut.
+        let (why, said) = e
+            .highlights
+            .get(n.wrapping_sub(1))
+            .map(|h| (h.why.as_str(), h.sentences.join(" ")))
+            .unwrap_or_default();
         html += &format!(
-            "<li><a href=\"{}\"><img src=\"{}\" alt=\"clip {n}\" width=\"160\"></a></li>\n",
+            "<li><a href=\"{}\"><img src=\"{}\" alt=\"clip {n}\" width=\"160\"></a> <q>{}</q> <small class=\"why\">{}</small></li>\n",
             esc(clip),
-            esc(thumb)
+            esc(thumb),
+            esc(&said),
+            esc(why)
         );
     }
     html += "</ul>\n<h2>Transcript</h2>\n<ol class=\"transcript\">\n";

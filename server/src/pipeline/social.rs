@@ -1,6 +1,9 @@
-//! Social posts, one per platform, each within that platform's caption limit (in characters).
+//! Social posts, one per platform, each within that platform's caption limit (in characters). A post
+//! is built from the sentences of the clip it carries, so the words match what the viewer hears; whole
+//! sentences are added while they fit, nothing is cut inside a word and no sentence appears twice.
 
-use super::enrich::Enriched;
+use super::enrich::{Enriched, Highlight};
+use super::text;
 use serde::{Deserialize, Serialize};
 
 pub const PLATFORMS: [(&str, usize); 5] = [
@@ -21,34 +24,196 @@ pub struct Post {
     pub clip: Option<String>,
 }
 
-pub fn post(platform: &str, limit: usize, e: &Enriched, clip: Option<String>) -> Post {
-    let tags: String = e
+/// The highlight a post carries: the best scored one (clip numbers are 1-based, in time order).
+pub fn best_clip(e: &Enriched) -> Option<(usize, &Highlight)> {
+    e.highlights
+        .iter()
+        .enumerate()
+        .max_by(|(ia, a), (ib, b)| a.score.total_cmp(&b.score).then(ib.cmp(ia)))
+        .map(|(i, h)| (i + 1, h))
+}
+
+/// Hashtags from key phrases: "mountain weather" → `#MountainWeather`.
+fn hashtag(phrase: &str) -> String {
+    let body: String = phrase
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    format!("#{body}")
+}
+
+/// Splits written text into sentences after `.`, `?`, `!` or `…` followed by a space.
+pub fn split_sentences(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        cur.push(c);
+        if matches!(c, '.' | '?' | '!' | '…') && chars.peek().is_none_or(|n| n.is_whitespace()) {
+            let t = cur.trim().to_string();
+            if !t.is_empty() {
+                out.push(t);
+            }
+            cur.clear();
+        }
+    }
+    let t = cur.trim().to_string();
+    if !t.is_empty() {
+        out.push(t);
+    }
+    out
+}
+
+/// How a platform's caption is laid out.
+struct Shape {
+    title: bool,
+    /// Episode summary sentences after the clip's own.
+    summary: bool,
+    tags: usize,
+}
+
+fn shape(platform: &str) -> Shape {
+    match platform {
+        // 280 characters: the clip's words and two tags; a title would eat half of it.
+        "x" => Shape {
+            title: false,
+            summary: false,
+            tags: 2,
+        },
+        // Captions under a vertical video: its words first, then what the episode is, then tags.
+        "instagram" | "tiktok" => Shape {
+            title: true,
+            summary: false,
+            tags: 6,
+        },
+        _ => Shape {
+            title: true,
+            summary: true,
+            tags: 5,
+        },
+    }
+}
+
+pub fn post(
+    platform: &str,
+    limit: usize,
+    e: &Enriched,
+    h: Option<&Highlight>,
+    clip: Option<String>,
+) -> Post {
+    let shape = shape(platform);
+    // No sentence twice, not even as the recognizer heard it a second time.
+    let mut seen: Vec<String> = Vec::new();
+    let mut fresh = |s: &str| {
+        if text::norm_key(s).is_empty() || seen.iter().any(|x| text::near_duplicate(x, s)) {
+            return false;
+        }
+        seen.push(s.to_string());
+        true
+    };
+    // The clip's own sentences; with no clip, the episode summary's.
+    let own: Vec<String> = match h {
+        Some(h) if !h.sentences.is_empty() => h.sentences.clone(),
+        Some(h) if !h.text.trim().is_empty() => vec![text::as_sentence(&h.text)],
+        _ => split_sentences(&e.summary),
+    };
+    let own: Vec<String> = own.into_iter().filter(|s| fresh(s)).collect();
+    let extra: Vec<String> = if shape.summary {
+        split_sentences(&e.summary)
+            .into_iter()
+            .filter(|s| fresh(s))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let tags: Vec<String> = e
         .keywords
         .iter()
-        .take(5)
-        .map(|k| format!(" #{k}"))
+        .take(shape.tags)
+        .map(|k| hashtag(k))
         .collect();
-    let full = format!("{}\n\n{}{tags}", e.title, e.summary);
+
+    let mut out = String::new();
+    if shape.title && !e.title.is_empty() {
+        out = text::fit(&e.title, limit);
+    }
+    // Room kept for the tags so they are not crowded out by a long clip.
+    let tag_line = tags.join(" ");
+    let reserve = if tag_line.is_empty() {
+        0
+    } else {
+        tag_line.chars().count() + 2
+    };
+    let len = |s: &str| s.chars().count();
+    let mut para = String::new();
+    for s in &own {
+        let sep = if para.is_empty() { "" } else { " " };
+        let head = if out.is_empty() { 0 } else { len(&out) + 2 };
+        if head + len(&para) + sep.len() + len(s) + reserve > limit {
+            // Not even one sentence fits: the first one, cut on a word boundary.
+            if para.is_empty() {
+                para = text::fit(s, limit.saturating_sub(head + reserve));
+            }
+            break;
+        }
+        para = para + sep + s;
+    }
+    push_block(&mut out, &para, limit);
+    let mut more = String::new();
+    for s in &extra {
+        let sep = if more.is_empty() { "" } else { " " };
+        if len(&out) + 2 + len(&more) + sep.len() + len(s) + reserve > limit {
+            break;
+        }
+        more = more + sep + s;
+    }
+    push_block(&mut out, &more, limit);
+    // Tags one by one: as many as fit.
+    let mut line = String::new();
+    for t in &tags {
+        let sep = if line.is_empty() { "" } else { " " };
+        let head = if out.is_empty() { 0 } else { len(&out) + 2 };
+        if head + len(&line) + sep.len() + len(t) > limit {
+            break;
+        }
+        line = line + sep + t;
+    }
+    push_block(&mut out, &line, limit);
     Post {
         platform: platform.to_string(),
         limit,
-        text: truncate(&full, limit),
+        text: text::fit(&out, limit),
         clip,
     }
 }
 
-/// Cuts to at most `limit` characters (not bytes), ending with an ellipsis when cut.
-pub fn truncate(s: &str, limit: usize) -> String {
-    if s.chars().count() <= limit {
-        return s.to_string();
+fn push_block(out: &mut String, block: &str, limit: usize) {
+    if block.is_empty() {
+        return;
     }
-    let mut out: String = s.chars().take(limit.saturating_sub(1)).collect();
-    out.push('…');
-    out
+    let sep = if out.is_empty() { "" } else { "\n\n" };
+    if out.chars().count() + sep.len() + block.chars().count() <= limit {
+        out.push_str(sep);
+        out.push_str(block);
+    }
+}
+
+/// Cuts to at most `limit` characters (not bytes), on a word boundary, ending with an ellipsis when cut.
+pub fn truncate(s: &str, limit: usize) -> String {
+    text::fit(s, limit)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::pipeline::highlights::Discovery;
+
     #[test]
     fn truncation_counts_characters_not_bytes() {
         let s = "é".repeat(300);
@@ -56,5 +221,74 @@ mod tests {
         assert_eq!(t.chars().count(), 280);
         assert!(t.ends_with('…'));
         assert_eq!(super::truncate("short", 280), "short");
+    }
+
+    fn enriched(clip_sentences: Vec<String>) -> Enriched {
+        let h = Highlight {
+            start: 0.0,
+            end: 30.0,
+            text: clip_sentences.join(" "),
+            score: 1.0,
+            why: String::new(),
+            sentences: clip_sentences,
+        };
+        Enriched {
+            title: "Talk #1 — Mountain Weather and Winter Food".into(),
+            summary:
+                "Snow closes the mountain roads. The farmers store winter food. Spring comes late."
+                    .into(),
+            keywords: vec![
+                "mountain weather".into(),
+                "winter food".into(),
+                "roads".into(),
+            ],
+            highlights: vec![h.clone()],
+            candidates: vec![h],
+            discovery: Discovery::default(),
+            note: None,
+        }
+    }
+
+    fn assert_no_repeat(text: &str) {
+        let mut seen = Vec::new();
+        for s in split_sentences(text) {
+            let k = text::norm_key(&s);
+            assert!(!seen.contains(&k), "repeated {s:?} in {text:?}");
+            seen.push(k);
+        }
+    }
+
+    #[test]
+    fn posts_fit_their_limits_whole_words_no_repeated_sentence() {
+        let long: Vec<String> = (0..30)
+            .map(|i| format!("Sentence number {i} tells of snow on the mountain roads in winter."))
+            .collect();
+        for sentences in [
+            long,
+            vec![
+                "Snow closes the mountain roads.".into(),
+                "It is cold.".into(),
+            ],
+            vec!["x".repeat(400)],
+        ] {
+            let e = enriched(sentences.clone());
+            for (platform, limit) in PLATFORMS {
+                let p = post(platform, limit, &e, e.highlights.first(), None);
+                assert!(p.text.chars().count() <= limit, "{platform}: {}", p.text);
+                assert!(!p.text.is_empty());
+                assert_no_repeat(&p.text);
+                // Every word in the post is a whole word of its sources (or the one ellipsis cut).
+                let source = format!("{} {} {}", e.title, e.summary, sentences.join(" "));
+                for w in p.text.split_whitespace().filter(|w| !w.starts_with('#')) {
+                    let w = w.trim_end_matches('…');
+                    assert!(
+                        w.is_empty() || source.split_whitespace().any(|s| s == w) || w.len() >= 200,
+                        "{platform}: {w:?} is not a whole word"
+                    );
+                }
+            }
+            let x = post("x", 280, &e, e.highlights.first(), None);
+            assert!(x.text.contains('#'), "{}", x.text);
+        }
     }
 }

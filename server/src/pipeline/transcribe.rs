@@ -69,7 +69,8 @@ const NO_SPEECH: &str =
     "no speech recognized: the transcript is empty, so there are no highlights or clips";
 
 impl Attempt<'_> {
-    pub(super) async fn transcribe(&self) -> Step<Vec<Cue>> {
+    /// The cues, and the recognizer's timed words when it made them (highlights cut between words).
+    pub(super) async fn transcribe(&self) -> Step<(Vec<Cue>, Vec<Word>)> {
         let Chosen {
             used,
             engine,
@@ -101,7 +102,7 @@ impl Attempt<'_> {
         };
         let json = serde_json::to_vec_pretty(&json).map_err(|e| StepError::Other(e.to_string()))?;
         self.write(stage, "transcript", &t("json"), &json).await?;
-        Ok(cues)
+        Ok((cues, words))
     }
 
     /// The first source that applies, with the cues and (for the recognizer) the timed words.

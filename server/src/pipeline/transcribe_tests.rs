@@ -577,3 +577,127 @@ async fn whisper_reads_audio_longer_than_a_chunk_across_the_cut() {
     println!("Whisper tiny.en WER across a chunk cut: {wer:.3}");
     assert!(wer < MAX_WER, "WER {wer:.3} ≥ {MAX_WER}: {heard:?}");
 }
+
+/// Issue #27's acceptance on real speech: a ~2 min espeak-ng episode of five topics through the whole
+/// pipeline with the built-in recognizer. Every clip lasts 20–60 s, starts and ends inside a pause of the
+/// recognized words (never inside a word), none overlap, they spread over the episode, and the posts
+/// keep their limits without repeating a sentence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spoken_episode_gets_whole_sentence_highlights_at_pauses_spread_and_apart() {
+    use crate::pipeline::highlights::PAUSE_SECS;
+    use crate::pipeline::{social, text};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/sample-topics.txt");
+    sample_media(
+        &dir.path().join("inbox"),
+        &[
+            "--shows",
+            "topics",
+            "--episodes",
+            "1",
+            "--speech-file",
+            script,
+        ],
+    );
+    // The lab renders one clip per episode; the show asks for three (its show.clips).
+    std::fs::write(dir.path().join("inbox/topics/show.clips"), "count=3\n").expect("show.clips");
+    let lab = lab(dir.path()).await;
+    let id = "topics_ep001_2026-01-01";
+    let ep = lab.run(id).await;
+    assert_eq!(ep.state, "done", "{:?}", ep.error);
+
+    let read = |rel: String| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.path().join(&rel)).expect(&rel)).expect(&rel)
+    };
+    let t = read(format!("transcripts/{id}.json"));
+    let words: Vec<(f64, f64)> = t["words"]
+        .as_array()
+        .expect("words")
+        .iter()
+        .map(|w| {
+            (
+                w["start"].as_f64().unwrap_or(0.0),
+                w["end"].as_f64().unwrap_or(0.0),
+            )
+        })
+        .collect();
+    let (speech_from, speech_to) = (words[0].0, words[words.len() - 1].1);
+    let e = read(format!("enriched/{id}.json"));
+    let clips = e["highlights"].as_array().expect("highlights");
+    for h in clips {
+        let (a, b) = (
+            h["start"].as_f64().unwrap_or(0.0),
+            h["end"].as_f64().unwrap_or(0.0),
+        );
+        println!(
+            "clip {a:.2}–{b:.2} s ({:.1} s) of {speech_from:.1}–{speech_to:.1} s: {}",
+            b - a,
+            h["why"]
+        );
+    }
+    assert_eq!(clips.len(), 3, "{e}");
+    let span = |h: &serde_json::Value| {
+        (
+            h["start"].as_f64().unwrap_or(-1.0),
+            h["end"].as_f64().unwrap_or(-1.0),
+        )
+    };
+    for h in clips
+        .iter()
+        .chain(e["candidates"].as_array().expect("candidates"))
+    {
+        let (a, b) = span(h);
+        assert!((20.0..=60.0).contains(&(b - a)), "{h}");
+        for t in [a, b] {
+            assert!(
+                !words.iter().any(|w| w.0 < t && t < w.1),
+                "{t} cuts a word: {h}"
+            );
+            let before = words.iter().rev().find(|w| w.1 <= t);
+            let after = words.iter().find(|w| w.0 >= t);
+            if let (Some(x), Some(y)) = (before, after) {
+                assert!(y.0 - x.1 >= PAUSE_SECS - 1e-6, "{t} is not in a pause: {h}");
+            }
+        }
+        assert!(!h["why"].as_str().unwrap_or("").is_empty(), "{h}");
+    }
+    let all = e["candidates"].as_array().expect("candidates");
+    for (i, x) in all.iter().enumerate() {
+        for y in &all[i + 1..] {
+            let ((a, b), (c, d)) = (span(x), span(y));
+            assert!(b <= c || d <= a, "{x} overlaps {y}");
+        }
+    }
+    let third = |h: &serde_json::Value| {
+        let (a, b) = span(h);
+        (((a + b) / 2.0 - speech_from) / (speech_to - speech_from) * 3.0) as i64
+    };
+    let mut thirds: Vec<i64> = clips.iter().map(third).collect();
+    thirds.dedup();
+    assert!(
+        thirds.len() >= 2,
+        "all clips in one third of the episode: {e}"
+    );
+
+    for (platform, limit) in social::PLATFORMS {
+        let p = read(format!("social/{id}/{platform}.json"));
+        let body = p["text"].as_str().expect("text");
+        assert!(body.chars().count() <= limit, "{platform}: {body}");
+        let mut seen: Vec<String> = Vec::new();
+        for s in social::split_sentences(body) {
+            assert!(
+                !seen.iter().any(|x| text::near_duplicate(x, &s)),
+                "{platform}: {s:?} twice"
+            );
+            seen.push(s);
+        }
+    }
+    for n in 1..=3 {
+        let eid = EpisodeId::parse(id).expect("id");
+        let clip = dir
+            .path()
+            .join(lab.studio.root.clip_dir(&eid, n))
+            .join("16x9_subtitled.mp4");
+        assert!(clip.is_file(), "{}", clip.display());
+    }
+}

@@ -10,8 +10,8 @@ use crate::pipeline::{social, transcript};
 use crate::registry::{ArtifactKind, EpisodeRow, JobRow, Then};
 use app::api::{
     CleanFailedRequest, CleanupReport, Clip, ClipFile, ClipRequest, ClipVariant, EpisodeMedia,
-    EpisodeState, FailedSelection, FailureExample, FailureGroup, FailureGroupList, SocialPost,
-    Stage, TranscriptLine, failure_group_key, failure_signature,
+    EpisodeState, FailedSelection, FailureExample, FailureGroup, FailureGroupList,
+    HighlightCandidate, SocialPost, Stage, TranscriptLine, failure_group_key, failure_signature,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -277,6 +277,15 @@ impl Studio {
                     }
                 }
                 ArtifactKind::Page => media.page = Some(url),
+                ArtifactKind::Enriched => match self.read_text(&row.path) {
+                    Ok(text) => match serde_json::from_str::<Enriched>(&text) {
+                        Ok(e) => highlight_candidates(&e, &mut media),
+                        Err(e) => {
+                            tracing::warn!(episode = %id, error = %e, "enrichment unreadable")
+                        }
+                    },
+                    Err(e) => tracing::warn!(episode = %id, error = %e, "enrichment unreadable"),
+                },
                 ArtifactKind::Clip | ArtifactKind::Thumbnail => {
                     let Some((n, file)) = row
                         .path
@@ -335,6 +344,36 @@ impl Studio {
             .map_err(|e| Error::io(&abs, e))?;
         Ok(text)
     }
+}
+
+/// The scored candidates for the episode page, each marked with the clip it is cut as. Enrichment
+/// written before candidates were kept lists only its highlights.
+fn highlight_candidates(e: &Enriched, media: &mut EpisodeMedia) {
+    let list = if e.candidates.is_empty() {
+        &e.highlights
+    } else {
+        &e.candidates
+    };
+    media.candidates = list
+        .iter()
+        .map(|c| HighlightCandidate {
+            start: c.start,
+            end: c.end,
+            score: c.score,
+            why: c.why.clone(),
+            text: if c.sentences.is_empty() {
+                c.text.clone()
+            } else {
+                c.sentences.join(" ")
+            },
+            clip: e
+                .highlights
+                .iter()
+                .position(|h| h.start == c.start && h.end == c.end)
+                .map(|i| i as u32 + 1),
+        })
+        .collect();
+    media.highlight_note = e.note.clone();
 }
 
 /// The stage and message of a failed episode as grouped: an episode failed without a recorded stage or

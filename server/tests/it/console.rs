@@ -23,6 +23,26 @@ fn talk(inbox: &Path, episodes: &str) {
     );
 }
 
+/// Episodes long enough for three clips: 66 s of back-to-back 3 s cues, and the show's `show.clips`
+/// asks for short (15–30 s) clips, so three fit with room to spare. The 4 s `talk` episodes are
+/// shorter than any clip preset: they get one clip of all their speech.
+fn long_talk(inbox: &Path, episodes: &str) {
+    make_media(
+        inbox,
+        &[
+            "--shows",
+            "talk",
+            "--episodes",
+            episodes,
+            "--seconds",
+            "66",
+            "--cues",
+            "22",
+        ],
+    );
+    std::fs::write(inbox.join("talk/show.clips"), "preset=short\n").unwrap();
+}
+
 async fn process(env: &Env, ids: &[&str]) {
     let out: ProcessOutcome = env.ok("process", json!({ "ids": ids })).await;
     assert_eq!(out.jobs.len(), ids.len());
@@ -392,10 +412,10 @@ fn clip_files(env: &Env, id: &str) -> BTreeMap<u32, Vec<(String, u64, SystemTime
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_episode_page_data_has_transcript_page_four_variants_and_posts_within_limits() {
-    let env = Env::start(|inbox| talk(inbox, "1")).await;
+    let env = Env::start(|inbox| long_talk(inbox, "1")).await;
     process(&env, &[EP1]).await;
     let m = env.episode(EP1).await.media;
-    assert_eq!(m.transcript.len(), 3);
+    assert_eq!(m.transcript.len(), 22);
     assert!(
         m.transcript[1].text.contains("part 2"),
         "{:?}",
@@ -433,11 +453,41 @@ async fn the_episode_page_data_has_transcript_page_four_variants_and_posts_withi
     }
     let x = m.social.iter().find(|p| p.platform == "x").unwrap();
     assert_eq!(x.limit, 280);
+
+    // The three clips are runs of whole cues in the show's short preset (15–30 s), each with its why.
+    let e: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(env.root().join(format!("enriched/{EP1}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(e["discovery"]["preset"], "short");
+    let hs = e["highlights"].as_array().unwrap();
+    assert_eq!(hs.len(), 3, "{e}");
+    for h in hs {
+        let (start, end) = (h["start"].as_f64().unwrap(), h["end"].as_f64().unwrap());
+        assert!((15.0..=30.0).contains(&(end - start)), "{h}");
+        assert!(
+            start % 3.0 < 1e-6 && end % 3.0 < 1e-6,
+            "cut at cue bounds: {h}"
+        );
+        assert!(!h["why"].as_str().unwrap().is_empty(), "{h}");
+    }
+    assert!(e["candidates"].as_array().unwrap().len() >= 3, "{e}");
+    // ... and the episode's data carries the scored candidates, the rendered ones marked with their clip.
+    assert!(m.candidates.len() >= 3, "{:?}", m.candidates);
+    let mut rendered: Vec<u32> = m.candidates.iter().filter_map(|c| c.clip).collect();
+    rendered.sort_unstable();
+    assert_eq!(rendered, [1, 2, 3]);
+    assert!(
+        m.candidates
+            .iter()
+            .all(|c| !c.why.is_empty() && !c.text.is_empty())
+    );
+    assert!(m.highlight_note.is_none(), "{:?}", m.highlight_note);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn regenerating_one_clip_recuts_only_it_and_deleting_one_leaves_the_others() {
-    let env = Env::start(|inbox| talk(inbox, "2")).await;
+    let env = Env::start(|inbox| long_talk(inbox, "2")).await;
     process(&env, &[EP1]).await;
     let before = clip_files(&env, EP1);
     let rows_before = env.episode(EP1).await.artifacts.len();
