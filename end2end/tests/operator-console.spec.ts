@@ -7,10 +7,11 @@ import { dataDir, hydrated, signIn, splitModules, wasmFetched } from "./helpers"
 // The operator's console: episode media (transcript search, page, clip renditions, social posts),
 // per-clip regenerate, failure groups, live updates over server-sent events.
 //
-// Episodes of their own (show `console`), copied from a generated talk episode (4 s, three subtitle
-// cues, so three clips), so no other spec's episodes change state here.
+// Episodes of their own (show `console`), copied from a generated episode outside the inbox (60 s, three
+// 20 s subtitle cues, so three whole-sentence clips: scripts/e2e), so no other spec's episodes change
+// state here.
 const SHOW = "console";
-const SOURCE = path.join(dataDir, "inbox/talk/ep002_2026-01-02");
+const SOURCE = path.join(dataDir, ".e2e-media/console/ep001_2026-01-01");
 
 function addEpisode(stem: string, failAt?: string): string {
   const dir = path.join(dataDir, "inbox", SHOW);
