@@ -8,7 +8,7 @@ use crate::api::{
     force_reprocess, process, retry_failed,
 };
 use crate::cache::{self, Group};
-use crate::components::deep_clean::DeepCleanButton;
+use crate::components::deep_clean::{DeepClean, DeepCleanButton};
 use crate::components::format;
 use crate::components::session::use_studio;
 use leptos::prelude::*;
@@ -92,7 +92,7 @@ pub fn ProcessPage() -> impl IntoView {
             <button type="button" data-testid="start" on:click=on_start
                 disabled=move || plan.with(|p| p.ids.is_empty() || (p.blocked() && !force.get())) || start.pending().get()>"Start"</button>
             <button type="button" data-testid="retry-all" on:click=move |_| { retry.dispatch(None); }>"Retry all failed"</button>
-            <DeepCleanButton/>
+            <DeepCleanButton state=DeepClean::create()/>
         </div>
         <Outcomes start=start retry=retry/>
         <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
