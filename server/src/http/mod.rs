@@ -8,6 +8,7 @@
 //! | `events.rs` | `GET /api/events`: the live feed as server-sent events |
 //! | `extract.rs` | who is calling, as an extractor (`Caller<Viewer>`, `Caller<Operator>`) |
 //! | `files.rs` | `/files/<path>`: media for signed-in users |
+//! | `login_form.rs` | `POST /login`: the sign-in form posted without WebAssembly |
 //! | `upload.rs` | `POST /api/upload`: streamed uploads into the inbox |
 //!
 //! Handlers translate HTTP to [`Studio`] calls and nothing else; the domain lives there.
@@ -17,6 +18,7 @@ mod error;
 mod events;
 mod extract;
 mod files;
+mod login_form;
 mod upload;
 
 pub use error::{HttpError, error_response};
@@ -66,11 +68,17 @@ pub fn router(studio: Arc<Studio>, leptos_options: LeptosOptions) -> Router {
         .route("/files/{*path}", get(files::serve))
         // Streams its body to disk, so the JSON middleware below lets it through untouched.
         .route("/api/upload", post(upload::upload))
-        .leptos_routes_with_context(&state, routes, context, {
+        // The sign-in form, posted by the browser itself (the page's GET is the Leptos route).
+        .route(app::signin::FORM_ACTION, post(login_form::post))
+        .leptos_routes_with_context(&state, routes, context.clone(), {
             let o = leptos_options.clone();
             move || shell(o.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // The 404 page is the app too: with the backend in context it knows who is signed in.
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         .layer(middleware::from_fn(contract::api_contract))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
