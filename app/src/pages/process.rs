@@ -55,6 +55,15 @@ pub fn ProcessPage() -> impl IntoView {
             studio.refetch_all();
         }
     });
+    // A Start that went through is done with its selection: the queued episodes would otherwise read as
+    // "already done, Start refused" beside "n job(s) queued", and a Force left ticked would restart them
+    // on a second click.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = start.value().get() {
+            selected.set(BTreeSet::new());
+            force.set(false);
+        }
+    });
     poll_while_active(list, 1000);
 
     // The listed episodes, copied by an effect (so nothing outside the Transition reads the resource while
