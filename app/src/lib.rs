@@ -37,7 +37,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // After the app, so hydration never walks it (hydration starts at the body's first node).
                 <div id="boot-failed" class="boot-failed" role="alert" hidden=true>
                     "This page did not start: its buttons will not respond. "
-                    <a href="" data-testid="boot-reload">"Reload"</a>
+                    // A plain reload: the router's click handling may be dead along with the WebAssembly.
+                    <a href="" data-testid="boot-reload" onclick="location.reload();return false">"Reload"</a>
                 </div>
             </body>
         </html>
