@@ -58,6 +58,8 @@ test("force reprocess shows what it will delete before anything is deleted", asy
   const clip = path.join(dataDir, `outputs/demo-show/2026/${id}/clips/1/16x9_clean.mp4`);
   expect(fs.existsSync(clip)).toBe(true);
 
+  // Start cleared the selection; select the done episode again to see what Force would delete.
+  await row(page, id).getByTestId("select").check();
   await page.getByTestId("force").check();
   const warning = page.getByTestId("force-warning");
   await expect(warning).toContainText(`outputs/demo-show/2026/${id}`);
