@@ -6,6 +6,7 @@ pub mod api;
 pub mod cache;
 mod components;
 mod pages;
+pub mod signin;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
@@ -29,13 +30,32 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
+                <script inner_html=BOOT_WATCH></script>
             </head>
             <body>
                 <App/>
+                // After the app, so hydration never walks it (hydration starts at the body's first node).
+                <div id="boot-failed" class="boot-failed" role="alert" hidden=true>
+                    "This page did not start: its buttons will not respond. "
+                    // A plain reload: the router's click handling may be dead along with the WebAssembly.
+                    <a href="" data-testid="boot-reload" onclick="location.reload();return false">"Reload"</a>
+                </div>
             </body>
         </html>
     }
 }
+
+/// Shows `#boot-failed` when the page's WebAssembly fails to load or start: an uncaught error or
+/// rejection before the document is marked hydrated (a failed download, a hydration mismatch, which
+/// panics), or a WebAssembly trap (a panic) at any time after. Buttons are then never silently dead.
+const BOOT_WATCH: &str = r#"(function(){
+var shown=false;
+function show(){var b=document.getElementById("boot-failed");if(b&&!shown){shown=true;b.hidden=false;}}
+function hydrated(){var l=document.querySelector(".layout");return !!l&&l.getAttribute("data-hydrated")==="true";}
+function seen(e){var x=e.error||e.reason;if(!hydrated()||(typeof WebAssembly==="object"&&x instanceof WebAssembly.RuntimeError))show();}
+addEventListener("error",seen);
+addEventListener("unhandledrejection",seen);
+})();"#;
 
 #[component]
 pub fn App() -> impl IntoView {

@@ -18,6 +18,12 @@ test("a failed episode shows its stage and error, and Retry with cleanup takes i
   await row(page, FAILING).getByTestId("select").check();
   await page.getByTestId("start").click();
   await expect(page.getByTestId("start-result")).toContainText("1 job(s) queued");
+  // Start is done with its selection (issue 26 item 8): no "already queued: Start refused" beside
+  // "1 job(s) queued", and nothing for a second click to start again.
+  await expect(page.getByTestId("plan-line")).toContainText("Nothing selected");
+  await expect(page.getByTestId("plan-blocked")).toHaveCount(0);
+  await expect(page.getByTestId("start")).toBeDisabled();
+  await expect(page.getByTestId("force")).not.toBeChecked();
   await expect(row(page, FAILING).getByTestId("state")).toHaveText("failed", { timeout: 60_000 });
   await expect(row(page, FAILING).getByTestId("episode-error")).toContainText("clipped: injected failure");
 
@@ -52,6 +58,8 @@ test("force reprocess shows what it will delete before anything is deleted", asy
   const clip = path.join(dataDir, `outputs/demo-show/2026/${id}/clips/1/16x9_clean.mp4`);
   expect(fs.existsSync(clip)).toBe(true);
 
+  // Start cleared the selection; select the done episode again to see what Force would delete.
+  await row(page, id).getByTestId("select").check();
   await page.getByTestId("force").check();
   const warning = page.getByTestId("force-warning");
   await expect(warning).toContainText(`outputs/demo-show/2026/${id}`);

@@ -38,7 +38,9 @@ pub struct FailureGroupList {
 }
 
 /// An error message with what differs between episodes taken out, so one cause reads as one line:
-/// paths (anything with a `/`) become `<path>`, episode ids `<id>`, numbers `<n>`.
+/// paths (anything with a `/`) become `<path>`, episode ids `<id>`, memory addresses (`0x5627e409ea00`,
+/// which ffmpeg prints in every message: `[mov,mp4,m4a,3gp,3g2,mj2 @ 0x5627e409ea00]`) `<addr>`, numbers
+/// `<n>`.
 pub fn failure_signature(error: &str) -> String {
     let words: Vec<String> = error
         .split_whitespace()
@@ -48,6 +50,8 @@ pub fn failure_signature(error: &str) -> String {
                 w.replace(core, "<path>")
             } else if looks_like_episode_id(core) {
                 w.replace(core, "<id>")
+            } else if looks_like_address(core) {
+                w.replace(core, "<addr>")
             } else {
                 numbers_out(w)
             }
@@ -63,6 +67,12 @@ fn looks_like_episode_id(w: &str) -> bool {
                 .rsplit_once('_')
                 .is_some_and(|(show, ep)| super::types::valid_show(show) && ep.starts_with("ep"))
     })
+}
+
+/// `0x` and hex digits (a pointer in a log line).
+fn looks_like_address(w: &str) -> bool {
+    w.strip_prefix("0x")
+        .is_some_and(|hex| !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// Every run of digits (with a decimal point or thousands separator between digits) becomes `<n>`.
@@ -366,6 +376,26 @@ mod tests {
             failure_signature("injected failure (EWG_FAIL_AT=clipped)"),
             failure_signature("injected failure (EWG_FAIL_AT=prepped)")
         );
+    }
+
+    #[test]
+    fn two_identical_ffmpeg_failures_are_one_group_whatever_the_pointer() {
+        let a = failure_signature(
+            "ffmpeg exited with status 1: [mov,mp4,m4a,3gp,3g2,mj2 @ 0x5627e409ea00] moov atom not found",
+        );
+        let b = failure_signature(
+            "ffmpeg exited with status 1: [mov,mp4,m4a,3gp,3g2,mj2 @ 0x55d1c3a2f140] moov atom not found",
+        );
+        assert_eq!(a, b);
+        assert_eq!(
+            a,
+            "ffmpeg exited with status <n>: [mov,mp<n>,m<n>a,<n>gp,<n>g<n>,mj<n> @ <addr>] moov atom not found"
+        );
+        assert_eq!(
+            failure_group_key(Stage::Prepped, &a),
+            failure_group_key(Stage::Prepped, &b)
+        );
+        assert_eq!(failure_signature("0x"), "<n>x");
     }
 
     #[test]

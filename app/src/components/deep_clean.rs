@@ -4,20 +4,45 @@
 
 use super::format;
 use super::session::use_studio;
-use crate::api::{ApiError, CleanupResult, ErrorCode, deep_clean};
+use crate::api::{ApiError, CleanupReport, CleanupResult, ErrorCode, deep_clean};
 use crate::cache;
 use leptos::prelude::*;
 
+/// A Deep Clean button's state, kept by whoever places the button so that what it reports survives
+/// the button being rendered again: the sidebar renders it anew whenever the session is refetched,
+/// which Deep Clean itself does when it ends.
+#[derive(Clone, Copy)]
+pub struct DeepClean {
+    /// `Some((n, digest))`: the second click after the orphan guard stopped the sweep, confirming the
+    /// count and the digest of the files it named (so files that changed since are not removed unseen).
+    server: Action<Option<(i64, String)>, Result<CleanupReport, ApiError>>,
+    browser: RwSignal<Option<(usize, f64)>>,
+}
+
+impl DeepClean {
+    pub fn create() -> Self {
+        let studio = use_studio();
+        let server = Action::new(|confirm: &Option<(i64, String)>| {
+            let (count, digest) = confirm.clone().unzip();
+            deep_clean(Some(false), count, digest, None)
+        });
+        Effect::new(move |_| {
+            if server.value().get().is_some() {
+                studio.polling.set(true);
+                studio.refetch_all();
+            }
+        });
+        DeepClean {
+            server,
+            browser: RwSignal::new(None),
+        }
+    }
+}
+
 #[component]
-pub fn DeepCleanButton() -> impl IntoView {
+pub fn DeepCleanButton(state: DeepClean) -> impl IntoView {
     let studio = use_studio();
-    // `Some((n, digest))`: the second click after the orphan guard stopped the sweep, confirming the count
-    // and the digest of the files it named (so files that changed since are not removed unseen).
-    let server = Action::new(|confirm: &Option<(i64, String)>| {
-        let (count, digest) = confirm.clone().unzip();
-        deep_clean(Some(false), count, digest, None)
-    });
-    let browser = RwSignal::new(None::<(usize, f64)>);
+    let DeepClean { server, browser } = state;
 
     let run = move |_| {
         studio.polling.set(false);
@@ -28,12 +53,6 @@ pub fn DeepCleanButton() -> impl IntoView {
         browser.set(Some((removed, took)));
         server.dispatch(None);
     };
-    Effect::new(move |_| {
-        if server.value().get().is_some() {
-            studio.polling.set(true);
-            studio.refetch_all();
-        }
-    });
 
     view! {
         <div class="deep-clean">

@@ -38,7 +38,7 @@ pub fn sign_in_url(path_and_query: &str) -> String {
 }
 
 /// Percent-encodes everything but unreserved characters and `/`, for a value in a query string.
-fn encode_query_value(s: &str) -> String {
+pub(crate) fn encode_query_value(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {

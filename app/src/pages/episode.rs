@@ -8,8 +8,8 @@ use super::live::{Live, LiveStatus, polling_off, use_live};
 use super::widgets::{ErrorLine, ProgressBar, SAFETY_EVERY, StateBadge, StuckActions, StuckFlag};
 use crate::api::{
     ApiError, CleanupReport, Clip, ClipOutcome, ClipVariant, EpisodeDetail, EpisodeMedia,
-    EpisodeState, HighlightCandidate, SocialPost, TranscriptLine, cleanup_episode, delete_clip,
-    episode, regenerate_clip,
+    EpisodeState, ErrorCode, HighlightCandidate, SocialPost, TranscriptLine, cleanup_episode,
+    delete_clip, episode, regenerate_clip,
 };
 use crate::cache::{self, Group};
 use crate::components::format;
@@ -24,7 +24,20 @@ pub fn EpisodePage() -> impl IntoView {
     let studio = use_studio();
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
-    let detail = Resource::new(move || (studio.refresh.get(), id()), |(_, id)| episode(id));
+    // Blocking: an unknown episode is known before the response starts, so its page answers 404.
+    let detail = Resource::new_blocking(
+        move || (studio.refresh.get(), id()),
+        |(_, id)| async move {
+            let d = episode(id).await;
+            #[cfg(feature = "ssr")]
+            if d.as_ref().is_err_and(|e| unknown_episode(e.code()))
+                && let Some(res) = use_context::<leptos_axum::ResponseOptions>()
+            {
+                res.set_status(http::StatusCode::NOT_FOUND);
+            }
+            d
+        },
+    );
     Effect::new(move |_| {
         if let Some(Ok(d)) = detail.get() {
             cache::write_stamped(Group::Cache, &format!("episode:{}", d.episode.id), &d);
@@ -108,11 +121,16 @@ pub fn EpisodePage() -> impl IntoView {
         <LiveStatus live/>
         <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || detail.get().map(|res| match res {
+                Err(e) if unknown_episode(e.code()) => view! {
+                    <p class="empty" data-testid="episode-not-found">
+                        {format!("No episode {}. ", id())}<A href="/">"Go to the episode list"</A>
+                    </p>
+                }.into_any(),
                 Err(e) => view! { <ErrorLine error=e/> }.into_any(),
                 Ok(d) => view! { <EpisodeView d=d ui=ui/> }.into_any(),
             })}
-        </Transition>
-        <section class="cleanup">
+        // Inside the Transition (which waits for `detail`): nothing to clean up for an unknown episode.
+        <section class="cleanup" hidden=move || detail.with(|d| matches!(d, Some(Err(_))))>
             <h3>"Clean up this episode"</h3>
             <label><input type="checkbox" prop:checked=include_transcripts on:change=move |ev| include_transcripts.set(event_target_checked(&ev))/>" include transcripts"</label>
             <label><input type="checkbox" prop:checked=include_audio on:change=move |ev| include_audio.set(event_target_checked(&ev))/>" include audio"</label>
@@ -130,7 +148,13 @@ pub fn EpisodePage() -> impl IntoView {
                 Err(e) => view! { <ErrorLine error=e/> }.into_any(),
             })}
         </section>
+        </Transition>
     }
+}
+
+/// The address names no episode: an unknown id, or one that is not an episode id at all.
+fn unknown_episode(code: ErrorCode) -> bool {
+    matches!(code, ErrorCode::NotFound | ErrorCode::BadRequest)
 }
 
 /// What a real cleanup did: moved to the trash (restorable, nothing freed yet) or removed for good.

@@ -8,7 +8,7 @@ use crate::api::{
     force_reprocess, process, retry_failed,
 };
 use crate::cache::{self, Group};
-use crate::components::deep_clean::DeepCleanButton;
+use crate::components::deep_clean::{DeepClean, DeepCleanButton};
 use crate::components::format;
 use crate::components::session::use_studio;
 use leptos::prelude::*;
@@ -57,6 +57,15 @@ pub fn ProcessPage() -> impl IntoView {
             studio.refetch_all();
         }
     });
+    // A Start that went through is done with its selection: the queued episodes would otherwise read as
+    // "already done, Start refused" beside "n job(s) queued", and a Force left ticked would restart them
+    // on a second click.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = start.value().get() {
+            selected.set(BTreeSet::new());
+            force.set(false);
+        }
+    });
     poll_while_active(list, 1000);
 
     // The listed episodes, copied by an effect (so nothing outside the Transition reads the resource while
@@ -98,7 +107,7 @@ pub fn ProcessPage() -> impl IntoView {
                     .filter(|e| e.state == EpisodeState::Failed).map(|e| e.id.clone()).collect());
                 retry.dispatch((None, shown));
             }>"Retry all failed"</button>
-            <DeepCleanButton/>
+            <DeepCleanButton state=DeepClean::create()/>
         </div>
         <Outcomes start=start retry=retry/>
         <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>

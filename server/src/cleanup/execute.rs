@@ -465,6 +465,11 @@ impl Cleanup {
                 });
             }
         }
+        if stuck == 0 {
+            // Only the empty directories of `.trash/<run>` are left: nothing to keep for a run that
+            // changed nothing.
+            let _ = trash.purge();
+        }
         report.paths.clear();
         report.files = 0;
         report.bytes = 0;

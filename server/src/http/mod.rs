@@ -10,6 +10,7 @@
 //! | `files.rs` | `/files/<path>`: media for signed-in users |
 //! | `limits.rs` | caps on open event streams and uploads (429 past them) |
 //! | `metrics.rs` | `/metrics`: who may scrape it |
+//! | `login_form.rs` | `POST /login`: the sign-in form posted without WebAssembly |
 //! | `upload.rs` | `POST /api/upload`: streamed uploads into the inbox |
 //!
 //! Handlers translate HTTP to [`Studio`] calls and nothing else; the domain lives there.
@@ -20,6 +21,7 @@ mod events;
 mod extract;
 mod files;
 mod limits;
+mod login_form;
 mod metrics;
 mod upload;
 
@@ -72,11 +74,17 @@ pub fn router(studio: Arc<Studio>, leptos_options: LeptosOptions) -> Router {
         .route("/files/{*path}", get(files::serve))
         // Streams its body to disk, so the JSON middleware below lets it through untouched.
         .route("/api/upload", post(upload::upload))
-        .leptos_routes_with_context(&state, routes, context, {
+        // The sign-in form, posted by the browser itself (the page's GET is the Leptos route).
+        .route(app::signin::FORM_ACTION, post(login_form::post))
+        .leptos_routes_with_context(&state, routes, context.clone(), {
             let o = leptos_options.clone();
             move || shell(o.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // The 404 page is the app too: with the backend in context it knows who is signed in.
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         .layer(middleware::from_fn(contract::api_contract))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -136,7 +136,7 @@ mod tests {
         assert_eq!(estimate(Stage::Enriched, src, 3), STAGE_MARGIN);
         assert_eq!(estimate(Stage::Prepped, src, 3), 3_200_000 + STAGE_MARGIN);
         assert_eq!(estimate(Stage::Clipped, src, 3), 120_000_000 + STAGE_MARGIN);
-        assert_eq!(reserve_size(1 << 30, None), 64 << 20);
+        assert_eq!(reserve_size(2 << 30, None), 64 << 20);
         assert_eq!(reserve_size(40 << 20, None), 2 << 20);
         assert_eq!(reserve_size(40 << 20, Some(5)), 5);
     }

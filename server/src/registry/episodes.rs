@@ -65,10 +65,18 @@ pub struct NewEpisode {
 
 impl Registry {
     /// Creates an episode or refreshes its source facts. Returns true when it was new. An episode a worker
-    /// owns is never touched.
+    /// owns is never touched, and one whose source facts are unchanged is left as it is: a scan must not
+    /// move `updated_at` (a failed episode's failure time) to the time of the scan.
     pub async fn upsert_discovered(&self, e: &NewEpisode) -> Result<bool> {
         let now = now_ms();
-        let existed = self.episode(&e.id).await?.is_some();
+        let existing = self.episode(&e.id).await?;
+        if let Some(row) = &existing
+            && row.source_path == e.source_path
+            && row.duration_secs == e.duration_secs
+        {
+            return Ok(false);
+        }
+        let existed = existing.is_some();
         sqlx::query(
             "INSERT INTO episodes (id, show, source_path, title, duration_secs, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -270,5 +278,57 @@ impl Registry {
         Ok(sqlx::query_scalar("SELECT id FROM episodes ORDER BY id")
             .fetch_all(&self.pool)
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_scan_keeps_the_failure_time_of_a_failed_episode() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let reg = Registry::open(None, dir.path()).await.expect("registry");
+        let id = "talk_ep001_2026-01-01";
+        let found = NewEpisode {
+            id: id.into(),
+            show: "talk".into(),
+            source_path: "inbox/talk/ep001_2026-01-01.mp4".into(),
+            title: id.into(),
+            duration_secs: Some(4.0),
+        };
+        assert!(reg.upsert_discovered(&found).await.expect("new"));
+        reg.enqueue(id, 1, false).await.expect("enqueue");
+        let job = reg
+            .claim_job("t", 60_000)
+            .await
+            .expect("claim")
+            .expect("job");
+        assert!(
+            reg.fail_interrupted(id, job.attempt, Stage::Prepped)
+                .await
+                .expect("fail")
+        );
+        let failed = reg.episode(id).await.expect("row").expect("episode");
+        assert_eq!(failed.state, "failed");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+
+        assert!(!reg.upsert_discovered(&found).await.expect("again"));
+        let after = reg.episode(id).await.expect("row").expect("episode");
+        assert_eq!(
+            after.updated_at, failed.updated_at,
+            "the scan moved the failure time"
+        );
+        assert_eq!(after.state, "failed");
+
+        // A source that changed (a new upload under the same name) is refreshed.
+        let changed = NewEpisode {
+            duration_secs: Some(9.0),
+            ..found
+        };
+        assert!(!reg.upsert_discovered(&changed).await.expect("changed"));
+        let refreshed = reg.episode(id).await.expect("row").expect("episode");
+        assert_eq!(refreshed.duration_secs, Some(9.0));
+        assert!(refreshed.updated_at > failed.updated_at);
     }
 }

@@ -129,7 +129,7 @@ async fn two_workers_and_a_kill_process_every_episode_exactly_once() {
     let (node, victim) = loop {
         let list: WorkerList = api.call(&token, "workers", json!({})).await.unwrap();
         let busy = list.nodes.iter().find(|n| {
-            n.role == "worker" && n.id.contains(&format!("-{doomed_pid}-")) && !n.running.is_empty()
+            n.role == "worker" && n.id.contains(&format!("-{doomed_pid}.")) && !n.running.is_empty()
         });
         if let Some(n) = busy {
             break (n.id.clone(), n.running[0].clone());

@@ -157,8 +157,15 @@ async fn a_cli_command_beside_a_live_deep_clean_leaves_it_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reset_registry_makes_deep_clean_stop_and_ask_before_touching_finished_outputs() {
-    let env = one_talk_episode().await;
-    process_all(&env, &[TALK]).await;
+    // Two short episodes (one clip each): more finished outputs than the guard's 20-file threshold.
+    let env = crate::support::Env::start(|inbox| {
+        crate::support::make_media(
+            inbox,
+            &["--shows", "talk", "--episodes", "2", "--seconds", "2"],
+        )
+    })
+    .await;
+    process_all(&env, &[TALK, "talk_ep002_2026-01-02"]).await;
     let derived = || -> Vec<String> {
         env.files()
             .into_iter()

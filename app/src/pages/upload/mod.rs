@@ -28,7 +28,9 @@ enum Outcome {
 #[component]
 pub fn UploadPage() -> impl IntoView {
     let studio = use_studio();
-    let show = RwSignal::new(String::new());
+    // Read from the field when the form is submitted: not bound to a signal, so hydration keeps a show
+    // name typed before the page came alive.
+    let show_input = NodeRef::<html::Input>::new();
     let video_input = NodeRef::<html::Input>::new();
     let subs_input = NodeRef::<html::Input>::new();
     let busy = RwSignal::new(false);
@@ -44,7 +46,10 @@ pub fn UploadPage() -> impl IntoView {
         }
         outcome.set(None);
         percent.set(None);
-        let show_name = show.get_untracked().trim().to_string();
+        let show_name = show_input
+            .get_untracked()
+            .map(|i| i.value().trim().to_string())
+            .unwrap_or_default();
         let video = first_file(video_input);
         let subs = first_file(subs_input);
         let checked = plan(
@@ -86,7 +91,7 @@ pub fn UploadPage() -> impl IntoView {
         <form class="upload" on:submit=on_upload>
             <label>"Show"
                 <input data-testid="upload-show" placeholder="e.g. talk" autocomplete="off"
-                    prop:value=show on:input=move |ev| show.set(event_target_value(&ev))/>
+                    node_ref=show_input/>
             </label>
             <label>"Video (.mp4)"
                 <input type="file" data-testid="upload-video" accept="video/mp4,.mp4" node_ref=video_input/>
