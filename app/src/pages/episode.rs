@@ -13,7 +13,7 @@ use crate::api::{
 };
 use crate::cache::{self, Group};
 use crate::components::format;
-use crate::components::session::use_studio;
+use crate::components::session::{Studio, use_studio};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
@@ -94,29 +94,6 @@ pub fn EpisodePage() -> impl IntoView {
         _ => {}
     });
 
-    let include_transcripts = RwSignal::new(false);
-    let include_audio = RwSignal::new(false);
-    let clean = Action::new(|(id, t, a, dry): &(String, bool, bool, bool)| {
-        cleanup_episode(id.clone(), Some(*t), Some(*a), Some(*dry))
-    });
-    let preview = RwSignal::new(None::<CleanupReport>);
-    Effect::new(move |_| match clean.value().get() {
-        Some(Ok(r)) if r.dry_run => preview.set(Some(r)),
-        Some(Ok(_)) => {
-            preview.set(None);
-            studio.refetch_all();
-        }
-        _ => {}
-    });
-    let ask = move |dry: bool| {
-        clean.dispatch((
-            id(),
-            include_transcripts.get_untracked(),
-            include_audio.get_untracked(),
-            dry,
-        ))
-    };
-
     view! {
         <LiveStatus live/>
         <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
@@ -131,11 +108,55 @@ pub fn EpisodePage() -> impl IntoView {
             })}
         // Inside the Transition (which waits for `detail`): nothing to clean up for an unknown episode.
         <section class="cleanup" hidden=move || detail.with(|d| matches!(d, Some(Err(_))))>
+            {super::deferred::after_hydration(move || episode_cleanup(Signal::derive(id), studio))}
+        </section>
+        </Transition>
+    }
+}
+
+/// The address names no episode: an unknown id, or one that is not an episode id at all.
+fn unknown_episode(code: ErrorCode) -> bool {
+    matches!(code, ErrorCode::NotFound | ErrorCode::BadRequest)
+}
+
+/// "Clean up this episode": a preview (dry run), then the real cleanup. Loaded once the page has
+/// hydrated, so its code is not part of the episode page's first download (the WebAssembly budget).
+#[lazy]
+fn episode_cleanup(id: Signal<String>, studio: Studio) -> AnyView {
+    let include_transcripts = RwSignal::new(false);
+    let include_audio = RwSignal::new(false);
+    let clean = Action::new(move |(id, t, a, dry): &(String, bool, bool, bool)| {
+        let res = cleanup_episode(id.clone(), Some(*t), Some(*a), Some(*dry));
+        async move {
+            let res = res.await;
+            if res.as_ref().is_ok_and(|r| !r.dry_run) {
+                studio.refetch_all();
+            }
+            res
+        }
+    });
+    // The last answer, when it was a dry run: the list waiting for its confirm.
+    let preview = move || {
+        clean
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .filter(|r| r.dry_run)
+    };
+    let ask = move |dry: bool| {
+        clean.dispatch((
+            id.get_untracked(),
+            include_transcripts.get_untracked(),
+            include_audio.get_untracked(),
+            dry,
+        ))
+    };
+    view! {
             <h3>"Clean up this episode"</h3>
             <label><input type="checkbox" prop:checked=include_transcripts on:change=move |ev| include_transcripts.set(event_target_checked(&ev))/>" include transcripts"</label>
             <label><input type="checkbox" prop:checked=include_audio on:change=move |ev| include_audio.set(event_target_checked(&ev))/>" include audio"</label>
             <button data-testid="cleanup-preview" on:click=move |_| { ask(true); }>"Preview cleanup"</button>
-            {move || preview.get().map(|r| view! {
+            {move || preview().map(|r| view! {
                 <div class="warning" data-testid="cleanup-preview-list">
                     <p>{format!("{} file(s), {} will be removed:", r.files, format::bytes(r.bytes))}</p>
                     <ul class="paths">{r.paths.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
@@ -147,14 +168,8 @@ pub fn EpisodePage() -> impl IntoView {
                 Ok(_) => ().into_any(),
                 Err(e) => view! { <ErrorLine error=e/> }.into_any(),
             })}
-        </section>
-        </Transition>
     }
-}
-
-/// The address names no episode: an unknown id, or one that is not an episode id at all.
-fn unknown_episode(code: ErrorCode) -> bool {
-    matches!(code, ErrorCode::NotFound | ErrorCode::BadRequest)
+    .into_any()
 }
 
 /// What a real cleanup did: moved to the trash (restorable, nothing freed yet) or removed for good.
