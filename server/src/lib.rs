@@ -18,7 +18,8 @@
 //! | [`http`] | the axum router and its handlers |
 //! | [`backend`] | the `app` contract's `Backend` trait, implemented over [`studio`] |
 //! | [`cli`], [`config`] | the `ewg` command line and its flags |
-//! | [`node`] | this process's identity in the registry, and its heartbeat in `nodes` |
+//! | [`node`] | this process's identity in the registry (host, pid, PID namespace), and its heartbeat in `nodes` |
+//! | [`failpoint`] | `EWG_FAILPOINTS`: fault injection at each step of a cleanup run, for the sweep in `it::faults` |
 //! | [`ids`], [`error`], [`metrics`] | episode ids, the error type, `/metrics` |
 //!
 //! The design rules (what may delete what, who owns an episode, what survives a crash) are stated in the

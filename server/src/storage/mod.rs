@@ -7,6 +7,7 @@
 //! - `trash.rs`: [`Trash::take`] / [`Trash::measure`] / [`Trash::purge`] and [`DataRoot::purge_all_trash`];
 //! - `restore.rs`: [`Trash::give_back`], the way back out of the trash (never overwriting);
 //! - `usage.rs`: bytes per top-level directory, and the filesystem's free space;
+//! - `reserve.rs`: the registry's reserve (`.ewg-reserve`), given back when the disk fills up;
 //! - `walk.rs`: counting and unlinking a tree through directory handles;
 //! - `fd.rs`: `openat`/`statx` on one name at a time, mount identities, names for reports;
 //! - `mounts.rs`: mount points from `/proc/self/mountinfo`.
