@@ -243,8 +243,8 @@ impl Jobs {
             let Err(e) = self.settle(job, again).await else {
                 return;
             };
-            let full = crate::pipeline::space::says_disk_full(&e.to_string());
-            if full && self.pipeline.root.release_reserve() {
+            if crate::pipeline::space::release_reserve_if_full(&self.pipeline.root, &e.to_string())
+            {
                 tracing::warn!("the registry's disk is full: gave its reserve back");
             }
             if tokio::time::Instant::now() >= give_up {

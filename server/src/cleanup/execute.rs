@@ -433,9 +433,7 @@ impl Cleanup {
                 Err(e) if tries >= 3 => return Err(e),
                 Err(e) => {
                     tracing::warn!(run = %record.id, error = %e, tries, "cleanup commit refused; trying again");
-                    if crate::pipeline::space::says_disk_full(&e.to_string()) {
-                        self.root.release_reserve();
-                    }
+                    crate::pipeline::space::release_reserve_if_full(&self.root, &e.to_string());
                     tokio::time::sleep(std::time::Duration::from_millis(300 * tries)).await;
                 }
             }

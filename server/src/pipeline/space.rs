@@ -58,6 +58,12 @@ pub fn says_disk_full(message: &str) -> bool {
         || m.contains("disk full")
 }
 
+/// Gives the registry's reserve back at once when `error` says the disk is full (the write that failed
+/// can then be tried again). True when it did.
+pub fn release_reserve_if_full(root: &crate::storage::DataRoot, error: &str) -> bool {
+    says_disk_full(error) && root.release_reserve()
+}
+
 /// A stage's failure reason, with the full disk named first when that is what stopped it.
 pub fn name_full_disk(reason: String) -> String {
     if says_disk_full(&reason) && !reason.starts_with("disk full") {
@@ -72,19 +78,13 @@ fn mb(bytes: u64) -> String {
 }
 
 impl Pipeline {
-    /// The reserve this data root keeps.
-    fn reserve_target(&self) -> u64 {
-        let total = self.root.space().map(|s| s.total).unwrap_or(0);
-        reserve_size(total, self.config.disk_reserve)
-    }
-
     /// `Err(reason)` when `stage` would not fit: it needs `need` bytes and must leave the reserve whole
     /// (a reserve given back under pressure still counts, so work never eats the room it needs).
     pub(super) fn admit(&self, stage: Stage, need: u64) -> Result<(), String> {
         let Ok(space) = self.root.space() else {
             return Ok(()); // no statvfs: the write itself will say
         };
-        let reserve = self.reserve_target();
+        let reserve = reserve_size(space.total, self.config.disk_reserve);
         let missing = reserve.saturating_sub(self.root.reserve_held());
         if space.free >= need.saturating_add(missing) {
             return Ok(());

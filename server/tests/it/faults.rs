@@ -259,6 +259,24 @@ pub(crate) fn episode_ids(root: &Path) -> Vec<String> {
         .collect()
 }
 
+/// A server with one 3 s episode of show `show`, processed to done; its id (in a list, as the checks
+/// take it).
+async fn one_done_episode(show: &str) -> (Env, Vec<String>) {
+    let env = Env::start(|inbox| {
+        make_media(
+            inbox,
+            &["--shows", show, "--episodes", "1", "--seconds", "3"],
+        )
+    })
+    .await;
+    let ids = episode_ids(env.root());
+    env.ok::<ProcessOutcome>("process", json!({ "ids": ids }))
+        .await;
+    let d = env.wait_settled(&ids[0], Duration::from_secs(90)).await;
+    assert_eq!(d.episode.state, EpisodeState::Done, "{:?}", d.episode.error);
+    (env, ids)
+}
+
 /// A trigger that makes the registry refuse every `DELETE FROM artifacts` (the commit of any cleanup).
 fn refuse_artifact_deletes(root: &Path, refuse: bool) {
     let q = match (db::postgres(), refuse) {
@@ -283,24 +301,8 @@ fn refuse_artifact_deletes(root: &Path, refuse: bool) {
 /// finished run: every later process or force answered 409.
 #[tokio::test]
 async fn a_cleanup_whose_commit_is_refused_fails_puts_everything_back_and_lets_go() {
-    let env = Env::start(|inbox| {
-        make_media(
-            inbox,
-            &["--shows", "refuse", "--episodes", "1", "--seconds", "3"],
-        )
-    })
-    .await;
-    let ids = episode_ids(env.root());
+    let (env, ids) = one_done_episode("refuse").await;
     let id = ids[0].clone();
-    env.ok::<ProcessOutcome>("process", json!({ "ids": ids }))
-        .await;
-    assert_eq!(
-        env.wait_settled(&id, Duration::from_secs(90))
-            .await
-            .episode
-            .state,
-        EpisodeState::Done
-    );
     let files = env.files();
     refuse_artifact_deletes(env.root(), true);
     let (status, body) = env
@@ -443,24 +445,8 @@ fn proc_state(pid: u32) -> Option<char> {
 /// changes nothing: no second commit, no run brought back to life, no trash touched; it says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_paused_past_its_lease_changes_nothing_when_it_wakes() {
-    let env = Env::start(|inbox| {
-        make_media(
-            inbox,
-            &["--shows", "paused", "--episodes", "1", "--seconds", "3"],
-        )
-    })
-    .await;
-    let ids = episode_ids(env.root());
+    let (env, ids) = one_done_episode("paused").await;
     let id = ids[0].clone();
-    env.ok::<ProcessOutcome>("process", json!({ "ids": ids }))
-        .await;
-    assert_eq!(
-        env.wait_settled(&id, Duration::from_secs(90))
-            .await
-            .episode
-            .state,
-        EpisodeState::Done
-    );
     let mut owner = db::ewg(env.root())
         .args(["clean", &id])
         .env("EWG_FAILPOINT_STOP_AFTER_TRASH", "1")
