@@ -11,7 +11,7 @@
 
 use app::api::{EpisodeState, Stage};
 use ewg::cleanup::{DeepCleanRequest, Keep, Trigger};
-use ewg::config::{Common, ServeArgs};
+use ewg::cli::config::{Common, ServeArgs};
 use ewg::ids::EpisodeId;
 use ewg::registry::{AttemptEnd, JobState, NewEpisode, Then};
 use ewg::studio::Studio;
@@ -82,7 +82,7 @@ async fn open(data: &Path) -> std::sync::Arc<Studio> {
         data_dir: data.to_path_buf(),
         database_url: None,
     };
-    Studio::open(&common, &ServeArgs::default())
+    Studio::open(&ServeArgs::default().settings(&common))
         .await
         .expect("open")
 }

@@ -6,7 +6,7 @@
 //! `EWG_BENCH_DATABASE_URL=postgres://…` runs it on a PostgreSQL registry (an empty database).
 
 use app::api::{EpisodeState, Role, Stage};
-use ewg::config::{Common, ServeArgs};
+use ewg::cli::config::{Common, ServeArgs};
 use ewg::registry::{AttemptEnd, JobState, NewEpisode};
 use ewg::studio::Studio;
 use std::time::{Duration, Instant};
@@ -33,7 +33,7 @@ async fn main() {
         data_dir: dir.path().to_path_buf(),
         database_url: std::env::var("EWG_BENCH_DATABASE_URL").ok(),
     };
-    let studio = Studio::open(&common, &ServeArgs::default())
+    let studio = Studio::open(&ServeArgs::default().settings(&common))
         .await
         .expect("open");
     for n in 0..1000 {

@@ -3,7 +3,7 @@
 //!
 //!   cargo run --release -p ewg --example bench_pipeline [EPISODES] [SECONDS]
 
-use ewg::config::{Common, ServeArgs};
+use ewg::cli::config::{Common, ServeArgs};
 use ewg::jobs::Jobs;
 use ewg::pipeline::{Pipeline, PipelineConfig, ffmpeg};
 use ewg::studio::Studio;
@@ -42,7 +42,7 @@ async fn main() {
         database_url: None,
     };
     let serve = ServeArgs::default();
-    let studio = Studio::open(&common, &serve).await.expect("open");
+    let studio = Studio::open(&serve.settings(&common)).await.expect("open");
     let ids = studio.discover().await.expect("discover").added;
     assert_eq!(ids.len(), episodes);
 

@@ -10,10 +10,8 @@ mod limiter;
 mod origin;
 mod recheck;
 
-use crate::config::ServeArgs;
 use crate::error::{Error, Result};
 use crate::registry::{Registry, UserRow};
-use app::api::Role;
 use app::api::backend::Actor;
 use argon2::password_hash::SaltString;
 use argon2::{Argon2, PasswordHasher};
@@ -32,6 +30,41 @@ pub const COOKIE: &str = "ewg_session";
 const SESSION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How long a login waits for a hashing slot before it is told to come back (429).
 const HASH_WAIT: Duration = Duration::from_secs(3);
+
+/// What [`Auth`] is set up with: the `ewg serve` flags, parsed by the command line (`cli`).
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// `--secure-cookies`.
+    pub secure_cookies: bool,
+    /// `--public-url`, as an origin (see [`parse_public_url`]).
+    pub public_origin: Option<String>,
+    /// `--trusted-proxy`.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// How long an open event stream trusts its last session check (`--events-session-check-secs`).
+    pub session_check: Duration,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            secure_cookies: false,
+            public_origin: None,
+            trusted_proxies: Vec::new(),
+            session_check: Duration::from_secs(15),
+        }
+    }
+}
+
+/// The one password rule, for sign-up on the command line and for a change of password in the browser.
+pub fn check_new_password(password: &str) -> Result<()> {
+    const MIN_CHARS: usize = 8;
+    if password.chars().count() < MIN_CHARS {
+        return Err(Error::BadRequest(format!(
+            "the new password must be at least {MIN_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
 
 pub struct Auth {
     registry: Registry,
@@ -85,18 +118,18 @@ fn limiter_key(addr: Option<IpAddr>, username: &str) -> Key {
 }
 
 impl Auth {
-    pub fn new(registry: Registry, serve: &ServeArgs) -> Self {
+    pub fn new(registry: Registry, settings: &AuthSettings) -> Self {
         // More slots than cores would only queue on the blocking pool while holding their memory.
         let slots = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4));
         Auth {
             registry,
-            secure: serve.secure_cookies,
-            public_origin: serve.public_url.clone(),
-            trusted_proxies: serve.trusted_proxies.clone(),
+            secure: settings.secure_cookies,
+            public_origin: settings.public_origin.clone(),
+            trusted_proxies: settings.trusted_proxies.clone(),
             limiter: Limiter::default(),
             hashing: Hasher::new(slots),
             password_checks: AtomicU64::new(0),
-            rechecks: Rechecks::new(Duration::from_secs(serve.edges.events_session_check_secs)),
+            rechecks: Rechecks::new(settings.session_check),
         }
     }
 
@@ -141,13 +174,12 @@ impl Auth {
     /// which is what stops cross-site request forgery.
     pub async fn authenticate(&self, parts: &Parts) -> Result<Option<Actor>> {
         if let Some(token) = bearer(parts) {
-            let Some((id, name, role)) = self.registry.token_role(&secret_hash(token)).await?
-            else {
+            let Some(t) = self.registry.live_token(&secret_hash(token)).await? else {
                 return Err(Error::Unauthorized("invalid or revoked API token".into()));
             };
             return Ok(Some(Actor {
-                name: format!("token:{name}#{id}"),
-                role: Role::parse(&role).unwrap_or(Role::Viewer),
+                name: format!("token:{}#{}", t.name, t.id),
+                role: t.role(),
             }));
         }
         let Some(secret) = cookie(parts, COOKIE) else {
@@ -268,11 +300,7 @@ impl Auth {
         current: &str,
         new: &str,
     ) -> Result<String> {
-        if new.chars().count() < 8 {
-            return Err(Error::BadRequest(
-                "the new password must be at least 8 characters".into(),
-            ));
-        }
+        check_new_password(new)?;
         // Signed in already, so no client address here: guesses of the current password share one
         // bucket per name, which only the account's own sessions can reach.
         let mut user = self

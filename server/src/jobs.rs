@@ -40,7 +40,7 @@ impl Jobs {
             lease,
             wake: Notify::new(),
             running: Mutex::new(HashMap::new()),
-            node: crate::node::node_id().to_string(),
+            node: crate::registry::liveness::node_id().to_string(),
         })
     }
 

@@ -2,45 +2,42 @@
 //! HTTP surface. `app` owns the API contract (types, server-function signatures); this crate implements it.
 //!
 //! How a request travels: `http/` (router, error contract, `Caller<Role>` extractor) or a server function
-//! in `app` → [`backend`] (wire types ↔ domain) → [`studio`] (the one way in: validation, detached actions)
+//! in `app` (through the `Backend` trait, which [`studio`] implements itself) → [`studio`] (the one way in:
+//! validation, detached actions)
 //! → [`cleanup`] / [`jobs`] / [`pipeline`] → [`registry`] (SQL) and [`storage`] (the deletion primitive).
 //! The CLI ([`cli`]) enters at [`studio`] too.
 //!
 //! | module | concern |
 //! |---|---|
-//! | [`studio`] | the application service every front end calls |
+//! | [`studio`] | the application service every front end calls; it implements `app`'s `Backend` contract (`studio/contract.rs`) |
 //! | [`cleanup`] | cleanup actions, planning, orphan sweep and guard, run execution, recovery, upload leases |
 //! | [`storage`] | the data root and the deletion primitive (directory handles, no links, no mounts) |
-//! | [`registry`] | sqlx queries, one text for SQLite and PostgreSQL: episodes, artifacts, jobs, runs, ownership, uploads, users, nodes |
+//! | [`registry`] | sqlx queries, one text for SQLite and PostgreSQL: episodes, artifacts, jobs, runs, ownership, uploads, users, nodes; this process's node id and liveness |
 //! | [`jobs`] | workers, leases, heartbeats, fenced job ends, cancellation |
 //! | [`pipeline`] | the stages, ffmpeg, transcription, child processes |
 //! | [`auth`] | passwords, sessions, tokens, login limits, Origin checks |
 //! | [`http`] | the axum router and its handlers |
-//! | [`backend`] | the `app` contract's `Backend` trait, implemented over [`studio`] |
-//! | [`cli`], [`config`] | the `ewg` command line and its flags |
-//! | [`node`] | this process's identity in the registry (host, pid, PID namespace), and its heartbeat in `nodes` |
+//! | [`cli`] | the `ewg` command line; its flags ([`cli::config`]) become the settings the layers below define |
 //! | [`failpoint`] | `EWG_FAILPOINTS`: fault injection at each step of a cleanup run, for the sweep in `it::faults` |
-//! | [`ids`], [`error`], [`metrics`] | episode ids, the error type, `/metrics` |
+//! | [`ids`], [`error`], [`metrics`], [`units`] | episode ids, the error type, `/metrics`, durations as written |
 //!
 //! The design rules (what may delete what, who owns an episode, what survives a crash) are stated in the
 //! README ("How cleanup stays trustworthy") and in the module docs of [`cleanup`] and [`storage`].
 
 pub mod auth;
-pub mod backend;
 pub mod cleanup;
 pub mod cli;
-pub mod config;
 pub mod error;
 pub mod failpoint;
 pub mod http;
 pub mod ids;
 pub mod jobs;
 pub mod metrics;
-pub mod node;
 pub mod pipeline;
 pub mod registry;
 pub mod storage;
 pub mod studio;
+pub mod units;
 
 /// Unix time in milliseconds: the registry's one time unit (portable across SQLite and Postgres).
 pub fn now_ms() -> i64 {

@@ -141,7 +141,7 @@ pub struct Cleanup {
     pub registry: Registry,
     /// Age after which an unfinished upload or an abandoned work dir is swept by the schedule.
     stale_after: Duration,
-    /// This process in the registry (`node::node_id`).
+    /// This process in the registry (`registry::liveness::node_id`).
     node: String,
     /// How often an episode whose worker died is cleaned and queued again (`--retry-interrupted`).
     retry_interrupted: u32,
@@ -161,7 +161,7 @@ impl Cleanup {
             root,
             registry,
             stale_after,
-            node: crate::node::node_id().to_string(),
+            node: crate::registry::liveness::node_id().to_string(),
             retry_interrupted,
             policy,
         })

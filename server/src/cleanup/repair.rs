@@ -45,7 +45,10 @@ impl Cleanup {
         // Take the run over first, fenced: from here on its old owner's heartbeat, commit and finish
         // change nothing, even if it was only paused and wakes up now. The pid shortcut counts as
         // certain death; otherwise the owner must still be silent on the registry's clock.
-        let certain = run.owner.as_deref().is_some_and(crate::node::is_gone);
+        let certain = run
+            .owner
+            .as_deref()
+            .is_some_and(crate::registry::liveness::is_gone);
         let token = format!("recovery:{}:{}", self.node, super::execute::new_token());
         let stale = (!certain).then_some(RUN_STALE_MS);
         if !self

@@ -2,8 +2,8 @@
 //! A slot is taken before the work starts and given back when its guard drops — the stream closed or
 //! the request finished, however it ended. Past a cap the answer is 429 with what to do about it.
 
-use crate::config::EdgeArgs;
 use crate::error::Error;
+use crate::studio::EdgeLimits;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -28,7 +28,7 @@ pub struct StreamSlot {
 }
 
 impl Limits {
-    pub fn new(edges: &EdgeArgs) -> Self {
+    pub fn new(edges: &EdgeLimits) -> Self {
         Limits {
             streams: Arc::new(Streams {
                 per_user: edges.events_per_user,
@@ -103,10 +103,10 @@ mod tests {
 
     #[test]
     fn streams_are_capped_per_user_and_in_all_and_freed_on_drop() {
-        let l = Limits::new(&EdgeArgs {
+        let l = Limits::new(&EdgeLimits {
             events_per_user: 2,
             events_max: 3,
-            ..EdgeArgs::default()
+            ..EdgeLimits::default()
         });
         let a1 = l.open_stream("ana").unwrap();
         let _a2 = l.open_stream("ana").unwrap();

@@ -27,7 +27,6 @@ mod upload;
 
 pub use error::{HttpError, error_response};
 
-use crate::backend::StudioBackend;
 use crate::studio::Studio;
 use app::api::ApiError;
 use app::api::backend::SharedBackend;
@@ -44,8 +43,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
+    /// The service: the handlers here call it directly, server functions through `Backend`.
     pub studio: Arc<Studio>,
-    pub backend: SharedBackend,
     /// Open event streams and uploads, against their caps.
     pub limits: Arc<limits::Limits>,
 }
@@ -57,12 +56,12 @@ impl axum::extract::FromRef<AppState> for LeptosOptions {
 }
 
 pub fn router(studio: Arc<Studio>, leptos_options: LeptosOptions) -> Router {
-    let backend: SharedBackend = Arc::new(StudioBackend(Arc::clone(&studio)));
+    // The same handle, seen by `app`'s server functions as the contract they call.
+    let backend: SharedBackend = Arc::clone(&studio) as SharedBackend;
     let state = AppState {
         leptos_options: leptos_options.clone(),
         limits: Arc::new(limits::Limits::new(&studio.edges)),
         studio,
-        backend: Arc::clone(&backend),
     };
     let routes = generate_route_list(App);
     let context = move || provide_context(Arc::clone(&backend));
@@ -91,7 +90,7 @@ pub fn router(studio: Arc<Studio>, leptos_options: LeptosOptions) -> Router {
 }
 
 async fn health_get(State(s): State<AppState>) -> impl IntoResponse {
-    Json(s.backend.health().await)
+    Json(s.studio.health().await)
 }
 
 async fn api_not_found(req: Request) -> Response {

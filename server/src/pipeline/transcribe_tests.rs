@@ -3,7 +3,7 @@
 //! without it) and the pocketsphinx fallback. (Unit tests for now: the shared integration binary has not
 //! landed.)
 
-use crate::config::{Common, ServeArgs};
+use crate::cli::config::{Common, ServeArgs};
 use crate::ids::EpisodeId;
 use crate::jobs::Jobs;
 use crate::pipeline::transcribe::Transcriber;
@@ -73,7 +73,7 @@ async fn lab_with(dir: &Path, tweak: impl FnOnce(&mut PipelineConfig)) -> Lab {
         transcriber: Some(Transcriber::Builtin),
         ..ServeArgs::default()
     };
-    let studio = Studio::open(&common, &serve).await.expect("open");
+    let studio = Studio::open(&serve.settings(&common)).await.expect("open");
     studio.discover().await.expect("discover");
     let mut config = PipelineConfig {
         keep_scratch: true,

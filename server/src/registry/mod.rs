@@ -5,11 +5,13 @@
 //! `runs` (cleanup runs and their owners), `trash` (what kept trash holds and
 //! what a restore puts back), `ownership` (one owner per episode), `uploads` (uploads in
 //! flight), `users` (users, sessions, tokens), `nodes` (the processes sharing the registry, and the data
-//! root they must all see).
+//! root they must all see), `liveness` (this process's node id and heartbeat, and whether another
+//! owner is certainly gone — the one judgement recovery and [`runs`] share).
 
 mod artifacts;
 mod episodes;
 mod jobs;
+pub mod liveness;
 mod metrics;
 mod nodes;
 mod ownership;
@@ -25,7 +27,7 @@ pub use metrics::{DURATION_BUCKETS_MS, DurationHistogram};
 pub use ownership::PlannedRows;
 pub use runs::{LiveRun, RunRecord, RunTotals, Then};
 pub use trash::{KeepTrash, Restored, TrashRunRow, TrashedEpisode, TrashedRow};
-pub use users::UserRow;
+pub use users::{TokenRow, UserRow};
 
 /// The database's clock in Unix milliseconds. Leases and heartbeats are compared on one clock — the
 /// registry's — so processes on machines whose clocks disagree (or jump) still agree on who is alive.
@@ -131,12 +133,12 @@ impl Registry {
     /// A bad URL is refused, and a database server is reached, before anything is created: a typo or an
     /// unreachable server leaves no half-made data dir behind. `None`: the registry is a file in the data
     /// root, opened once the root exists.
-    pub async fn open_before_root(common: &crate::config::Common) -> Result<Option<Self>> {
-        match common.database_url.as_deref() {
+    pub async fn open_before_root(url: Option<&str>, data_dir: &Path) -> Result<Option<Self>> {
+        match url {
             None => Ok(None),
             Some(url) => match Engine::of(url)? {
                 Engine::Sqlite => Ok(None),
-                Engine::Postgres => Ok(Some(Self::open(Some(url), &common.data_dir).await?)),
+                Engine::Postgres => Ok(Some(Self::open(Some(url), data_dir).await?)),
             },
         }
     }

@@ -81,7 +81,7 @@ pub struct LiveRun {
 impl LiveRun {
     /// Its owner stopped: silent past `stale_ms`, or a process of this machine that no longer exists.
     pub fn owner_gone(&self, stale_ms: i64) -> bool {
-        self.silent_ms > stale_ms || self.owner.as_deref().is_none_or(crate::node::is_gone)
+        self.silent_ms > stale_ms || self.owner.as_deref().is_none_or(super::liveness::is_gone)
     }
 }
 

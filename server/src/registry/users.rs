@@ -17,6 +17,22 @@ impl UserRow {
     }
 }
 
+/// An API token as stored (its secret's hash is never read back).
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    /// When it was revoked; `None`: live.
+    pub revoked_at: Option<i64>,
+}
+
+impl TokenRow {
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::Viewer)
+    }
+}
+
 impl Registry {
     pub async fn add_user(&self, username: &str, password_hash: &str, role: Role) -> Result<i64> {
         let res = sqlx::query_scalar::<_, i64>(
@@ -126,10 +142,11 @@ impl Registry {
         Ok(id)
     }
 
-    /// The role and name of a live (not revoked) token.
-    pub async fn token_role(&self, token_hash: &str) -> Result<Option<(i64, String, String)>> {
+    /// A live (not revoked) token by its secret's hash.
+    pub async fn live_token(&self, token_hash: &str) -> Result<Option<TokenRow>> {
         Ok(sqlx::query_as(
-            "SELECT id, name, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+            "SELECT id, name, role, revoked_at FROM api_tokens
+             WHERE token_hash = $1 AND revoked_at IS NULL",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -147,7 +164,7 @@ impl Registry {
         Ok(r.rows_affected() == 1)
     }
 
-    pub async fn list_tokens(&self) -> Result<Vec<(i64, String, String, Option<i64>)>> {
+    pub async fn list_tokens(&self) -> Result<Vec<TokenRow>> {
         Ok(
             sqlx::query_as("SELECT id, name, role, revoked_at FROM api_tokens ORDER BY id")
                 .fetch_all(&self.pool)

@@ -10,15 +10,10 @@ use app::api::{
     CleanEpisodeRequest, CleanupReport, CleanupResult, EpisodeState, ProcessRequest,
     ReprocessRequest, RetryRequest,
 };
-use std::sync::Arc;
 
 impl Studio {
     /// Queues episodes. Every id is checked before anything changes, so a bad request loses nothing.
-    pub async fn process(
-        self: &Arc<Self>,
-        actor: &str,
-        req: ProcessRequest,
-    ) -> Result<Vec<JobRow>> {
+    pub async fn process(&self, actor: &str, req: ProcessRequest) -> Result<Vec<JobRow>> {
         if req.ids.is_empty() {
             return Err(Error::BadRequest(
                 "`ids` must name at least one episode".into(),
@@ -92,7 +87,7 @@ impl Studio {
     }
 
     pub async fn cleanup_episode(
-        self: &Arc<Self>,
+        &self,
         actor: &str,
         req: CleanEpisodeRequest,
     ) -> Result<CleanupReport> {
@@ -122,7 +117,7 @@ impl Studio {
 
     /// Stop the running job (waiting until it has stopped), remove everything derived, start over.
     pub async fn force_reprocess(
-        self: &Arc<Self>,
+        &self,
         actor: &str,
         req: ReprocessRequest,
     ) -> Result<(CleanupReport, Option<JobRow>)> {
@@ -173,7 +168,7 @@ impl Studio {
 
     /// Clean each failed attempt, verify nothing of it remains and no job is live, then requeue.
     pub async fn retry_failed(
-        self: &Arc<Self>,
+        &self,
         actor: &str,
         req: RetryRequest,
     ) -> Result<(CleanupReport, Vec<JobRow>)> {
@@ -229,11 +224,7 @@ impl Studio {
         Ok((outcome.report, job))
     }
 
-    pub async fn deep_clean(
-        self: &Arc<Self>,
-        actor: &str,
-        req: DeepCleanRequest,
-    ) -> Result<CleanupReport> {
+    pub async fn deep_clean(&self, actor: &str, req: DeepCleanRequest) -> Result<CleanupReport> {
         req.validate()
             .map_err(|e| Error::BadRequest(e.to_string()))?;
         let actor = actor.to_string();

@@ -14,7 +14,6 @@ use app::api::{
     HighlightCandidate, SocialPost, Stage, TranscriptLine, failure_group_key, failure_signature,
 };
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// Largest transcript or social post the episode page reads back (a real one is a few hundred KB).
 const MAX_TEXT_BYTES: u64 = 8 * 1024 * 1024;
@@ -137,7 +136,7 @@ impl Studio {
     /// Cleans the selected failed episodes in one run and sets them back to idle: what the user chose
     /// to keep (transcripts, audio) stays, everything else derived goes to the trash.
     pub async fn cleanup_failed(
-        self: &Arc<Self>,
+        &self,
         actor: &str,
         req: CleanFailedRequest,
     ) -> Result<CleanupReport> {
@@ -167,7 +166,7 @@ impl Studio {
     /// Deletes one clip's files, or (`regenerate`) deletes them and queues a job that cuts the clip
     /// again. 404 for an unknown episode or clip, 409 naming the job while the episode is processed.
     pub async fn clip(
-        self: &Arc<Self>,
+        &self,
         actor: &str,
         req: ClipRequest,
         regenerate: bool,

@@ -158,7 +158,7 @@ impl Studio {
     }
 
     fn upload_margin(&self) -> u64 {
-        self.edges.upload_margin_mb.saturating_mul(1024 * 1024)
+        self.edges.upload_margin_bytes
     }
 
     fn no_room(&self, bytes: u64) -> Error {
@@ -167,7 +167,7 @@ impl Studio {
             "the upload ({} MB) does not fit: the data root's filesystem has {} MB free and keeps {} MB in reserve (EWG_UPLOAD_MARGIN_MB); free space (Deep Clean, empty the trash) and try again",
             bytes.div_ceil(1024 * 1024),
             free / (1024 * 1024),
-            self.edges.upload_margin_mb
+            self.edges.upload_margin_bytes / (1024 * 1024)
         ))
     }
 

@@ -1,5 +1,5 @@
 //! The application service: every user-facing action, validated, with the cleanup rules. Server
-//! functions ([`crate::backend`]), the upload and file handlers ([`crate::http`]) and the CLI
+//! functions (through `app`'s `Backend` trait, implemented in `contract.rs`), the upload and file handlers ([`crate::http`]) and the CLI
 //! ([`crate::cli`]) all come in here, so they cannot drift apart.
 //!
 //! | file | actions |
@@ -10,36 +10,41 @@
 //! | `undo.rs` | the trash, restore, purge on request, and where the disk goes |
 //! | `console.rs` | failure groups, an episode's media, per-clip delete and regenerate |
 //! | `stuck.rs` | when a running episode counts as stuck |
+//! | `contract.rs` | `app`'s `Backend` trait: each action in wire form |
+//! | `accounts.rs` | users and API tokens, for `ewg user` / `ewg token` |
+//! | `settings.rs` | what the service is set up with (filled in by `cli`) |
 //! | `live.rs` | the registry's changes as a feed, for the event stream |
 //!
 //! Actions that change state run [`Studio::detached`]: on a task of their own, so a client that
 //! disconnects (its request future dropped) can never stop one half-way.
 
+mod accounts;
 mod cleaning;
 mod console;
+mod contract;
 mod episodes;
 mod inbox;
 mod live;
+mod settings;
 mod stuck;
 mod undo;
 
 pub use inbox::{UploadRequest, UploadTarget};
 pub use live::{Live, LiveEvent};
+pub use settings::{EdgeLimits, Settings};
 pub use stuck::StuckLimits;
 
 use crate::auth::Auth;
 use crate::cleanup::Cleanup;
-use crate::config::{Common, ServeArgs};
 use crate::error::{Error, Result};
 use crate::ids::EpisodeId;
 use crate::jobs::Jobs;
+use crate::pipeline::Pipeline;
 use crate::pipeline::scratch::Scratch;
-use crate::pipeline::{Pipeline, PipelineConfig};
 use crate::registry::{EpisodeRow, Registry};
 use crate::storage::DataRoot;
 use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Weak};
 
 pub struct Studio {
     pub root: DataRoot,
@@ -54,26 +59,30 @@ pub struct Studio {
     /// What changed in the registry, for `GET /api/events`.
     pub live: Arc<Live>,
     /// Caps on event streams and uploads, the upload margin, who may scrape `/metrics`.
-    pub edges: crate::config::EdgeArgs,
+    pub edges: EdgeLimits,
+    /// This service's own handle: an action called through `&self` (as the `Backend` contract calls
+    /// it) can still run [`Studio::detached`].
+    me: Weak<Studio>,
 }
 
 impl Studio {
     /// Opens the data root and the registry, then finishes what a dead owner left (only runs whose owner
     /// is gone: opening beside a live server is safe).
-    pub async fn open(common: &Common, serve: &ServeArgs) -> Result<Arc<Self>> {
-        let registry = Registry::open_before_root(common).await?;
-        let root = DataRoot::open(&common.data_dir)?;
+    pub async fn open(settings: &Settings) -> Result<Arc<Self>> {
+        let url = settings.database_url.as_deref();
+        let registry = Registry::open_before_root(url, &settings.data_dir).await?;
+        let root = DataRoot::open(&settings.data_dir)?;
         let registry = match registry {
             Some(r) => r,
-            None => Registry::open(common.database_url.as_deref(), root.path()).await?,
+            None => Registry::open(url, root.path()).await?,
         };
         same_root(&root, &registry).await?;
         let cleanup = Cleanup::new(
             root.clone(),
             registry.clone(),
-            Duration::from_secs(serve.stale_after_secs),
-            serve.retry_interrupted,
-            serve.trash.policy(),
+            settings.stale_after,
+            settings.retry_interrupted,
+            settings.storage,
         );
         let recovered = cleanup.recover().await?;
         if recovered > 0 {
@@ -82,56 +91,44 @@ impl Studio {
                 "finished cleanup runs whose owner had stopped"
             );
         }
-        let scratch = match &serve.scratch_dir {
-            Some(dir) => Scratch::local(dir, crate::node::node_id())?,
+        let scratch = match &settings.scratch_dir {
+            Some(dir) => Scratch::local(dir, crate::registry::liveness::node_id())?,
             None => Scratch::Shared,
         };
-        let mut pipeline = Pipeline {
+        let pipeline = Pipeline {
             root: root.clone(),
             registry: registry.clone(),
-            config: PipelineConfig::from_env(),
+            config: settings.pipeline.clone(),
             scratch,
         };
-        // The flag wins over EWG_TRANSCRIBE, which PipelineConfig::from_env reads for `ewg process`.
-        if let Some(t) = serve.transcriber {
-            pipeline.config.transcriber = t;
-        }
-        if let Some(m) = serve.asr_model {
-            pipeline.config.asr_model = m;
-        }
-        if let Some(cmd) = serve
-            .transcribe_cmd
-            .as_ref()
-            .filter(|c| !c.trim().is_empty())
-        {
-            pipeline.config.transcribe_cmd = Some(cmd.clone());
-        }
-        if let Some(mb) = serve.disk_reserve_mb {
-            pipeline.config.disk_reserve = Some(mb << 20);
-        }
-        let jobs = Jobs::new(pipeline, Arc::clone(&cleanup), serve.lease());
-        Ok(Arc::new(Studio {
-            live: Live::new(registry.clone(), serve.stuck_after.clone()),
-            auth: Auth::new(registry.clone(), serve),
+        let jobs = Jobs::new(pipeline, Arc::clone(&cleanup), settings.lease);
+        Ok(Arc::new_cyclic(|me| Studio {
+            me: me.clone(),
+            live: Live::new(registry.clone(), settings.stuck.clone()),
+            auth: Auth::new(registry.clone(), &settings.auth),
             root,
             registry,
             jobs,
             cleanup,
-            max_upload_bytes: serve.max_upload_mb.saturating_mul(1024 * 1024),
-            stuck: serve.stuck_after.clone(),
-            edges: serve.edges.as_ref().clone(),
+            max_upload_bytes: settings.max_upload_bytes,
+            stuck: settings.stuck.clone(),
+            edges: settings.edges.clone(),
         }))
     }
 
     /// Runs an action on its own task and waits for it. Dropping the returned future (a client that went
     /// away) leaves the action running to its end; its outcome is in the registry either way.
-    pub async fn detached<T, F, Fut>(self: &Arc<Self>, action: F) -> Result<T>
+    pub async fn detached<T, F, Fut>(&self, action: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(Arc<Studio>) -> Fut,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
-        let task = tokio::spawn(action(Arc::clone(self)));
+        let me = self
+            .me
+            .upgrade()
+            .ok_or_else(|| Error::Internal("the service is shutting down".into()))?;
+        let task = tokio::spawn(action(me));
         task.await
             .map_err(|e| Error::Internal(format!("action stopped: {e}")))?
     }
@@ -149,8 +146,8 @@ impl Studio {
 
     /// The processes sharing the registry (alive = heartbeat within two lease periods).
     pub async fn workers(&self) -> Result<app::api::WorkerList> {
-        let alive_ms =
-            (self.jobs.lease().as_millis() as i64 * 2).max(crate::node::HEARTBEAT_MS * 3);
+        let alive_ms = (self.jobs.lease().as_millis() as i64 * 2)
+            .max(crate::registry::liveness::HEARTBEAT_MS * 3);
         self.registry.workers(alive_ms).await
     }
 

@@ -43,7 +43,7 @@ impl StuckLimits {
             let stage = Stage::parse(stage)
                 .filter(|s| *s != Stage::Discovered)
                 .ok_or_else(|| format!("`{stage}` is not a pipeline stage"))?;
-            let dur = crate::config::parse_duration(dur)?;
+            let dur = crate::units::parse_duration(dur)?;
             if dur.is_zero() {
                 return Err(format!("`{part}`: a limit must be more than 0"));
             }

@@ -9,7 +9,6 @@ use app::api::{
     EpisodeUsage, PurgeReport, RestoreReport, RestoreRequest, StorageReport, TrashDetail,
     TrashList, TrashState, Usage,
 };
-use std::sync::Arc;
 
 /// How many runs the Trash page lists (all kept ones come first by recency anyway).
 const TRASH_LIST_LIMIT: i64 = 200;
@@ -59,21 +58,13 @@ impl Studio {
         })
     }
 
-    pub async fn restore(
-        self: &Arc<Self>,
-        actor: &str,
-        req: RestoreRequest,
-    ) -> Result<RestoreReport> {
+    pub async fn restore(&self, actor: &str, req: RestoreRequest) -> Result<RestoreReport> {
         let actor = actor.to_string();
         self.detached(move |s| async move { s.cleanup.restore(&actor, req).await })
             .await
     }
 
-    pub async fn purge_trash(
-        self: &Arc<Self>,
-        actor: &str,
-        run_id: Option<String>,
-    ) -> Result<PurgeReport> {
+    pub async fn purge_trash(&self, actor: &str, run_id: Option<String>) -> Result<PurgeReport> {
         let actor = actor.to_string();
         self.detached(
             move |s| async move { s.cleanup.purge_trash_now(&actor, run_id.as_deref()).await },

@@ -84,3 +84,41 @@ fn token_create_prints_the_token_alone_on_stdout() {
     assert_eq!(stdout.trim().len(), 64);
     assert_eq!(stdout.lines().count(), 1);
 }
+
+/// `ewg user add|passwd` go through the service: the API's password rule (a short one is exit 2 with
+/// the same words the browser's change of password gives), and an unknown user is named.
+#[test]
+fn user_commands_keep_the_apis_password_rule() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = ewg()
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin.as_bytes()).unwrap();
+        drop(input);
+        child.wait_with_output().unwrap()
+    };
+    let short = run(&["user", "add", "ada"], "short\n");
+    assert_eq!(short.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&short.stderr);
+    assert!(err.contains("at least 8 characters"), "{err}");
+    let ok = run(&["user", "add", "ada"], "correct horse battery\n");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let again = run(&["user", "passwd", "ada"], "tiny\n");
+    assert_eq!(again.status.code(), Some(2));
+    let nobody = run(&["user", "passwd", "bob"], "correct horse battery\n");
+    assert_eq!(nobody.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("no user `bob`"));
+}

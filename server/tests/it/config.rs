@@ -1,9 +1,9 @@
-//! Flag parsing (`ewg::config`): the documented defaults, the ranges clap enforces, global flags after the
+//! Flag parsing (`ewg::cli::config`): the documented defaults, the ranges clap enforces, global flags after the
 //! subcommand. Pure parsing: nothing is started. (Assumes no `EWG_*` setting variables in the test's
 //! environment, as `scripts/test` runs it.)
 
 use clap::Parser;
-use ewg::config::{Cli, Command, ServeArgs, TokenCommand};
+use ewg::cli::config::{Cli, Command, ServeArgs, TokenCommand};
 use std::path::Path;
 
 fn parse(args: &[&str]) -> Result<Cli, clap::Error> {

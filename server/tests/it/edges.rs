@@ -8,7 +8,7 @@
 use crate::support::{Env, Options, add_user, login, make_media};
 use crate::upload::{VIDEO, raw_request, read_response, real_episode, wait_in_flight};
 use app::api::{CleanupReport, ErrorCode, FailureGroupList, ProcessOutcome, Role, events};
-use ewg::config::EdgeArgs;
+use ewg::cli::config::EdgeArgs;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;

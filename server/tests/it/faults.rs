@@ -379,13 +379,13 @@ async fn a_cli_in_another_pid_namespace_leaves_a_live_owners_run_alone() {
     let registry = &env.studio.registry;
     // Owned by this test process, which is alive and heartbeats nothing: only the pid judgement differs.
     registry
-        .start_run(&run_record("live-run"), ewg::node::node_id())
+        .start_run(&run_record("live-run"), ewg::registry::liveness::node_id())
         .await
         .unwrap();
     let mut child = Command::new("true").spawn().unwrap();
     let dead_pid = child.id();
     child.wait().unwrap();
-    let me = ewg::node::node_id();
+    let me = ewg::registry::liveness::node_id();
     let (host_pid, rest) = me.rsplit_once('.').unwrap();
     let host = host_pid.rsplit_once('-').unwrap().0;
     let dead_owner = format!("{host}-{dead_pid}.{rest}");

@@ -333,7 +333,7 @@ async fn node_local_scratch_on_another_filesystem_leaves_nothing_and_sweeps_only
         .filter(|f| f.starts_with("work/") || f.ends_with(".part"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    let mine = scratch.path().join(ewg::node::node_id());
+    let mine = scratch.path().join(ewg::registry::liveness::node_id());
     let left = crate::support::scratch_left(&mine);
     assert!(
         left.is_empty(),

@@ -7,7 +7,7 @@
 //! check the wire shape itself.
 
 use app::api::{ApiError, EpisodeDetail, Role, Stage};
-use ewg::config::{Common, ServeArgs};
+use ewg::cli::config::{Common, ServeArgs};
 use ewg::studio::Studio;
 use reqwest::StatusCode;
 use serde::Serialize;
@@ -194,7 +194,7 @@ pub struct Options {
     pub transcriber: Option<ewg::pipeline::transcribe::Transcriber>,
     /// `--trash-retention`. Zero here (purged before a cleanup answers, no undo), so the suite's
     /// "nothing stale stays on disk" checks see the whole tree; `undo::` tests keep trash.
-    pub trash: ewg::config::TrashArgs,
+    pub trash: ewg::cli::config::TrashArgs,
     /// Put the data dir on a tmpfs of this many MiB (a filesystem the test can fill).
     pub tmpfs_mib: Option<u64>,
     /// `--stuck-after`.
@@ -207,7 +207,7 @@ pub struct Options {
     /// server's own default, a twentieth of the file system.
     pub disk_reserve_mb: Option<u64>,
     /// Caps on event streams and uploads, the upload margin, `--metrics-allow`.
-    pub edges: ewg::config::EdgeArgs,
+    pub edges: ewg::cli::config::EdgeArgs,
 }
 
 impl Default for Options {
@@ -220,7 +220,7 @@ impl Default for Options {
             public_url: None,
             transcriber: None,
             trusted_proxies: Vec::new(),
-            trash: ewg::config::TrashArgs {
+            trash: ewg::cli::config::TrashArgs {
                 retention: Duration::ZERO,
                 ..Default::default()
             },
@@ -229,7 +229,7 @@ impl Default for Options {
             transcribe_cmd: None,
             scratch_dir: None,
             disk_reserve_mb: Some(1),
-            edges: ewg::config::EdgeArgs::default(),
+            edges: ewg::cli::config::EdgeArgs::default(),
         }
     }
 }
@@ -272,7 +272,9 @@ impl Env {
             edges: Box::new(opts.edges),
             ..ServeArgs::default()
         };
-        let studio = Studio::open(&common, &serve).await.expect("open studio");
+        let studio = Studio::open(&serve.settings(&common))
+            .await
+            .expect("open studio");
         let stop = CancellationToken::new();
         studio.jobs.start(serve.workers, stop.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

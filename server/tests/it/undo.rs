@@ -20,7 +20,7 @@ const DAY: Duration = Duration::from_secs(86_400);
 
 fn keeping(retention: Duration) -> Options {
     Options {
-        trash: ewg::config::TrashArgs {
+        trash: ewg::cli::config::TrashArgs {
             retention,
             ..Default::default()
         },

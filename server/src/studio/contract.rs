@@ -1,34 +1,34 @@
-//! The API contract's implementation: translates between `app`'s wire types and [`Studio`].
+//! The API contract's seam, implemented by the service itself: `app`'s server functions call these
+//! through `Arc<dyn Backend>`, and each one is the matching [`Studio`] action with its result put in
+//! wire form (jobs as `JobInfo`, errors as `ApiError`). No layer stands between the two: where a
+//! method here calls `Studio::x(self, …)` it names the action's own code, not another door.
 
-use crate::studio::Studio;
+use super::Studio;
 use app::api::backend::{Actor, Backend, EpisodeQuery};
 use app::api::*;
 use http::request::Parts;
-use std::sync::Arc;
-
-pub struct StudioBackend(pub Arc<Studio>);
 
 #[async_trait::async_trait]
-impl Backend for StudioBackend {
+impl Backend for Studio {
     async fn authenticate(&self, parts: &Parts) -> Result<Option<Actor>, ApiError> {
-        Ok(self.0.auth.authenticate(parts).await?)
+        Ok(self.auth.authenticate(parts).await?)
     }
 
     async fn health(&self) -> HealthInfo {
-        self.0.health().await
+        Studio::health(self).await
     }
 
     async fn episodes(&self, q: EpisodeQuery) -> Result<EpisodeList, ApiError> {
-        Ok(self.0.episodes(q).await?)
+        Ok(Studio::episodes(self, q).await?)
     }
 
     async fn episode(&self, id: &str) -> Result<EpisodeDetail, ApiError> {
-        Ok(self.0.detail(id).await?)
+        Ok(Studio::detail(self, id).await?)
     }
 
     async fn discover(&self, actor: &Actor) -> Result<DiscoverReport, ApiError> {
         tracing::info!(actor = %actor.name, "discover");
-        Ok(self.0.discover().await?)
+        Ok(Studio::discover(self).await?)
     }
 
     async fn process(
@@ -36,7 +36,7 @@ impl Backend for StudioBackend {
         actor: &Actor,
         req: ProcessRequest,
     ) -> Result<ProcessOutcome, ApiError> {
-        let jobs = self.0.process(&actor.name, req).await?;
+        let jobs = Studio::process(self, &actor.name, req).await?;
         Ok(ProcessOutcome {
             jobs: jobs.iter().map(|j| j.info()).collect(),
         })
@@ -44,7 +44,7 @@ impl Backend for StudioBackend {
 
     async fn cancel(&self, actor: &Actor, id: &str) -> Result<JobInfo, ApiError> {
         tracing::info!(actor = %actor.name, episode = %id, "cancel");
-        Ok(self.0.cancel(id).await?.info())
+        Ok(Studio::cancel(self, id).await?.info())
     }
 
     async fn cleanup_episode(
@@ -52,7 +52,7 @@ impl Backend for StudioBackend {
         actor: &Actor,
         req: CleanEpisodeRequest,
     ) -> Result<CleanupReport, ApiError> {
-        Ok(self.0.cleanup_episode(&actor.name, req).await?)
+        Ok(Studio::cleanup_episode(self, &actor.name, req).await?)
     }
 
     async fn force_reprocess(
@@ -60,7 +60,7 @@ impl Backend for StudioBackend {
         actor: &Actor,
         req: ReprocessRequest,
     ) -> Result<ReprocessOutcome, ApiError> {
-        let (report, job) = self.0.force_reprocess(&actor.name, req).await?;
+        let (report, job) = Studio::force_reprocess(self, &actor.name, req).await?;
         Ok(ReprocessOutcome {
             report,
             job: job.map(|j| j.info()),
@@ -72,7 +72,7 @@ impl Backend for StudioBackend {
         actor: &Actor,
         req: RetryRequest,
     ) -> Result<RetryOutcome, ApiError> {
-        let (report, jobs) = self.0.retry_failed(&actor.name, req).await?;
+        let (report, jobs) = Studio::retry_failed(self, &actor.name, req).await?;
         Ok(RetryOutcome {
             report,
             jobs: jobs.iter().map(|j| j.info()).collect(),
@@ -84,7 +84,7 @@ impl Backend for StudioBackend {
         actor: &Actor,
         req: DeepCleanRequest,
     ) -> Result<CleanupReport, ApiError> {
-        Ok(self.0.deep_clean(&actor.name, req).await?)
+        Ok(Studio::deep_clean(self, &actor.name, req).await?)
     }
 
     async fn cleanup_runs(
@@ -92,15 +92,15 @@ impl Backend for StudioBackend {
         episode: Option<String>,
         limit: u32,
     ) -> Result<CleanupRunList, ApiError> {
-        Ok(self.0.cleanup_runs(episode, limit).await?)
+        Ok(Studio::cleanup_runs(self, episode, limit).await?)
     }
 
     async fn workers(&self) -> Result<WorkerList, ApiError> {
-        Ok(self.0.workers().await?)
+        Ok(Studio::workers(self).await?)
     }
 
     async fn failure_groups(&self) -> Result<FailureGroupList, ApiError> {
-        Ok(self.0.failure_groups().await?)
+        Ok(Studio::failure_groups(self).await?)
     }
 
     async fn cleanup_failed(
@@ -108,11 +108,11 @@ impl Backend for StudioBackend {
         actor: &Actor,
         req: CleanFailedRequest,
     ) -> Result<CleanupReport, ApiError> {
-        Ok(self.0.cleanup_failed(&actor.name, req).await?)
+        Ok(Studio::cleanup_failed(self, &actor.name, req).await?)
     }
 
     async fn delete_clip(&self, actor: &Actor, req: ClipRequest) -> Result<ClipOutcome, ApiError> {
-        let (report, job) = self.0.clip(&actor.name, req, false).await?;
+        let (report, job) = Studio::clip(self, &actor.name, req, false).await?;
         Ok(ClipOutcome {
             report,
             job: job.map(|j| j.info()),
@@ -124,7 +124,7 @@ impl Backend for StudioBackend {
         actor: &Actor,
         req: ClipRequest,
     ) -> Result<ClipOutcome, ApiError> {
-        let (report, job) = self.0.clip(&actor.name, req, true).await?;
+        let (report, job) = Studio::clip(self, &actor.name, req, true).await?;
         Ok(ClipOutcome {
             report,
             job: job.map(|j| j.info()),
@@ -132,15 +132,15 @@ impl Backend for StudioBackend {
     }
 
     async fn trash(&self) -> Result<TrashList, ApiError> {
-        Ok(self.0.trash().await?)
+        Ok(Studio::trash(self).await?)
     }
 
     async fn trash_paths(&self, run_id: &str) -> Result<TrashDetail, ApiError> {
-        Ok(self.0.trash_paths(run_id).await?)
+        Ok(Studio::trash_paths(self, run_id).await?)
     }
 
     async fn restore(&self, actor: &Actor, req: RestoreRequest) -> Result<RestoreReport, ApiError> {
-        Ok(self.0.restore(&actor.name, req).await?)
+        Ok(Studio::restore(self, &actor.name, req).await?)
     }
 
     async fn purge_trash(
@@ -148,11 +148,11 @@ impl Backend for StudioBackend {
         actor: &Actor,
         run_id: Option<String>,
     ) -> Result<PurgeReport, ApiError> {
-        Ok(self.0.purge_trash(&actor.name, run_id).await?)
+        Ok(Studio::purge_trash(self, &actor.name, run_id).await?)
     }
 
     async fn storage(&self) -> Result<StorageReport, ApiError> {
-        Ok(self.0.storage().await?)
+        Ok(Studio::storage(self).await?)
     }
 
     async fn login(
@@ -161,7 +161,7 @@ impl Backend for StudioBackend {
         username: &str,
         password: &str,
     ) -> Result<(SessionUser, String), ApiError> {
-        let (actor, cookie) = self.0.auth.login(parts, username, password).await?;
+        let (actor, cookie) = self.auth.login(parts, username, password).await?;
         Ok((
             SessionUser {
                 username: actor.name,
@@ -177,14 +177,10 @@ impl Backend for StudioBackend {
         current: &str,
         new: &str,
     ) -> Result<String, ApiError> {
-        Ok(self
-            .0
-            .auth
-            .change_password(&actor.name, current, new)
-            .await?)
+        Ok(self.auth.change_password(&actor.name, current, new).await?)
     }
 
     async fn logout(&self, parts: &Parts) -> Result<String, ApiError> {
-        Ok(self.0.auth.logout(parts).await?)
+        Ok(self.auth.logout(parts).await?)
     }
 }

@@ -1,5 +1,12 @@
-//! Command-line flags and `EWG_*` environment variables (clap), validated before anything is created.
+//! Command-line flags and `EWG_*` environment variables (clap), validated before anything is created,
+//! then turned into the plain settings the layers below define ([`Settings`], [`AuthSettings`],
+//! [`StoragePolicy`], [`EdgeLimits`]): configuration is read here, at the top, and nowhere below.
 
+use crate::auth::AuthSettings;
+use crate::cleanup::StoragePolicy;
+use crate::pipeline::PipelineConfig;
+use crate::studio::{EdgeLimits, Settings};
+use crate::units::parse_duration;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -160,7 +167,7 @@ pub struct TrashArgs {
 
 impl Default for TrashArgs {
     fn default() -> Self {
-        let p = crate::cleanup::StoragePolicy::default();
+        let p = StoragePolicy::default();
         TrashArgs {
             retention: p.retention,
             max_gb: p.max_bytes as f64 / 1e9,
@@ -171,34 +178,14 @@ impl Default for TrashArgs {
 }
 
 impl TrashArgs {
-    pub fn policy(&self) -> crate::cleanup::StoragePolicy {
-        crate::cleanup::StoragePolicy {
+    pub fn policy(&self) -> StoragePolicy {
+        StoragePolicy {
             retention: self.retention,
             max_bytes: (self.max_gb * 1e9) as u64,
             min_free_pct: self.min_free_pct,
             max_derived_bytes: self.max_derived_gb.map(|gb| (gb * 1e9) as u64),
         }
     }
-}
-
-/// `0`, or a number with a unit: `s`, `m`, `h`, `d`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}`: expected a number and a unit, like 30s, 15m, 12h or 7d"))?;
-    let secs = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(format!("`{s}`: the unit must be s, m, h or d")),
-    };
-    Ok(Duration::from_secs(n.saturating_mul(secs)))
 }
 
 fn parse_gb(s: &str) -> Result<f64, String> {
@@ -284,6 +271,59 @@ impl Default for ServeArgs {
 impl ServeArgs {
     pub fn lease(&self) -> Duration {
         Duration::from_secs(self.lease_secs)
+    }
+
+    /// The service's settings: these flags over the data root and registry of `common`, and the
+    /// pipeline's environment (`EWG_MAX_CLIPS`, …) with the flags winning over it.
+    pub fn settings(&self, common: &Common) -> Settings {
+        let mut pipeline = PipelineConfig::from_env();
+        if let Some(t) = self.transcriber {
+            pipeline.transcriber = t;
+        }
+        if let Some(m) = self.asr_model {
+            pipeline.asr_model = m;
+        }
+        if let Some(cmd) = self
+            .transcribe_cmd
+            .as_ref()
+            .filter(|c| !c.trim().is_empty())
+        {
+            pipeline.transcribe_cmd = Some(cmd.clone());
+        }
+        if let Some(mb) = self.disk_reserve_mb {
+            pipeline.disk_reserve = Some(mb << 20);
+        }
+        Settings {
+            data_dir: common.data_dir.clone(),
+            database_url: common.database_url.clone(),
+            stale_after: Duration::from_secs(self.stale_after_secs),
+            retry_interrupted: self.retry_interrupted,
+            storage: self.trash.policy(),
+            scratch_dir: self.scratch_dir.clone(),
+            pipeline,
+            lease: self.lease(),
+            stuck: self.stuck_after.clone(),
+            max_upload_bytes: self.max_upload_mb.saturating_mul(1024 * 1024),
+            edges: self.edges.limits(),
+            auth: AuthSettings {
+                secure_cookies: self.secure_cookies,
+                public_origin: self.public_url.clone(),
+                trusted_proxies: self.trusted_proxies.clone(),
+                session_check: Duration::from_secs(self.edges.events_session_check_secs),
+            },
+        }
+    }
+}
+
+impl EdgeArgs {
+    pub fn limits(&self) -> EdgeLimits {
+        EdgeLimits {
+            events_per_user: self.events_per_user,
+            events_max: self.events_max,
+            max_uploads: self.max_uploads,
+            upload_margin_bytes: self.upload_margin_mb.saturating_mul(1024 * 1024),
+            metrics_allow: self.metrics_allow.clone(),
+        }
     }
 }
 

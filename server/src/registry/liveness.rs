@@ -1,7 +1,9 @@
-//! This process's identity in the registry. Runs, jobs and uploads record the node that owns them, so
-//! recovery can tell a dead owner (heartbeat expired) from a live one in another process or machine.
+//! This process's identity in the registry (`<host>-<pid>.<pid namespace>-<random>`), its heartbeat in
+//! `nodes`, and whether another owner is certainly gone. Runs, jobs and uploads record the node that owns
+//! them, so recovery can tell a dead owner (heartbeat expired) from a live one in another process or
+//! machine. It lives with the registry because the registry's own queries ([`super::runs`]) judge owners.
 
-use crate::registry::Registry;
+use super::Registry;
 use std::sync::OnceLock;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
