@@ -5,20 +5,27 @@
 //! no label names a host or a process, and restarts add no series.
 
 use crate::error::Result;
-use crate::registry::DURATION_BUCKETS_MS;
+use crate::registry::{DURATION_BUCKETS_MS, DurationHistogram, RunTotals};
 use crate::studio::Studio;
 use std::fmt::Write;
 
 pub async fn render(studio: &Studio) -> Result<String> {
-    let registry = &studio.registry;
     let mut out = String::new();
-    let totals = registry.run_totals().await?;
+    render_runs(&mut out, &studio.registry.run_totals().await?);
+    render_durations(&mut out, &studio.registry.run_duration_histogram().await?);
+    render_episodes(&mut out, studio).await?;
+    render_nodes(&mut out, &studio.workers().await?);
+    Ok(out)
+}
+
+/// Runs by trigger and result, and the files, bytes and errors they counted, by trigger.
+fn render_runs(out: &mut String, totals: &[RunTotals]) {
     let _ = writeln!(
         out,
         "# HELP ewg_cleanup_runs_total Cleanup runs (not dry runs) by trigger and result."
     );
     let _ = writeln!(out, "# TYPE ewg_cleanup_runs_total counter");
-    for t in &totals {
+    for t in totals {
         let _ = writeln!(
             out,
             "ewg_cleanup_runs_total{{trigger=\"{}\",result=\"{}\"}} {}",
@@ -37,21 +44,25 @@ pub async fn render(studio: &Studio) -> Result<String> {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} counter");
         let mut by_trigger: std::collections::BTreeMap<&str, i64> = Default::default();
-        for t in &totals {
+        for t in totals {
             *by_trigger.entry(&t.trigger).or_default() += [t.files, t.bytes, t.errors][idx];
         }
         for (trigger, v) in by_trigger {
             let _ = writeln!(out, "{name}{{trigger=\"{trigger}\"}} {v}");
         }
     }
+}
+
+/// Run durations as a histogram per trigger, bucketed by the database.
+fn render_durations(out: &mut String, histograms: &[DurationHistogram]) {
     let _ = writeln!(
         out,
         "# HELP ewg_cleanup_duration_seconds Cleanup run duration."
     );
     let _ = writeln!(out, "# TYPE ewg_cleanup_duration_seconds histogram");
-    for h in registry.run_duration_histogram().await? {
+    for h in histograms {
         let t = &h.trigger;
-        for (b, n) in DURATION_BUCKETS_MS.iter().zip(h.buckets) {
+        for (b, n) in DURATION_BUCKETS_MS.iter().zip(&h.buckets) {
             let _ = writeln!(
                 out,
                 "ewg_cleanup_duration_seconds_bucket{{trigger=\"{t}\",le=\"{}\"}} {n}",
@@ -74,10 +85,15 @@ pub async fn render(studio: &Studio) -> Result<String> {
             h.count
         );
     }
+}
+
+/// Episodes in the registry, and the running ones stuck past their stage's limit (alerting wants a
+/// number, not a page).
+async fn render_episodes(out: &mut String, studio: &Studio) -> Result<()> {
+    let registry = &studio.registry;
     let _ = writeln!(out, "# HELP ewg_episodes Episodes in the registry.");
     let _ = writeln!(out, "# TYPE ewg_episodes gauge");
     let _ = writeln!(out, "ewg_episodes {}", registry.episode_count().await?);
-    // Alerting wants a number, not a page: running episodes whose progress stood still past the limit.
     let now = crate::now_ms();
     let running = registry
         .episodes_in_states(&[app::api::EpisodeState::Running])
@@ -92,8 +108,7 @@ pub async fn render(studio: &Studio) -> Result<String> {
     );
     let _ = writeln!(out, "# TYPE ewg_episodes_stuck gauge");
     let _ = writeln!(out, "ewg_episodes_stuck {stuck}");
-    render_nodes(&mut out, &studio.workers().await?);
-    Ok(out)
+    Ok(())
 }
 
 fn render_nodes(out: &mut String, list: &app::api::WorkerList) {

@@ -15,7 +15,9 @@ use crate::error::{Error, Result};
 use crate::ids::EpisodeId;
 use crate::registry::{Restored, Then, TrashedEpisode, TrashedRow};
 use crate::storage::DeleteError;
-use app::api::{CleanupResult, PathError, RestoreReport, RestoreRequest, TrashState};
+use app::api::{
+    CleanupReport, CleanupResult, PathError, RestoreReport, RestoreRequest, TrashState,
+};
 use std::collections::BTreeSet;
 
 /// One path to move back: where it goes, where it is in the trash, and whether it is a whole entry the
@@ -27,10 +29,93 @@ struct Pick {
     whole: bool,
 }
 
+/// What a restore puts back, decided before anything is claimed: the run's trash entries, the picked
+/// paths, the artifact rows under them, the episodes whose earlier state comes back.
+struct Plan {
+    from: String,
+    entries: Vec<(String, String)>,
+    picks: Vec<Pick>,
+    rows: Vec<TrashedRow>,
+    episodes: Vec<TrashedEpisode>,
+    ids: Vec<EpisodeId>,
+}
+
+impl Plan {
+    fn spec<'a>(&'a self, actor: &'a str, dry_run: bool) -> Spec<'a> {
+        Spec {
+            trigger: Trigger::Restore,
+            actor,
+            scope: format!("restore of run {}", self.from),
+            episode: (self.ids.len() == 1).then(|| &self.ids[0]),
+            dry_run,
+            then: Then::Release,
+            purge_now: false,
+        }
+    }
+
+    /// The answer before anything moved (a dry run's whole answer).
+    fn report(&self, restore_id: &str, dry_run: bool, measured: (i64, i64)) -> RestoreReport {
+        RestoreReport {
+            run_id: restore_id.to_string(),
+            from_run: self.from.clone(),
+            dry_run,
+            paths: self.picks.iter().map(|p| p.path.clone()).collect(),
+            files: measured.0,
+            bytes: measured.1,
+            rows: self.rows.len() as i64,
+            episodes: self.episodes.iter().map(|e| e.episode.clone()).collect(),
+            left_in_trash: self.entries.len() as i64
+                - self.picks.iter().filter(|p| p.whole).count() as i64,
+        }
+    }
+}
+
 impl Cleanup {
+    /// Plan → claim and check → move → commit. Nothing moves unless every check passed; a check that
+    /// fails gives back the claims and leaves no run behind.
     pub async fn restore(&self, actor: &str, req: RestoreRequest) -> Result<RestoreReport> {
         req.validate()
             .map_err(|e| Error::BadRequest(e.error.message))?;
+        let plan = self.plan_restore(&req).await?;
+        let run = self
+            .begin_claimed(plan.spec(actor, req.dry_run), &plan.ids)
+            .await?;
+        let restore_id = run.record.id.clone();
+        // The claim on the trash is renewed from the moment it is taken (in the checks), so it cannot
+        // lapse while the checks measure a large trash.
+        let heartbeat = (!req.dry_run).then(|| self.trash_heartbeat(&plan.from));
+        let measured = match self.check_restorable(&req, &plan).await {
+            Ok(m) => m,
+            Err(e) => {
+                if let Some(h) = &heartbeat {
+                    h.abort();
+                }
+                self.registry.unclaim_trash(&plan.from, &self.node).await?;
+                self.registry.release_episodes(&restore_id).await?;
+                self.registry.discard_run(&restore_id).await?;
+                return Err(e);
+            }
+        };
+        let mut report = super::execute::empty_report(&run.record, vec![]);
+        report.files = measured.0;
+        report.bytes = measured.1;
+        let out = plan.report(&restore_id, req.dry_run, measured);
+        if req.dry_run {
+            report.paths = out.paths.clone();
+            report.result = CleanupResult::Ok;
+            self.registry.finish_run(&report, &self.node).await?;
+            return Ok(out);
+        }
+        let moved = self.move_back(&plan.from, &plan.picks, &mut report).await;
+        if let Some(h) = heartbeat {
+            h.abort();
+        }
+        self.commit_moved(actor, plan, moved, report, out).await
+    }
+
+    /// The run, the picked paths, and what comes back with them. 404 for an unknown run, 410 for one
+    /// whose trash is gone, 409 while another request restores it, 400 for a path not in it.
+    async fn plan_restore(&self, req: &RestoreRequest) -> Result<Plan> {
         let from = req.run_id.as_str();
         let record = self.trash_record(from).await?;
         match record.state() {
@@ -60,63 +145,40 @@ impl Cleanup {
             .map(|r| r.episode.as_str())
             .chain(episodes.iter().map(|e| e.episode.as_str()))
             .collect();
-        let ids: Vec<EpisodeId> = touched
+        let ids = touched
             .iter()
             .filter_map(|e| EpisodeId::parse(e).ok())
             .collect();
+        Ok(Plan {
+            from: from.to_string(),
+            entries,
+            picks,
+            rows,
+            episodes,
+            ids,
+        })
+    }
 
-        let spec = Spec {
-            trigger: Trigger::Restore,
-            actor,
-            scope: format!("restore of run {from}"),
-            episode: (ids.len() == 1).then(|| &ids[0]),
-            dry_run: req.dry_run,
-            then: Then::Release,
-            purge_now: false,
-        };
-        let run = self.begin_claimed(spec, &ids).await?;
-        let restore_id = run.record.id.clone();
-        // The claim on the trash is renewed from the moment it is taken (in the checks), so it cannot
-        // lapse while the checks measure a large trash.
-        let heartbeat = (!req.dry_run).then(|| self.trash_heartbeat(from));
-        let checked = self.check_restorable(&req, &ids, &picks, &rows).await;
-        let measured = match checked {
-            Ok(m) => m,
-            Err(e) => {
-                if let Some(h) = &heartbeat {
-                    h.abort();
-                }
-                self.registry.unclaim_trash(from, &self.node).await?;
-                self.registry.release_episodes(&restore_id).await?;
-                self.registry.discard_run(&restore_id).await?;
-                return Err(e);
-            }
-        };
-        let mut report = super::execute::empty_report(&run.record, vec![]);
-        report.files = measured.0;
-        report.bytes = measured.1;
-        let mut out = RestoreReport {
-            run_id: restore_id.clone(),
-            from_run: from.to_string(),
-            dry_run: req.dry_run,
-            paths: picks.iter().map(|p| p.path.clone()).collect(),
-            files: measured.0,
-            bytes: measured.1,
-            rows: rows.len() as i64,
-            episodes: episodes.iter().map(|e| e.episode.clone()).collect(),
-            left_in_trash: entries.len() as i64 - picks.iter().filter(|p| p.whole).count() as i64,
-        };
-        if req.dry_run {
-            report.paths = out.paths.clone();
-            report.result = CleanupResult::Ok;
-            self.registry.finish_run(&report, &self.node).await?;
-            return Ok(out);
-        }
-
-        let moved = self.move_back(from, &picks, &mut report).await;
-        if let Some(h) = heartbeat {
-            h.abort();
-        }
+    /// Records what did move back — its rows and, when every pick came back, the episodes' earlier
+    /// state — in one transaction, ends the run, and answers. A path that could not move is a 409 that
+    /// names it (what did move stays restored and recorded).
+    async fn commit_moved(
+        &self,
+        actor: &str,
+        plan: Plan,
+        moved: Vec<Pick>,
+        mut report: CleanupReport,
+        mut out: RestoreReport,
+    ) -> Result<RestoreReport> {
+        let Plan {
+            from,
+            entries,
+            picks,
+            rows,
+            episodes,
+            ..
+        } = plan;
+        let restore_id = report.run_id.clone();
         let rows: Vec<TrashedRow> = rows
             .into_iter()
             .filter(|r| moved.iter().any(|p| is_within(&r.path, &p.path)))
@@ -131,7 +193,7 @@ impl Cleanup {
         let left = entries.len() - whole.len();
         self.registry
             .commit_restore(&Restored {
-                from_run: from,
+                from_run: &from,
                 restore_run: &restore_id,
                 entries: &whole,
                 rows: &rows,
@@ -142,7 +204,7 @@ impl Cleanup {
             .await?;
         self.registry.release_episodes(&restore_id).await?;
         if left == 0 {
-            self.drop_empty_run_dir(from).await;
+            self.drop_empty_run_dir(&from).await;
         }
         report.paths = moved.iter().map(|p| p.path.clone()).collect();
         report.result = super::execute::result_of(&report);
@@ -197,14 +259,8 @@ impl Cleanup {
     /// Everything that must hold before anything moves: no live job (a dry run checks what a real one
     /// claims), the trash claimed for this restore, no place occupied, every entry still in the trash.
     /// Returns the files and bytes that would move.
-    async fn check_restorable(
-        &self,
-        req: &RestoreRequest,
-        ids: &[EpisodeId],
-        picks: &[Pick],
-        rows: &[TrashedRow],
-    ) -> Result<(i64, i64)> {
-        let from = req.run_id.as_str();
+    async fn check_restorable(&self, req: &RestoreRequest, plan: &Plan) -> Result<(i64, i64)> {
+        let (from, ids, picks, rows) = (plan.from.as_str(), &plan.ids, &plan.picks, &plan.rows);
         if req.dry_run {
             for id in ids {
                 if let Some(job) = self.registry.live_job(id.as_str()).await? {

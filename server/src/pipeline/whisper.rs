@@ -191,89 +191,121 @@ pub async fn recognize(
     }
 }
 
+/// What the helper has said so far: its words, whether it reached its end marker, and its last lines
+/// on stderr (the reason when it fails).
+#[derive(Default)]
+struct Heard {
+    out: Recognized,
+    said: VecDeque<String>,
+    done: bool,
+}
+
+impl Heard {
+    /// One JSON line on stdout: a word with its times and probability, or the end marker.
+    fn stdout_line(&mut self, line: &str) {
+        let Ok(l) = serde_json::from_str::<Line>(line) else {
+            return;
+        };
+        self.done |= l.done == Some(true);
+        if let (Some(w), Some(s), Some(e)) = (l.w, l.s, l.e) {
+            push_word(&mut self.out.words, w, s, e, l.p.unwrap_or(0.0));
+        }
+    }
+
+    /// One line on stderr: progress, or something to keep for the reason of a failure.
+    fn stderr_line(&mut self, line: &str, progress: &watch::Sender<u8>) {
+        if let Some(pct) = parse_progress(line) {
+            progress.send_if_modified(|p| std::mem::replace(p, pct) != pct);
+        } else if !line.trim().is_empty() {
+            if self.said.len() == KEPT_STDERR_LINES {
+                self.said.pop_front();
+            }
+            self.said.push_back(line.chars().take(500).collect());
+        }
+    }
+
+    /// The outcome once the helper exited with `status`.
+    fn verdict(
+        self,
+        engine: &'static str,
+        status: std::process::ExitStatus,
+    ) -> Result<Recognized, WhisperError> {
+        // The warnings a working run prints (e.g. from onnxruntime) are not the reason for a failure:
+        // the helper's own message is its last line.
+        let reason = self
+            .said
+            .back()
+            .cloned()
+            .unwrap_or_else(|| "no error output".into());
+        if status.code() == Some(EXIT_BROKEN_ENV) {
+            return Err(WhisperError::Unavailable { engine, reason });
+        }
+        if !status.success() {
+            return Err(WhisperError::Tool(ToolError::Failed {
+                program: engine.into(),
+                status: status.to_string(),
+                reason: self.said.iter().cloned().collect::<Vec<_>>().join(" | "),
+            }));
+        }
+        if !self.done {
+            return Err(failed(
+                engine,
+                format!("it exited before the end: {reason}"),
+            ));
+        }
+        Ok(self.out)
+    }
+}
+
+fn failed(engine: &'static str, reason: String) -> WhisperError {
+    WhisperError::Tool(ToolError::Failed {
+        program: engine.into(),
+        status: "running".into(),
+        reason,
+    })
+}
+
+/// Reads the helper's two pipes to their end (sampling its peak memory on the way), then judges its
+/// exit.
 async fn read_output(
     child: &mut GroupChild,
     engine: &'static str,
     cancel: &CancellationToken,
     progress: &watch::Sender<u8>,
 ) -> Result<Recognized, WhisperError> {
-    let failed = |reason: String| {
-        WhisperError::Tool(ToolError::Failed {
-            program: engine.into(),
-            status: "running".into(),
-            reason,
-        })
-    };
     let (Some(stdout), Some(stderr)) = (child.child.stdout.take(), child.child.stderr.take())
     else {
-        return Err(failed("no stdout/stderr pipe".into()));
+        return Err(failed(engine, "no stdout/stderr pipe".into()));
     };
     let pid = child.child.id();
-    let mut out = Recognized::default();
+    let mut heard = Heard::default();
     let mut stdout = BufReader::new(stdout).lines();
     let mut stderr = BufReader::new(stderr).lines();
-    let mut said: VecDeque<String> = VecDeque::new();
-    let (mut out_open, mut err_open, mut done) = (true, true, false);
+    let (mut out_open, mut err_open) = (true, true);
     let mut sampled = Instant::now() - Duration::from_secs(1);
     while out_open || err_open {
         tokio::select! {
             line = stdout.next_line(), if out_open => match line {
-                Ok(Some(line)) => {
-                    let Ok(l) = serde_json::from_str::<Line>(&line) else {
-                        continue;
-                    };
-                    done |= l.done == Some(true);
-                    if let (Some(w), Some(s), Some(e)) = (l.w, l.s, l.e) {
-                        push_word(&mut out.words, w, s, e, l.p.unwrap_or(0.0));
-                    }
-                }
+                Ok(Some(line)) => heard.stdout_line(&line),
                 Ok(None) | Err(_) => out_open = false,
             },
             line = stderr.next_line(), if err_open => match line {
-                Ok(Some(line)) => {
-                    if let Some(pct) = parse_progress(&line) {
-                        progress.send_if_modified(|p| std::mem::replace(p, pct) != pct);
-                    } else if !line.trim().is_empty() {
-                        if said.len() == KEPT_STDERR_LINES {
-                            said.pop_front();
-                        }
-                        said.push_back(line.chars().take(500).collect());
-                    }
-                }
+                Ok(Some(line)) => heard.stderr_line(&line, progress),
                 Ok(None) | Err(_) => err_open = false,
             },
             _ = cancel.cancelled() => return Err(ToolError::Cancelled.into()),
         }
         // VmHWM is a high-water mark: the sample at the helper's last line is its peak.
-        if done || sampled.elapsed() >= Duration::from_millis(200) {
+        if heard.done || sampled.elapsed() >= Duration::from_millis(200) {
             sampled = Instant::now();
-            out.peak_rss_kb = out.peak_rss_kb.max(pid.map_or(0, vm_hwm_kb));
+            heard.out.peak_rss_kb = heard.out.peak_rss_kb.max(pid.map_or(0, vm_hwm_kb));
         }
     }
     let status = tokio::select! {
-        s = child.child.wait() => s.map_err(|e| failed(e.to_string()))?,
+        s = child.child.wait() => s.map_err(|e| failed(engine, e.to_string()))?,
         _ = cancel.cancelled() => return Err(ToolError::Cancelled.into()),
     };
-    // The warnings a working run prints (e.g. from onnxruntime) are not the reason for a failure: the
-    // helper's own message is its last line.
-    let reason = said
-        .back()
-        .cloned()
-        .unwrap_or_else(|| "no error output".into());
-    if status.code() == Some(EXIT_BROKEN_ENV) {
-        return Err(WhisperError::Unavailable { engine, reason });
-    }
-    if !status.success() {
-        return Err(WhisperError::Tool(ToolError::Failed {
-            program: engine.into(),
-            status: status.to_string(),
-            reason: said.iter().cloned().collect::<Vec<_>>().join(" | "),
-        }));
-    }
-    if !done {
-        return Err(failed(format!("it exited before the end: {reason}")));
-    }
-    Ok(out)
+    heard.verdict(engine, status)
 }
 
 /// Adds a word, keeping the list in time order with `start <= end` (cues need both).

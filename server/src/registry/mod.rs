@@ -2,8 +2,8 @@
 //!
 //! Queries are plain SQL kept portable to Postgres (the scale-out registry); each concern lives in its
 //! own file as `impl Registry` blocks: `episodes`, `artifacts`, `jobs` (the queue, leases, fenced ends),
-//! `runs` (cleanup runs and their owners), `trash` (what kept trash holds and
-//! what a restore puts back), `ownership` (one owner per episode), `uploads` (uploads in
+//! `runs` (cleanup runs and their owners), `trash` (what kept trash holds), `restore` (what a
+//! restore puts back), `ownership` (one owner per episode), `uploads` (uploads in
 //! flight), `users` (users, sessions, tokens), `nodes` (the processes sharing the registry, and the data
 //! root they must all see), `liveness` (this process's node id and heartbeat, and whether another
 //! owner is certainly gone — the one judgement recovery and [`runs`] share).
@@ -15,6 +15,7 @@ pub mod liveness;
 mod metrics;
 mod nodes;
 mod ownership;
+mod restore;
 mod runs;
 mod trash;
 mod uploads;
@@ -25,8 +26,9 @@ pub use episodes::{EpisodeRow, NewEpisode};
 pub use jobs::{AttemptEnd, Beat, JobKind, JobRow, JobState};
 pub use metrics::{DURATION_BUCKETS_MS, DurationHistogram};
 pub use ownership::PlannedRows;
+pub use restore::{Restored, TrashedEpisode, TrashedRow};
 pub use runs::{LiveRun, RunRecord, RunTotals, Then};
-pub use trash::{KeepTrash, Restored, TrashRunRow, TrashedEpisode, TrashedRow};
+pub use trash::{KeepTrash, TrashRunRow};
 pub use users::{TokenRow, UserRow};
 
 /// The database's clock in Unix milliseconds. Leases and heartbeats are compared on one clock — the

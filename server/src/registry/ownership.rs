@@ -165,19 +165,7 @@ impl Registry {
         then: Then,
     ) -> Result<Vec<JobRow>> {
         let mut tx = self.pool.begin().await?;
-        let mine = sqlx::query(
-            "UPDATE cleanup_runs SET phase = 'committed' WHERE id = $1 AND owner = $2 AND phase = 'planned'",
-        )
-        .bind(run_id)
-        .bind(owner)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if mine == 0 {
-            return Err(Error::Conflict(format!(
-                "cleanup run {run_id} is no longer this process's to commit: recovery took it over"
-            )));
-        }
+        fence_commit(&mut tx, run_id, owner).await?;
         if let Some(keep) = &rows.keep {
             self.keep_trash_in(
                 &mut tx,
@@ -188,45 +176,35 @@ impl Registry {
             )
             .await?;
         }
-        for chunk in rows.ids.chunks(5000) {
-            let sql = format!(
-                "DELETE FROM artifacts WHERE id IN ({})",
-                placeholders(1, chunk.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(id);
-            }
-            q.execute(&mut *tx).await?;
+        delete_planned(&mut tx, rows).await?;
+        let jobs = self.settle_owned(&mut tx, run_id, then).await?;
+        tx.commit().await?;
+        if !jobs.is_empty() {
+            self.notify_jobs().await;
         }
-        for chunk in rows.whole_episodes.chunks(500) {
-            let sql = format!(
-                "DELETE FROM artifacts WHERE id <= $1 AND episode IN ({})",
-                placeholders(2, chunk.len())
-            );
-            let mut q = sqlx::query(&sql).bind(rows.row_bound);
-            for e in chunk {
-                q = q.bind(e);
-            }
-            q.execute(&mut *tx).await?;
-        }
+        Ok(jobs)
+    }
+
+    /// Brings every episode the run owns to `then` and releases it; queues the job a `Requeue` or a
+    /// clip regeneration asks for (a force run's job is a force job).
+    async fn settle_owned(&self, tx: &mut Tx<'_>, run_id: &str, then: Then) -> Result<Vec<JobRow>> {
         let owned: Vec<(String, i64)> =
             sqlx::query_as("SELECT id, attempt FROM episodes WHERE cleanup_run = $1")
                 .bind(run_id)
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut **tx)
                 .await?;
         let trigger: Option<String> =
             sqlx::query_scalar("SELECT trigger FROM cleanup_runs WHERE id = $1")
                 .bind(run_id)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?;
         let force = trigger.as_deref() == Some("force");
         let mut jobs = Vec::new();
         for (episode, attempt) in &owned {
-            apply_then(&mut tx, episode, then).await?;
+            apply_then(tx, episode, then).await?;
             sqlx::query("UPDATE episodes SET cleanup_run = NULL WHERE id = $1")
                 .bind(episode)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             let kind = match then {
                 Then::Requeue => Some(JobKind::Process),
@@ -235,14 +213,10 @@ impl Registry {
             };
             if let Some(kind) = kind {
                 jobs.push(
-                    self.enqueue_in(&mut tx, episode, attempt + 1, force, kind)
+                    self.enqueue_in(tx, episode, attempt + 1, force, kind)
                         .await?,
                 );
             }
-        }
-        tx.commit().await?;
-        if !jobs.is_empty() {
-            self.notify_jobs().await;
         }
         Ok(jobs)
     }
@@ -255,6 +229,53 @@ impl Registry {
             .await?;
         Ok(())
     }
+}
+
+/// The commit's first statement takes the run row (a row lock on PostgreSQL, the write lock on SQLite)
+/// only while it is still planned and `owner`'s; otherwise nothing is written.
+async fn fence_commit(tx: &mut Tx<'_>, run_id: &str, owner: &str) -> Result<()> {
+    let mine = sqlx::query(
+        "UPDATE cleanup_runs SET phase = 'committed' WHERE id = $1 AND owner = $2 AND phase = 'planned'",
+    )
+    .bind(run_id)
+    .bind(owner)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if mine == 0 {
+        return Err(Error::Conflict(format!(
+            "cleanup run {run_id} is no longer this process's to commit: recovery took it over"
+        )));
+    }
+    Ok(())
+}
+
+/// The planned artifact rows go: by id, and whole episodes' rows up to the plan's bound (rows added
+/// after the plan stay).
+async fn delete_planned(tx: &mut Tx<'_>, rows: &PlannedRows<'_>) -> Result<()> {
+    for chunk in rows.ids.chunks(5000) {
+        let sql = format!(
+            "DELETE FROM artifacts WHERE id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    for chunk in rows.whole_episodes.chunks(500) {
+        let sql = format!(
+            "DELETE FROM artifacts WHERE id <= $1 AND episode IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut q = sqlx::query(&sql).bind(rows.row_bound);
+        for e in chunk {
+            q = q.bind(e);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 async fn apply_then(tx: &mut Tx<'_>, episode: &str, then: Then) -> Result<()> {
@@ -288,67 +309,10 @@ impl Registry {
     ) -> Result<JobRow> {
         self.lock_episodes(tx, std::slice::from_ref(&episode.to_string()))
             .await?;
-        let now = now_ms();
-        // A whole run starts from nothing; a clip job builds on what is there, so stage and state stay
-        // what the files say until it ends.
-        let sql = match kind {
-            JobKind::Process => {
-                "UPDATE episodes SET state = 'queued', attempt = $1, stage = 'discovered', failed_stage = NULL,
-                    error = NULL, progress_stage = NULL, progress_percent = NULL, updated_at = $2
-                 WHERE id = $3 AND cleanup_run IS NULL"
-            }
-            JobKind::Clip(_) => {
-                "UPDATE episodes SET state = 'queued', attempt = $1, failed_stage = NULL, error = NULL,
-                    progress_stage = NULL, progress_percent = NULL, updated_at = $2
-                 WHERE id = $3 AND cleanup_run IS NULL"
-            }
-        };
-        let updated = sqlx::query(sql)
-            .bind(attempt)
-            .bind(now)
-            .bind(episode)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-        if updated == 0 {
-            let run: Option<Option<String>> =
-                sqlx::query_scalar("SELECT cleanup_run FROM episodes WHERE id = $1")
-                    .bind(episode)
-                    .fetch_optional(&mut **tx)
-                    .await?;
-            return Err(match run {
-                Some(Some(r)) => Error::Conflict(format!(
-                    "episode `{episode}` is being cleaned by run {r}; try again when it has finished"
-                )),
-                _ => Error::UnknownEpisode(episode.to_string()),
-            });
-        }
-        // Checked before the insert: after a failed statement PostgreSQL accepts nothing more in the
-        // transaction. The episode row is locked by the update above, so no other enqueue can slip in
-        // between; the unique index stays as the last word.
-        let live: Option<(i64, String)> = sqlx::query_as(
-            "SELECT id, state FROM jobs WHERE episode = $1 AND state IN ('queued', 'running')",
-        )
-        .bind(episode)
-        .fetch_optional(&mut **tx)
-        .await?;
-        if let Some((id, state)) = live {
-            return Err(Error::Conflict(format!(
-                "episode `{episode}` already has job {id} ({state})"
-            )));
-        }
+        mark_queued(tx, episode, attempt, kind).await?;
+        refuse_live_job(tx, episode).await?;
         if let JobKind::Clip(_) = kind {
-            // The new attempt carries the stages the previous one finished: only one clip is redone.
-            sqlx::query(
-                "INSERT INTO stage_runs (episode, attempt, stage, finished_at)
-                 SELECT episode, $1, stage, finished_at FROM stage_runs WHERE episode = $2 AND attempt = $3
-                 ON CONFLICT (episode, attempt, stage) DO NOTHING",
-            )
-            .bind(attempt)
-            .bind(episode)
-            .bind(attempt - 1)
-            .execute(&mut **tx)
-            .await?;
+            carry_finished_stages(tx, episode, attempt).await?;
         }
         let inserted = sqlx::query_as::<_, JobRow>(
             "INSERT INTO jobs (episode, kind, state, attempt, force, created_at)
@@ -358,7 +322,7 @@ impl Registry {
         .bind(kind.stored())
         .bind(attempt)
         .bind(i64::from(force))
-        .bind(now)
+        .bind(now_ms())
         .fetch_one(&mut **tx)
         .await;
         match inserted {
@@ -369,4 +333,76 @@ impl Registry {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// The episode's `queued` state for `attempt`, refused (409 naming the run) while a cleanup run owns it.
+/// A whole run starts from nothing; a clip job builds on what is there, so stage and state stay what the
+/// files say until it ends.
+async fn mark_queued(tx: &mut Tx<'_>, episode: &str, attempt: i64, kind: JobKind) -> Result<()> {
+    let sql = match kind {
+        JobKind::Process => {
+            "UPDATE episodes SET state = 'queued', attempt = $1, stage = 'discovered', failed_stage = NULL,
+                error = NULL, progress_stage = NULL, progress_percent = NULL, updated_at = $2
+             WHERE id = $3 AND cleanup_run IS NULL"
+        }
+        JobKind::Clip(_) => {
+            "UPDATE episodes SET state = 'queued', attempt = $1, failed_stage = NULL, error = NULL,
+                progress_stage = NULL, progress_percent = NULL, updated_at = $2
+             WHERE id = $3 AND cleanup_run IS NULL"
+        }
+    };
+    let updated = sqlx::query(sql)
+        .bind(attempt)
+        .bind(now_ms())
+        .bind(episode)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if updated > 0 {
+        return Ok(());
+    }
+    let run: Option<Option<String>> =
+        sqlx::query_scalar("SELECT cleanup_run FROM episodes WHERE id = $1")
+            .bind(episode)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Err(match run {
+        Some(Some(r)) => Error::Conflict(format!(
+            "episode `{episode}` is being cleaned by run {r}; try again when it has finished"
+        )),
+        _ => Error::UnknownEpisode(episode.to_string()),
+    })
+}
+
+/// Checked before the insert: after a failed statement PostgreSQL accepts nothing more in the
+/// transaction. The episode row is locked by then, so no other enqueue can slip in between; the unique
+/// index stays as the last word.
+async fn refuse_live_job(tx: &mut Tx<'_>, episode: &str) -> Result<()> {
+    let live: Option<(i64, String)> = sqlx::query_as(
+        "SELECT id, state FROM jobs WHERE episode = $1 AND state IN ('queued', 'running')",
+    )
+    .bind(episode)
+    .fetch_optional(&mut **tx)
+    .await?;
+    match live {
+        Some((id, state)) => Err(Error::Conflict(format!(
+            "episode `{episode}` already has job {id} ({state})"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A clip job's attempt carries the stages the previous one finished: only one clip is redone.
+async fn carry_finished_stages(tx: &mut Tx<'_>, episode: &str, attempt: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO stage_runs (episode, attempt, stage, finished_at)
+         SELECT episode, $1, stage, finished_at FROM stage_runs WHERE episode = $2 AND attempt = $3
+         ON CONFLICT (episode, attempt, stage) DO NOTHING",
+    )
+    .bind(attempt)
+    .bind(episode)
+    .bind(attempt - 1)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
