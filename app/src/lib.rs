@@ -7,6 +7,7 @@ pub mod cache;
 mod components;
 mod pages;
 pub mod signin;
+mod url;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};

@@ -35,7 +35,7 @@ pub fn failure_url(key: &str, next: Option<&str>) -> String {
     let mut url = format!("{LOGIN}?error={key}");
     if let Some(next) = next.and_then(safe_next).filter(|n| *n != "/") {
         url.push_str("&next=");
-        url.push_str(&crate::components::guard::encode_query_value(next));
+        url.push_str(&crate::url::encode_query_value(next));
     }
     url
 }

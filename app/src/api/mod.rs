@@ -6,13 +6,17 @@ mod codec;
 pub mod console;
 pub mod error;
 mod functions;
+mod job_state;
 pub mod requests;
+mod trigger;
 pub mod types;
 pub mod undo;
 
 pub use console::*;
 pub use error::{ApiError, ErrorCode};
 pub use functions::*;
+pub use job_state::JobState;
 pub use requests::*;
+pub use trigger::{Trigger, UnknownTrigger};
 pub use types::*;
 pub use undo::*;

@@ -252,7 +252,7 @@ pub struct StageTime {
 pub struct JobInfo {
     pub id: i64,
     pub episode: String,
-    pub state: String,
+    pub state: super::JobState,
     pub attempt: i64,
     pub created_at: i64,
 }
@@ -327,7 +327,7 @@ pub struct PathError {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CleanupReport {
     pub run_id: String,
-    pub trigger: String,
+    pub trigger: super::Trigger,
     pub dry_run: bool,
     pub result: CleanupResult,
     pub files: i64,
@@ -360,7 +360,7 @@ pub struct RetryOutcome {
 pub struct CleanupRunSummary {
     pub run_id: String,
     pub actor: String,
-    pub trigger: String,
+    pub trigger: super::Trigger,
     pub scope: String,
     pub dry_run: bool,
     pub result: CleanupResult,

@@ -32,22 +32,11 @@ pub fn safe_next(raw: &str) -> Option<&str> {
 /// Where an anonymous visitor of `path_and_query` is sent.
 pub fn sign_in_url(path_and_query: &str) -> String {
     match safe_next(path_and_query) {
-        Some(next) if next != "/" => format!("{LOGIN}?next={}", encode_query_value(next)),
+        Some(next) if next != "/" => {
+            format!("{LOGIN}?next={}", crate::url::encode_query_value(next))
+        }
         _ => LOGIN.to_string(),
     }
-}
-
-/// Percent-encodes everything but unreserved characters and `/`, for a value in a query string.
-pub(crate) fn encode_query_value(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// In the browser: when the session turns out anonymous (signed out, expired) on any page but the sign-in

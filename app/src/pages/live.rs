@@ -100,7 +100,7 @@ fn connect(live: Live, episode: Option<String>) {
     use web_sys::{EventSource, MessageEvent};
 
     let url = match &episode {
-        Some(id) => format!("/api/events?episode={}", encode(id)),
+        Some(id) => format!("/api/events?episode={}", crate::url::encode_query_value(id)),
         None => "/api/events".to_string(),
     };
     let Ok(es) = EventSource::new(&url) else {
@@ -190,20 +190,6 @@ fn connect(live: Live, episode: Option<String>) {
         }
         live.connected.set(false);
     });
-}
-
-/// Percent-encodes an episode id for the query string (ids are `[a-z0-9_-]`, so this rarely does anything).
-#[cfg(not(feature = "ssr"))]
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// Whether updates arrive live or by polling (a small pill), and "Your session ended — sign in again"

@@ -71,12 +71,12 @@ impl Cleanup {
         RunRecord {
             id: new_run_id(),
             actor: spec.actor.to_string(),
-            trigger: spec.trigger.as_str().to_string(),
+            trigger: spec.trigger,
             scope: spec.scope,
             episode: spec.episode.map(|e| e.to_string()),
             dry_run: spec.dry_run,
             then: spec.then,
-            keep_trash: spec.trigger.keeps_trash()
+            keep_trash: super::keeps_trash(spec.trigger)
                 && !spec.purge_now
                 && !self.policy.retention.is_zero(),
         }
@@ -511,7 +511,7 @@ enum Committed {
 fn partial_end(record: &RunRecord, report: &CleanupReport) -> Then {
     match record.then {
         _ if report.errors.is_empty() => record.then,
-        Then::Requeue if record.trigger == Trigger::Force.as_str() => Then::Reset,
+        Then::Requeue if record.trigger == Trigger::Force => Then::Reset,
         Then::Requeue => Then::ResetStage,
         Then::RegenerateClip(_) => Then::Release,
         other => other,
@@ -521,7 +521,7 @@ fn partial_end(record: &RunRecord, report: &CleanupReport) -> Then {
 pub(crate) fn empty_report(record: &RunRecord, errors: Vec<PathError>) -> CleanupReport {
     CleanupReport {
         run_id: record.id.clone(),
-        trigger: record.trigger.clone(),
+        trigger: record.trigger,
         dry_run: record.dry_run,
         result: CleanupResult::Ok,
         files: 0,

@@ -57,64 +57,23 @@ const RUN_STALE_MS: i64 = 20_000;
 /// An upload part whose owner has not heartbeated for this long is no longer in flight.
 const UPLOAD_STALE_MS: i64 = 30_000;
 
-/// Why a cleanup ran; stored with the run and used as the metrics label.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Trigger {
-    Failure,
-    Cancel,
-    Episode,
-    Force,
-    Retry,
-    DeepClean,
-    Schedule,
-    Recovery,
-    /// An attempt's scratch after success.
-    Scratch,
-    /// A run's trash moved back.
-    Restore,
-    /// The storage budget evicting regenerable artifacts.
-    Budget,
-    /// Failed episodes cleaned and set back to idle (one failure group, or named ones).
-    CleanFailed,
-    /// One clip's files, deleted or about to be cut again.
-    Clip,
-}
+pub use app::api::Trigger;
 
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Failure => "failure",
-            Trigger::Cancel => "cancel",
-            Trigger::Episode => "episode",
-            Trigger::Force => "force",
-            Trigger::Retry => "retry",
-            Trigger::DeepClean => "deep-clean",
-            Trigger::Schedule => "schedule",
-            Trigger::Recovery => "recovery",
-            Trigger::Scratch => "scratch",
-            Trigger::Restore => "restore",
-            Trigger::Budget => "budget",
-            Trigger::CleanFailed => "clean-failed",
-            Trigger::Clip => "clip",
-        }
-    }
-
-    /// Whether what such a run removes waits in the trash, restorable. The pipeline's own cleanups of an
-    /// attempt (failure, cancel, scratch, recovery) remove partial outputs nobody would want back: they
-    /// are purged before the run answers, as is a restore's (which removes nothing).
-    pub fn keeps_trash(self) -> bool {
-        matches!(
-            self,
-            Trigger::Episode
-                | Trigger::Force
-                | Trigger::Retry
-                | Trigger::DeepClean
-                | Trigger::Schedule
-                | Trigger::Budget
-                | Trigger::CleanFailed
-                | Trigger::Clip
-        )
-    }
+/// Whether what a run of this trigger removes waits in the trash, restorable. The pipeline's own
+/// cleanups of an attempt (failure, cancel, scratch, recovery) remove partial outputs nobody would want
+/// back: they are purged before the run answers, as is a restore's (which removes nothing).
+pub fn keeps_trash(trigger: Trigger) -> bool {
+    matches!(
+        trigger,
+        Trigger::Episode
+            | Trigger::Force
+            | Trigger::Retry
+            | Trigger::DeepClean
+            | Trigger::Schedule
+            | Trigger::Budget
+            | Trigger::CleanFailed
+            | Trigger::Clip
+    )
 }
 
 /// Which derived files of an episode a cleanup leaves in place.

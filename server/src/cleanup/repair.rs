@@ -91,7 +91,7 @@ impl Cleanup {
         let record = RunRecord {
             id: run.id.clone(),
             actor: "recovery".into(),
-            trigger: run.trigger.clone(),
+            trigger: run.trigger,
             scope: String::new(),
             episode: None,
             dry_run: false,

@@ -21,45 +21,7 @@ pub struct JobRow {
     pub finished_at: Option<i64>,
 }
 
-/// Where a job is in its life. Stored as text in `jobs.state`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum JobState {
-    Queued,
-    Running,
-    Done,
-    Failed,
-    Cancelled,
-    /// Its worker stopped renewing the lease (died, or lost the registry).
-    Interrupted,
-}
-
-impl JobState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Queued => "queued",
-            JobState::Running => "running",
-            JobState::Done => "done",
-            JobState::Failed => "failed",
-            JobState::Cancelled => "cancelled",
-            JobState::Interrupted => "interrupted",
-        }
-    }
-    pub fn parse(s: &str) -> Option<JobState> {
-        [
-            JobState::Queued,
-            JobState::Running,
-            JobState::Done,
-            JobState::Failed,
-            JobState::Cancelled,
-            JobState::Interrupted,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
-    pub fn is_live(self) -> bool {
-        matches!(self, JobState::Queued | JobState::Running)
-    }
-}
+pub use app::api::JobState;
 
 /// What a job does: a whole attempt, or one clip cut again (the rest of the episode stays).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,7 +58,7 @@ impl JobRow {
         JobInfo {
             id: self.id,
             episode: self.episode.clone(),
-            state: self.state.clone(),
+            state: self.state(),
             attempt: self.attempt,
             created_at: self.created_at,
         }

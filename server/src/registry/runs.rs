@@ -4,14 +4,14 @@
 use super::{DB_NOW, Registry};
 use crate::error::{Error, Result};
 use crate::now_ms;
-use app::api::{CleanupReport, CleanupResult, CleanupRunSummary, PathError};
+use app::api::{CleanupReport, CleanupResult, CleanupRunSummary, PathError, Trigger};
 
 /// Who asked for a cleanup, why, and over what.
 #[derive(Clone, Debug)]
 pub struct RunRecord {
     pub id: String,
     pub actor: String,
-    pub trigger: String,
+    pub trigger: Trigger,
     pub scope: String,
     pub episode: Option<String>,
     pub dry_run: bool,
@@ -67,7 +67,8 @@ impl Then {
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub struct LiveRun {
     pub id: String,
-    pub trigger: String,
+    #[sqlx(try_from = "String")]
+    pub trigger: Trigger,
     /// `planned` until the registry commit, then `committed` until the purge is done.
     pub phase: String,
     pub owner: Option<String>,
@@ -89,7 +90,8 @@ impl LiveRun {
 struct RunRow {
     id: String,
     actor: String,
-    trigger: String,
+    #[sqlx(try_from = "String")]
+    trigger: Trigger,
     scope: String,
     dry_run: i64,
     result: Option<String>,
@@ -142,7 +144,7 @@ impl Registry {
         let res = sqlx::query(&sql)
             .bind(&run.id)
             .bind(&run.actor)
-            .bind(&run.trigger)
+            .bind(run.trigger.as_str())
             .bind(&run.scope)
             .bind(&run.episode)
             .bind(i64::from(run.dry_run))
@@ -254,7 +256,7 @@ impl Registry {
             .live_runs()
             .await?
             .into_iter()
-            .find(|r| r.trigger == "deep-clean"))
+            .find(|r| r.trigger == Trigger::DeepClean))
     }
 
     /// The report of a finished run (`None` while it runs).

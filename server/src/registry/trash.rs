@@ -24,7 +24,8 @@ pub struct KeepTrash<'a> {
 pub struct TrashRunRow {
     pub id: String,
     pub actor: String,
-    pub trigger: String,
+    #[sqlx(try_from = "String")]
+    pub trigger: app::api::Trigger,
     pub scope: String,
     pub started_at: i64,
     pub trash: String,
@@ -47,7 +48,7 @@ impl TrashRunRow {
         TrashRun {
             run_id: self.id.clone(),
             actor: self.actor.clone(),
-            trigger: self.trigger.clone(),
+            trigger: self.trigger,
             scope: self.scope.clone(),
             started_at: self.started_at,
             state: self.state(),

@@ -360,7 +360,7 @@ fn run_record(id: &str) -> ewg::registry::RunRecord {
     ewg::registry::RunRecord {
         id: id.into(),
         actor: "test".into(),
-        trigger: "episode".into(),
+        trigger: app::api::Trigger::Episode,
         scope: "planted".into(),
         episode: None,
         dry_run: false,

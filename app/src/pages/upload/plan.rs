@@ -2,6 +2,7 @@
 //! decides.
 
 use crate::api::{valid_episode_stem, valid_show};
+use crate::url::encode_query_value;
 
 pub(super) const EXPECTED: &str = "ep<NNN>_<YYYY-MM-DD>.mp4, e.g. ep004_2026-01-04.mp4";
 
@@ -53,20 +54,12 @@ pub(super) fn plan(show: &str, video: Option<&str>, subs: Option<&str>) -> Resul
     })
 }
 
-/// Percent-encodes a query value (names are checked already; this keeps odd input harmless).
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 pub(super) fn upload_url(show: &str, name: &str) -> String {
-    format!("/api/upload?show={}&name={}", encode(show), encode(name))
+    format!(
+        "/api/upload?show={}&name={}",
+        encode_query_value(show),
+        encode_query_value(name)
+    )
 }
 
 #[cfg(test)]
@@ -120,7 +113,10 @@ mod tests {
 
     #[test]
     fn encodes_query_values() {
-        assert_eq!(encode("a b/&é"), "a%20b%2F%26%C3%A9");
+        assert_eq!(
+            upload_url("a b", "&é"),
+            "/api/upload?show=a%20b&name=%26%C3%A9"
+        );
         assert_eq!(
             upload_url("talk", "ep004_2026-01-04.mp4"),
             "/api/upload?show=talk&name=ep004_2026-01-04.mp4"
