@@ -6,8 +6,9 @@
 //! Deep Clean" start the same run and share its report.
 
 use super::session::{Studio, use_studio};
-use crate::api::{ApiError, CleanupReport, ErrorCode, RestoreReport, deep_clean, restore};
+use crate::api::{ApiError, CleanupReport, ErrorCode, RestoreReport, deep_clean};
 use crate::cache;
+use crate::pages::deferred::PageSlot;
 use leptos::prelude::*;
 
 /// A Deep Clean's state, kept above whoever shows its button so that what it reports survives the button
@@ -20,8 +21,9 @@ pub struct DeepClean {
     /// count and the digest of the files it named (so files that changed since are not removed unseen).
     pub(crate) server: Action<Option<(i64, String)>, Result<CleanupReport, ApiError>>,
     pub(crate) browser: RwSignal<Option<(usize, f64)>>,
-    /// Undo: the run's trash restored (the Trash page's restore of the whole run).
-    pub(crate) undo: Action<String, Result<RestoreReport, ApiError>>,
+    /// Undo: the run's trash restored (the Trash page's restore of the whole run). Made by the report's
+    /// chunk when it first shows, so its code is not in every page's first download.
+    pub(crate) undo: PageSlot<UndoAction>,
 }
 
 impl DeepClean {
@@ -39,15 +41,9 @@ impl DeepClean {
             let (count, digest) = confirm.clone().unzip();
             deep_clean(Some(false), count, digest, None)
         });
-        let undo = Action::new(|run: &String| restore(run.clone(), None, Some(false)));
         Effect::new(move |_| {
             if server.value().get().is_some() {
                 studio.polling.set(true);
-                studio.refetch_all();
-            }
-        });
-        Effect::new(move |_| {
-            if matches!(undo.value().get(), Some(Ok(_))) {
                 studio.refetch_all();
             }
         });
@@ -55,7 +51,7 @@ impl DeepClean {
             studio,
             server,
             browser: RwSignal::new(None),
-            undo,
+            undo: PageSlot::new(),
         }
     }
 
@@ -67,14 +63,23 @@ impl DeepClean {
         let took = cache::js_sys_now() - started;
         cache::broadcast_wipe();
         self.browser.set(Some((removed, took)));
-        self.undo.value().set(None);
+        if let Some(undo) = self.undo.get() {
+            undo.value().set(None);
+        }
         self.server.dispatch(None);
+    }
+
+    pub(crate) fn studio(&self) -> Studio {
+        self.studio
     }
 
     pub fn pending(&self) -> Signal<bool> {
         self.server.pending().into()
     }
 }
+
+/// A run id → what restoring its trash did.
+pub(crate) type UndoAction = Action<String, Result<RestoreReport, ApiError>>;
 
 pub fn use_deep_clean() -> DeepClean {
     expect_context::<DeepClean>()

@@ -2,9 +2,9 @@
 //! how many more), whether anything was freed, its errors, and **Undo**, which restores the run's trash
 //! (the Trash page's restore of the whole run). Loaded as its own chunk once there is a report to show.
 
-use super::deep_clean::{DeepClean, guarded_count};
+use super::deep_clean::{DeepClean, UndoAction, guarded_count};
 use super::format;
-use crate::api::{ApiError, CleanupReport, CleanupResult, RestoreReport};
+use crate::api::{ApiError, CleanupReport, CleanupResult, RestoreReport, restore};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -44,6 +44,9 @@ fn Report(r: CleanupReport, state: DeepClean) -> impl IntoView {
         ),
     };
     let more = r.paths.len().saturating_sub(SHOWN_PATHS);
+    let mut shown = r.paths.clone();
+    shown.sort();
+    shown.truncate(SHOWN_PATHS);
     let undoable = r.kept_until.is_some() && !r.paths.is_empty();
     let run_id = r.run_id.clone();
     view! {
@@ -51,7 +54,7 @@ fn Report(r: CleanupReport, state: DeepClean) -> impl IntoView {
             {summary}
             {(!r.paths.is_empty()).then(|| view! {
                 <ul class="paths" data-testid="deep-clean-paths">
-                    {r.paths.iter().take(SHOWN_PATHS).map(|p| view! { <li>{p.clone()}</li> }).collect_view()}
+                    {shown.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}
                 </ul>
             })}
             {(more > 0).then(|| view! {
@@ -66,7 +69,7 @@ fn Report(r: CleanupReport, state: DeepClean) -> impl IntoView {
 /// Undo, then what it restored (or why it could not).
 #[component]
 fn Undo(run_id: String, state: DeepClean) -> impl IntoView {
-    let undo = state.undo;
+    let undo = state.undo.get_or_init(|| undo_action(state));
     let done = move || matches!(undo.value().get(), Some(Ok(_)));
     view! {
         <button type="button" data-testid="deep-clean-undo" disabled=move || undo.pending().get() || done()
@@ -79,6 +82,18 @@ fn Undo(run_id: String, state: DeepClean) -> impl IntoView {
             Err(e) => view! { <p class="error" data-testid="deep-clean-undo-error">{format!("Undo failed: {e}")}</p> }.into_any(),
         })}
     }
+}
+
+/// Restores a run's whole trash; once it has, every page refetches.
+fn undo_action(state: DeepClean) -> UndoAction {
+    let undo: UndoAction = Action::new(|run: &String| restore(run.clone(), None, Some(false)));
+    let studio = state.studio();
+    Effect::new(move |_| {
+        if matches!(undo.value().get(), Some(Ok(_))) {
+            studio.refetch_all();
+        }
+    });
+    undo
 }
 
 #[component]

@@ -4,6 +4,7 @@
 //! stages, artifacts, cleanup history, and per-episode cleanup.
 //! Everything that deletes shows its dry run first.
 
+use super::deferred::PageSlot;
 use super::episode_failed::{RetryAction, failed_actions};
 use super::live::{Live, LiveStatus, polling_off, use_live};
 use super::nothing_said;
@@ -82,7 +83,8 @@ pub fn EpisodePage() -> impl IntoView {
     let ui = EpisodeUi {
         live,
         stuck,
-        retry: RetryAction::new(move || detail.refetch()),
+        retry: PageSlot::new(),
+        refetch: Callback::new(move |_| detail.refetch()),
         query: RwSignal::new(String::new()),
         variants: RwSignal::new(HashMap::new()),
         clip: clip_action(),
@@ -210,7 +212,9 @@ struct EpisodeUi {
     live: Live,
     stuck: StuckActions,
     /// Retry with cleanup, for a failed episode (its Force reprocess is `stuck.force`).
-    retry: RetryAction,
+    retry: PageSlot<RetryAction>,
+    /// Fetches the episode again.
+    refetch: Callback<()>,
     /// The transcript search.
     query: RwSignal<String>,
     /// The rendition chosen per clip (clips not in here show their first one).
@@ -263,7 +267,7 @@ fn EpisodeView(d: EpisodeDetail, ui: EpisodeUi) -> impl IntoView {
                     <strong>{format!("Failed at {}: ", ep.failed_stage.map(|s| s.as_str()).unwrap_or("?"))}</strong>{e}
                 </div>
             })}
-            {failed_actions(cur, ui.retry, ui.stuck)}
+            {failed_actions(cur, ui.retry, ui.stuck, ui.refetch)}
             {super::deferred::after_hydration(move || episode_media(media, id, ui))}
             <h3>"Stages"</h3>
             <ul class="stages">{d.stages.iter().map(|s| view! {

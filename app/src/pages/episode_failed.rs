@@ -1,8 +1,9 @@
 //! A failed episode's own Retry with cleanup and Force reprocess, beside its failure. Each shows its dry
 //! run first (what goes to the trash) and acts on a confirm, as the dashboard's failure groups and the
-//! stuck flag do; then the page shows the new job. The actions live with the page (see [`RetryAction`]
-//! and [`StuckActions`]), so a refetch that redraws the episode keeps a pending preview and the outcome.
+//! stuck flag do; then the page shows the new job. The actions live with the page (a [`PageSlot`] and
+//! [`StuckActions`]), so a refetch that redraws the episode keeps a pending preview and the outcome.
 
+use super::deferred::PageSlot;
 use super::widgets::{ErrorLine, StuckActions};
 use crate::api::{ApiError, CleanupReport, EpisodeState, EpisodeSummary, JobInfo, RetryOutcome};
 use crate::components::format;
@@ -46,14 +47,21 @@ impl RetryAction {
 /// loads once the page has hydrated (the episode page's first download is near its budget).
 pub fn failed_actions(
     cur: Memo<EpisodeSummary>,
-    retry: RetryAction,
+    retry: PageSlot<RetryAction>,
     force: StuckActions,
+    refetch: Callback<()>,
 ) -> impl IntoView {
-    super::deferred::after_hydration(move || failed_panel(cur, retry, force))
+    super::deferred::after_hydration(move || failed_panel(cur, retry, force, refetch))
 }
 
 #[lazy]
-fn failed_panel(cur: Memo<EpisodeSummary>, retry: RetryAction, force: StuckActions) -> AnyView {
+fn failed_panel(
+    cur: Memo<EpisodeSummary>,
+    retry: PageSlot<RetryAction>,
+    force: StuckActions,
+    refetch: Callback<()>,
+) -> AnyView {
+    let retry = retry.get_or_init(|| RetryAction::new(move || refetch.run(())));
     view! { <FailedPanel cur retry force/> }.into_any()
 }
 
