@@ -1,4 +1,4 @@
-use super::deep_clean::{DeepClean, DeepCleanButton};
+use super::deep_clean::DeepCleanButton;
 use super::session::Studio;
 use crate::api::logout;
 use leptos::prelude::*;
@@ -14,7 +14,6 @@ pub fn Sidebar(session: Studio) -> impl IntoView {
             session.refetch_all();
         }
     });
-    let deep_clean = DeepClean::create();
     view! {
         <nav class="sidebar" aria-label="Main">
             <h1 class="brand">"EWG Studio"</h1>
@@ -39,7 +38,7 @@ pub fn Sidebar(session: Studio) -> impl IntoView {
                             <span class="who" data-testid="whoami">{me.username} " (" {me.role.as_str()} ")"</span>
                             <button type="button" class="link" on:click=move |_| { do_logout.dispatch(()); }>"Sign out"</button>
                         </div>
-                        <DeepCleanButton state=deep_clean/>
+                        <DeepCleanButton/>
                     }.into_any(),
                     _ => view! { <div class="user"><A href="/login">"Sign in"</A></div> }.into_any(),
                 })}

@@ -1,10 +1,12 @@
 pub mod dashboard;
-mod deferred;
+pub(crate) mod deferred;
 pub mod episode;
+mod episode_failed;
 mod failures;
 mod live;
 pub mod login;
 pub mod maintenance;
+mod nothing_said;
 pub mod process;
 pub mod storage;
 pub mod trash;

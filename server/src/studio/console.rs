@@ -257,7 +257,8 @@ impl Studio {
                                     end: c.end,
                                     text: c.text,
                                 })
-                                .collect()
+                                .collect();
+                            media.transcript_empty = media.transcript.is_empty();
                         }
                         Err(e) => {
                             tracing::warn!(episode = %id, error = %e, "transcript unreadable")
