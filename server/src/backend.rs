@@ -26,9 +26,24 @@ impl Backend for StudioBackend {
         Ok(self.0.detail(id).await?)
     }
 
-    async fn discover(&self, actor: &Actor) -> Result<DiscoverReport, ApiError> {
-        tracing::info!(actor = %actor.name, "discover");
-        Ok(self.0.discover().await?)
+    async fn discover(&self, actor: &Actor, wait: bool) -> Result<ScanStatus, ApiError> {
+        tracing::info!(actor = %actor.name, wait, "discover");
+        if wait {
+            return Ok(self.0.scan_and_wait(&actor.name).await?);
+        }
+        Ok(self.0.start_scan(&actor.name))
+    }
+
+    async fn scan_status(&self) -> Result<Option<ScanStatus>, ApiError> {
+        Ok(self.0.scan_status())
+    }
+
+    async fn queue(&self) -> Result<QueueView, ApiError> {
+        Ok(self.0.queue().await?)
+    }
+
+    async fn episode_history(&self, id: &str) -> Result<EpisodeHistory, ApiError> {
+        Ok(self.0.episode_history(id).await?)
     }
 
     async fn process(

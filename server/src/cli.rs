@@ -121,7 +121,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Worker(args) => worker(common, args).await,
         Command::Discover => {
             let studio = open(&common, &defaults).await?;
-            print_json(&studio.discover().await?);
+            // The same background scan the browser starts, waited for: a script wants the outcome.
+            let scan = studio.scan_and_wait("cli").await?;
+            print_json(&app::api::DiscoverReport {
+                added: scan.added,
+                skipped: scan.skipped,
+            });
             Ok(())
         }
         Command::Process { ids, force } => process(&common, ids, force).await,

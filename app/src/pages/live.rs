@@ -8,7 +8,7 @@
 //! `localStorage['ewg.poll'] = 'off'` (read when a page starts) turns polling off altogether, so that a
 //! test can prove updates arrive over the stream alone. Any other value, or none, leaves polling on.
 
-use crate::api::{CleanupRunSummary, EpisodeSummary};
+use crate::api::{CleanupRunSummary, EpisodeSummary, ScanStatus};
 use crate::components::session::use_studio;
 use leptos::prelude::*;
 use std::collections::HashMap;
@@ -22,6 +22,8 @@ pub struct Live {
     pub episodes: RwSignal<HashMap<String, EpisodeSummary>>,
     /// Cleanup runs announced over the stream (started or ended), newest first, one per run.
     pub runs: RwSignal<Vec<CleanupRunSummary>>,
+    /// The inbox scan's newest status, as the stream pushed it.
+    pub scan: RwSignal<Option<ScanStatus>>,
     /// Bumped on `resync`: the stream skipped events, refetch what is shown.
     pub resync: RwSignal<u64>,
     /// Set by `session_ended`, with the server's message.
@@ -75,6 +77,7 @@ pub fn use_live(episode: impl Fn() -> Option<String> + Send + Sync + 'static) ->
         connected: RwSignal::new(false),
         episodes: RwSignal::new(HashMap::new()),
         runs: RwSignal::new(Vec::new()),
+        scan: RwSignal::new(None),
         resync: RwSignal::new(0),
         ended: RwSignal::new(None),
     };
@@ -158,6 +161,15 @@ fn connect(live: Live, episode: Option<String>) {
                     runs.insert(0, run);
                 }),
                 Err(e) => leptos::logging::warn!("bad cleanup event: {e}"),
+            },
+        ),
+    );
+    on(
+        events::SCAN,
+        Box::new(
+            move |ev| match serde_json::from_str::<ScanStatus>(&data(&ev)) {
+                Ok(scan) => live.scan.set(Some(scan)),
+                Err(e) => leptos::logging::warn!("bad scan event: {e}"),
             },
         ),
     );

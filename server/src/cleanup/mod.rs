@@ -64,6 +64,8 @@ pub enum Trigger {
     Cancel,
     Episode,
     Force,
+    /// A Start that clears the last attempt's cache first (not after a failure: that is a retry).
+    Start,
     Retry,
     DeepClean,
     Schedule,
@@ -87,6 +89,7 @@ impl Trigger {
             Trigger::Cancel => "cancel",
             Trigger::Episode => "episode",
             Trigger::Force => "force",
+            Trigger::Start => "start",
             Trigger::Retry => "retry",
             Trigger::DeepClean => "deep-clean",
             Trigger::Schedule => "schedule",
@@ -107,6 +110,7 @@ impl Trigger {
             self,
             Trigger::Episode
                 | Trigger::Force
+                | Trigger::Start
                 | Trigger::Retry
                 | Trigger::DeepClean
                 | Trigger::Schedule

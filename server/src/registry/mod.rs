@@ -12,6 +12,7 @@ mod episodes;
 mod jobs;
 mod metrics;
 mod nodes;
+mod queue;
 mod ownership;
 mod runs;
 mod trash;

@@ -11,6 +11,8 @@
 //! | `console.rs` | failure groups, an episode's media, per-clip delete and regenerate |
 //! | `stuck.rs` | when a running episode counts as stuck |
 //! | `live.rs` | the registry's changes as a feed, for the event stream |
+//! | `scan.rs` | "Scan inbox" as a background job: one at a time, progress while it runs |
+//! | `queue.rs` | the queue view (running per worker, queued, ETA) and an episode's processing history |
 //!
 //! Actions that change state run [`Studio::detached`]: on a task of their own, so a client that
 //! disconnects (its request future dropped) can never stop one half-way.
@@ -20,6 +22,8 @@ mod console;
 mod episodes;
 mod inbox;
 mod live;
+mod queue;
+mod scan;
 mod stuck;
 mod undo;
 
@@ -55,6 +59,8 @@ pub struct Studio {
     pub live: Arc<Live>,
     /// Caps on event streams and uploads, the upload margin, who may scrape `/metrics`.
     pub edges: crate::config::EdgeArgs,
+    /// The inbox scan running now, or the last one.
+    pub scans: scan::Scans,
 }
 
 impl Studio {
@@ -120,6 +126,7 @@ impl Studio {
             max_upload_bytes: serve.max_upload_mb.saturating_mul(1024 * 1024),
             stuck: serve.stuck_after.clone(),
             edges: serve.edges.as_ref().clone(),
+            scans: scan::Scans::default(),
         }))
     }
 
