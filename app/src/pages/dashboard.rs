@@ -3,8 +3,8 @@
 
 use super::failures::FailureGroups;
 use super::first_step::FirstStep;
-use super::scan::{Scan, ScanInbox};
 use super::live::{Live, LiveStatus, use_live};
+use super::scan::{Scan, ScanInbox};
 use super::widgets::{
     ErrorLine, ProgressBar, StateBadge, StuckActions, StuckFlag, poll_while_active,
 };

@@ -4,7 +4,7 @@
 use super::live::Live;
 use super::scan::Scan;
 use super::widgets::ErrorLine;
-use crate::api::{EpisodeList, Stage, EpisodeState, process};
+use crate::api::{EpisodeList, EpisodeState, Stage, process};
 use crate::components::session::use_studio;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -17,7 +17,10 @@ fn is_new(state: EpisodeState, stage: Stage, attempt: i64) -> bool {
 #[component]
 pub fn FirstStep(list: EpisodeList, scan: Scan, live: Live) -> impl IntoView {
     let studio = use_studio();
-    let busy = list.episodes.iter().any(|e| live.current(e).state.is_active());
+    let busy = list
+        .episodes
+        .iter()
+        .any(|e| live.current(e).state.is_active());
     let new: Vec<String> = list
         .episodes
         .iter()

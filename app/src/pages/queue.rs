@@ -34,7 +34,8 @@ pub fn QueuePage() -> impl IntoView {
                 view_data.refetch();
             }
         };
-        if let Ok(h) = set_interval_with_handle(tick, std::time::Duration::from_millis(REFRESH_MS)) {
+        if let Ok(h) = set_interval_with_handle(tick, std::time::Duration::from_millis(REFRESH_MS))
+        {
             on_cleanup(move || h.clear());
         }
     });
@@ -54,7 +55,10 @@ pub fn QueuePage() -> impl IntoView {
 fn eta_text(q: &QueueView) -> String {
     match q.eta_ms {
         Some(0) => "nothing to do".into(),
-        Some(ms) => format!("about {} (from the average stage times of recent attempts)", since(ms)),
+        Some(ms) => format!(
+            "about {} (from the average stage times of recent attempts)",
+            since(ms)
+        ),
         None if q.slots <= 0 => "unknown: no worker is online".into(),
         None => "unknown until an attempt has finished".into(),
     }

@@ -42,7 +42,8 @@ impl Scan {
     }
 
     pub fn running(&self) -> bool {
-        self.status.with(|s| s.as_ref().is_some_and(|s| s.running()))
+        self.status
+            .with(|s| s.as_ref().is_some_and(|s| s.running()))
     }
 }
 

@@ -52,15 +52,25 @@ enum Found {
 }
 
 pub async fn discover(root: &DataRoot, registry: &Registry) -> Result<DiscoverReport> {
-    discover_with(root, registry, ffmpeg::PROBE_TIMEOUT, &Progress::default()).await
+    let progress = Progress::default();
+    discover_with(
+        root,
+        registry,
+        ffmpeg::PROBE_TIMEOUT,
+        &progress,
+        parallel_probes(),
+    )
+    .await
 }
 
-/// [`discover`] with the probe timeout as a parameter (tests use a short one), counting into `progress`.
+/// [`discover`] with the probe timeout (tests use a short one) and the probes run at once (the bench
+/// compares) as parameters, counting into `progress`.
 pub async fn discover_with(
     root: &DataRoot,
     registry: &Registry,
     probe_timeout: Duration,
     progress: &Progress,
+    parallel: usize,
 ) -> Result<DiscoverReport> {
     let (candidates, skipped) = scan(root, progress)?;
     progress
@@ -76,7 +86,7 @@ pub async fn discover_with(
     };
     let mut found: Vec<Result<Found>> = futures::stream::iter(candidates)
         .map(|c| probe_and_record(c, registry.clone(), probe_timeout))
-        .buffer_unordered(parallel_probes())
+        .buffer_unordered(parallel.max(1))
         .inspect(|f| {
             progress.probed.fetch_add(1, Ordering::Relaxed);
             match f {
@@ -131,7 +141,11 @@ async fn probe_and_record(c: Candidate, registry: Registry, timeout: Duration) -
             duration_secs: duration,
         })
         .await?;
-    Ok(if added { Found::Added(c.id) } else { Found::Known })
+    Ok(if added {
+        Found::Added(c.id)
+    } else {
+        Found::Known
+    })
 }
 
 async fn probe(path: PathBuf, timeout: Duration) -> Result<f64, ToolError> {
@@ -241,9 +255,15 @@ mod tests {
         let root = DataRoot::open(dir.path()).unwrap();
         let registry = Registry::open(None, dir.path()).await.unwrap();
 
-        let report = discover_with(&root, &registry, Duration::from_secs(60), &Progress::default())
-            .await
-            .unwrap();
+        let report = discover_with(
+            &root,
+            &registry,
+            Duration::from_secs(60),
+            &Progress::default(),
+            4,
+        )
+        .await
+        .unwrap();
         assert_eq!(
             report.added,
             ["talk_ep001_2026-01-01", "talk_ep002_2026-01-02"]
@@ -252,7 +272,7 @@ mod tests {
 
         // No ffprobe can start, read and answer in a millisecond: the real timeout path, not a race.
         let progress = Progress::default();
-        let report = discover_with(&root, &registry, Duration::from_millis(1), &progress)
+        let report = discover_with(&root, &registry, Duration::from_millis(1), &progress, 4)
             .await
             .unwrap();
         let skipped: Vec<_> = report.skipped.iter().map(|s| s.path.as_str()).collect();

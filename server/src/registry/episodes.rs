@@ -145,11 +145,12 @@ impl Registry {
     pub async fn episodes_in_states(&self, states: &[EpisodeState]) -> Result<Vec<EpisodeRow>> {
         let mut out = Vec::new();
         for s in states {
-            let rows: Vec<EpisodeRow> =
-                sqlx::query_as("SELECT * FROM episodes WHERE state = $1 ORDER BY show, LENGTH(id), id")
-                    .bind(s.as_str())
-                    .fetch_all(&self.pool)
-                    .await?;
+            let rows: Vec<EpisodeRow> = sqlx::query_as(
+                "SELECT * FROM episodes WHERE state = $1 ORDER BY show, LENGTH(id), id",
+            )
+            .bind(s.as_str())
+            .fetch_all(&self.pool)
+            .await?;
             out.extend(rows);
         }
         Ok(out)

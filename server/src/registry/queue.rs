@@ -77,13 +77,13 @@ impl Registry {
 
     /// Jobs that ended with `state` at `since` (Unix ms) or later.
     pub async fn jobs_ended_since(&self, state: &str, since: i64) -> Result<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM jobs WHERE state = $1 AND finished_at >= $2",
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state = $1 AND finished_at >= $2")
+                .bind(state)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?,
         )
-        .bind(state)
-        .bind(since)
-        .fetch_one(&self.pool)
-        .await?)
     }
 
     /// Average time per stage over the last finished processing attempts: a stage's time is from the

@@ -142,9 +142,14 @@ impl Studio {
                 }
             }
         });
-        let result =
-            discover::discover_with(&self.root, &self.registry, PROBE_TIMEOUT, &scan.progress)
-                .await;
+        let result = discover::discover_with(
+            &self.root,
+            &self.registry,
+            PROBE_TIMEOUT,
+            &scan.progress,
+            discover::parallel_probes(),
+        )
+        .await;
         publisher.abort();
         let result = result.map_err(|e| {
             tracing::error!(scan = %scan.id, error = %e, "scan failed");

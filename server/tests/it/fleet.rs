@@ -97,7 +97,10 @@ async fn two_workers_and_a_kill_process_every_episode_exactly_once() {
     let token = token(dir.path(), &url, "admin");
     let (_serve, port) = api_only(dir.path(), &url, &["--retry-interrupted", "2"]).await;
     let api = client(port);
-    let found: DiscoverReport = api.call(&token, "discover", json!({ "wait": true })).await.unwrap();
+    let found: DiscoverReport = api
+        .call(&token, "discover", json!({ "wait": true }))
+        .await
+        .unwrap();
     assert_eq!(found.added.len(), 12, "{found:?}");
     let ids: Vec<String> = api
         .call::<EpisodeList>(&token, "episodes", json!({ "limit": 100 }))

@@ -32,15 +32,23 @@ async fn the_queue_shows_what_runs_where_what_waits_in_order_and_an_eta_from_sta
     ewg::node::announce(env.studio.registry.clone(), "serve", 1, stop.clone()).await;
 
     let empty = queue(&env).await;
-    assert!(empty.running.is_empty() && empty.queued.is_empty(), "{empty:?}");
+    assert!(
+        empty.running.is_empty() && empty.queued.is_empty(),
+        "{empty:?}"
+    );
     assert_eq!(empty.eta_ms, Some(0), "nothing to do");
     assert!(empty.stage_timings.is_empty(), "nothing has finished yet");
 
-    env.ok::<ProcessOutcome>("process", json!({ "ids": [EP1] })).await;
+    env.ok::<ProcessOutcome>("process", json!({ "ids": [EP1] }))
+        .await;
     env.wait_settled(EP1, Duration::from_secs(120)).await;
     let after_one = queue(&env).await;
     let timed: Vec<Stage> = after_one.stage_timings.iter().map(|t| t.stage).collect();
-    assert_eq!(timed, Stage::ALL[1..], "every stage after discovery is timed");
+    assert_eq!(
+        timed,
+        Stage::ALL[1..],
+        "every stage after discovery is timed"
+    );
     assert!(after_one.stage_timings.iter().all(|t| t.samples == 1));
     assert!(after_one.done_today >= 1);
 
@@ -53,7 +61,10 @@ async fn the_queue_shows_what_runs_where_what_waits_in_order_and_an_eta_from_sta
         if q.running.len() == 1 && q.queued.len() == 1 {
             break q;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "never one running, one queued: {q:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "never one running, one queued: {q:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let running = &q.running[0];
@@ -95,7 +106,8 @@ async fn an_episodes_history_lists_each_attempt_with_its_trigger_duration_and_ou
         .unwrap();
     assert!(none.attempts.is_empty());
 
-    env.ok::<ProcessOutcome>("process", json!({ "ids": [EP1] })).await;
+    env.ok::<ProcessOutcome>("process", json!({ "ids": [EP1] }))
+        .await;
     env.wait_settled(EP1, Duration::from_secs(120)).await;
     std::fs::remove_file(env.root().join("inbox/talk/ep001_2026-01-01.fail-at")).unwrap();
     env.ok::<RetryOutcome>("retry_failed", json!({ "ids": [EP1] }))
@@ -121,14 +133,22 @@ async fn an_episodes_history_lists_each_attempt_with_its_trigger_duration_and_ou
         assert!(end > start, "{a:?}");
     }
     assert!(
-        h.attempts[1].error.as_deref().unwrap_or("").contains("fail-at"),
+        h.attempts[1]
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("fail-at"),
         "{:?}",
         h.attempts[1]
     );
     assert_eq!(h.attempts[0].error, None);
 
     let (s, _) = env
-        .fail(&env.viewer, "episode_history", json!({ "id": "talk_ep404_2026-01-01" }))
+        .fail(
+            &env.viewer,
+            "episode_history",
+            json!({ "id": "talk_ep404_2026-01-01" }),
+        )
         .await;
     assert_eq!(s, 404);
     let (s, _) = env

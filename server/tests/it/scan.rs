@@ -48,11 +48,17 @@ async fn a_scan_answers_at_once_is_joined_by_a_second_start_and_reports_progress
     assert_eq!(scan_get(&env).await, None, "no scan yet");
     let ids = bulk_inbox(env.root(), FILES);
 
-    let first: ScanStatus = env.call(&env.operator, "discover", json!({})).await.unwrap();
+    let first: ScanStatus = env
+        .call(&env.operator, "discover", json!({}))
+        .await
+        .unwrap();
     // The answer came while the scan runs: 300 ffprobes cannot have finished yet.
     assert_eq!(first.state, ScanState::Running, "{first:?}");
     assert!(!first.joined);
-    let second: ScanStatus = env.call(&env.operator, "discover", json!({})).await.unwrap();
+    let second: ScanStatus = env
+        .call(&env.operator, "discover", json!({}))
+        .await
+        .unwrap();
     assert_eq!(second.id, first.id, "a second start joins the running scan");
     assert!(second.joined, "{second:?}");
     assert_eq!(second.state, ScanState::Running);
@@ -67,7 +73,10 @@ async fn a_scan_answers_at_once_is_joined_by_a_second_start_and_reports_progress
         } else {
             break s;
         }
-        assert!(start.elapsed() < Duration::from_secs(240), "scan still running: {s:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(240),
+            "scan still running: {s:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     println!(
@@ -120,20 +129,35 @@ async fn episode_numbers_past_999_are_episodes_with_one_spelling() {
             &["--shows", "daily", "--episodes", "1", "--seconds", "1"],
         );
         let sample = inbox.join("daily/ep001_2026-01-01.mp4");
-        for name in ["ep1000_2026-01-02.mp4", "ep0002_2026-01-03.mp4", "ep01000_2026-01-04.mp4"] {
+        for name in [
+            "ep1000_2026-01-02.mp4",
+            "ep0002_2026-01-03.mp4",
+            "ep01000_2026-01-04.mp4",
+        ] {
             std::fs::hard_link(&sample, inbox.join("daily").join(name)).unwrap();
         }
     })
     .await;
     let scan: ScanStatus = env.ok("discover", json!({ "wait": true })).await;
-    let reasons: Vec<_> = scan.skipped.iter().map(|s| (s.path.as_str(), s.reason.as_str())).collect();
+    let reasons: Vec<_> = scan
+        .skipped
+        .iter()
+        .map(|s| (s.path.as_str(), s.reason.as_str()))
+        .collect();
     assert_eq!(reasons.len(), 2, "{reasons:?}");
-    assert!(reasons.iter().all(|(_, r)| r.contains("leading zero")), "{reasons:?}");
+    assert!(
+        reasons.iter().all(|(_, r)| r.contains("leading zero")),
+        "{reasons:?}"
+    );
     let d = env.episode("daily_ep1000_2026-01-02").await;
     assert_eq!(d.episode.id, "daily_ep1000_2026-01-02");
     // A padded number is not a second spelling of ep1000.
     let (s, e) = env
-        .fail(&env.viewer, "episode", json!({ "id": "daily_ep01000_2026-01-04" }))
+        .fail(
+            &env.viewer,
+            "episode",
+            json!({ "id": "daily_ep01000_2026-01-04" }),
+        )
         .await;
     assert_eq!(s, 400, "{e:?}");
     let list: EpisodeList = env.ok("episodes", json!({ "show": "daily" })).await;
