@@ -2,7 +2,6 @@
 //! stream (polling while it is down), flags stuck episodes, and groups failures above the list.
 
 use super::failures::FailureGroups;
-use super::first_step::FirstStep;
 use super::live::{Live, LiveStatus, use_live};
 use super::scan::{Scan, ScanInbox};
 use super::widgets::{
@@ -88,10 +87,13 @@ pub fn Dashboard() -> impl IntoView {
             <ScanInbox live scan/>
             <button data-testid="refresh" on:click=move |_| studio.refetch_all()>"Refresh"</button>
         </header>
-        {move || {
-            let unfiltered = state_filter.get().is_empty() && show_filter.get().trim().is_empty();
-            list.get().and_then(|r| r.ok()).filter(|_| unfiltered).map(|l| view! { <FirstStep list=l scan live/> })
-        }}
+        // Loaded after hydration (`#[lazy]`): the dashboard's first download is at the WebAssembly budget.
+        {super::deferred::after_hydration(move || {
+            let unfiltered = Signal::derive(move || {
+                state_filter.get().is_empty() && show_filter.get().trim().is_empty()
+            });
+            super::first_step::scan_and_first_step(list, scan, live, unfiltered)
+        })}
         <div class="filters">
             <label>"State "
                 <select data-testid="filter-state" on:change=move |ev| state_filter.set(event_target_value(&ev))>

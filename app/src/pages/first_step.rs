@@ -2,12 +2,34 @@
 //! started, process them. Nothing is shown once work is under way or done.
 
 use super::live::Live;
-use super::scan::Scan;
+use super::scan::{Scan, ScanResult};
 use super::widgets::ErrorLine;
-use crate::api::{EpisodeList, EpisodeState, Stage, process};
+use crate::api::{ApiError, EpisodeList, EpisodeState, Stage, process};
 use crate::components::session::use_studio;
 use leptos::prelude::*;
 use leptos_router::components::A;
+
+/// What the scan did and the first step, below the dashboard's header. Loaded after hydration: the
+/// dashboard's first download is at the WebAssembly budget. `unfiltered`: no state or show filter is
+/// set (a filtered empty list says nothing about the inbox).
+#[lazy]
+pub fn scan_and_first_step(
+    list: Resource<Result<EpisodeList, ApiError>>,
+    scan: Scan,
+    live: Live,
+    unfiltered: Signal<bool>,
+) -> AnyView {
+    view! {
+        <ScanResult scan/>
+        {move || {
+            list.get()
+                .and_then(|r| r.ok())
+                .filter(|_| unfiltered.get())
+                .map(|l| view! { <FirstStep list=l scan live/> })
+        }}
+    }
+    .into_any()
+}
 
 /// New: discovered and never started.
 fn is_new(state: EpisodeState, stage: Stage, attempt: i64) -> bool {
@@ -15,7 +37,7 @@ fn is_new(state: EpisodeState, stage: Stage, attempt: i64) -> bool {
 }
 
 #[component]
-pub fn FirstStep(list: EpisodeList, scan: Scan, live: Live) -> impl IntoView {
+fn FirstStep(list: EpisodeList, scan: Scan, live: Live) -> impl IntoView {
     let studio = use_studio();
     let busy = list
         .episodes

@@ -8,7 +8,7 @@
 //! `localStorage['ewg.poll'] = 'off'` (read when a page starts) turns polling off altogether, so that a
 //! test can prove updates arrive over the stream alone. Any other value, or none, leaves polling on.
 
-use crate::api::{CleanupRunSummary, EpisodeSummary, ScanStatus};
+use crate::api::{CleanupRunSummary, EpisodeSummary};
 use crate::components::session::use_studio;
 use leptos::prelude::*;
 use std::collections::HashMap;
@@ -22,8 +22,9 @@ pub struct Live {
     pub episodes: RwSignal<HashMap<String, EpisodeSummary>>,
     /// Cleanup runs announced over the stream (started or ended), newest first, one per run.
     pub runs: RwSignal<Vec<CleanupRunSummary>>,
-    /// The inbox scan's newest status, as the stream pushed it.
-    pub scan: RwSignal<Option<ScanStatus>>,
+    /// The inbox scan's newest status as the stream pushed it: the event's JSON (a `ScanStatus`), parsed
+    /// by the page that shows scans, so its decoder is not in every page's first download.
+    pub scan: RwSignal<Option<String>>,
     /// Bumped on `resync`: the stream skipped events, refetch what is shown.
     pub resync: RwSignal<u64>,
     /// Set by `session_ended`, with the server's message.
@@ -166,12 +167,7 @@ fn connect(live: Live, episode: Option<String>) {
     );
     on(
         events::SCAN,
-        Box::new(
-            move |ev| match serde_json::from_str::<ScanStatus>(&data(&ev)) {
-                Ok(scan) => live.scan.set(Some(scan)),
-                Err(e) => leptos::logging::warn!("bad scan event: {e}"),
-            },
-        ),
+        Box::new(move |ev| live.scan.set(Some(data(&ev)))),
     );
     on(
         events::RESYNC,

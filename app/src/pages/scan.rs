@@ -47,20 +47,25 @@ impl Scan {
     }
 }
 
-/// The Scan inbox button and what the scan is doing.
+/// The Scan inbox button; it follows the scan (events, else polling) into `scan.status`.
 #[component]
 pub fn ScanInbox(live: Live, scan: Scan) -> impl IntoView {
     let studio = use_studio();
     let Scan { status, start } = scan;
+    // A finished scan shows only when this page followed it: an old scan's report is not news.
     let take = move |s: ScanStatus| {
-        if status.with_untracked(|old| newer(old.as_ref(), &s)) {
+        let following = status.with_untracked(|o| o.as_ref().is_some_and(|o| o.id == s.id));
+        if (s.running() || following) && status.with_untracked(|old| newer(old.as_ref(), &s)) {
             status.set(Some(s));
         }
     };
     let poll = Action::new(|_: &()| scan_now());
     Effect::new(move |_| {
-        if let Some(Ok(s)) = start.value().get() {
-            take(s);
+        // The page's own start is followed even when it finished before the answer arrived.
+        if let Some(Ok(s)) = start.value().get()
+            && status.with_untracked(|old| newer(old.as_ref(), &s))
+        {
+            status.set(Some(s));
         }
     });
     Effect::new(move |_| {
@@ -69,8 +74,11 @@ pub fn ScanInbox(live: Live, scan: Scan) -> impl IntoView {
         }
     });
     Effect::new(move |_| {
-        if let Some(s) = live.scan.get() {
-            take(s);
+        if let Some(raw) = live.scan.get() {
+            match serde_json::from_str::<ScanStatus>(&raw) {
+                Ok(s) => take(s),
+                Err(e) => leptos::logging::warn!("bad scan event: {e}"),
+            }
         }
     });
     // A scan started elsewhere (another tab, the CLI is another process and does not show) is shown too.
@@ -104,8 +112,15 @@ pub fn ScanInbox(live: Live, scan: Scan) -> impl IntoView {
         <button data-testid="discover" disabled=running on:click=move |_| { start.dispatch(()); }>
             {move || if running() { "Scanning…" } else { "Scan inbox" }}
         </button>
-        {move || start.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorLine error=e/> })}
-        {move || status.get().map(|s| view! { <ScanReport s/> })}
+    }
+}
+
+/// What the scan is doing, or did; below the page's header.
+#[component]
+pub fn ScanResult(scan: Scan) -> impl IntoView {
+    view! {
+        {move || scan.start.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorLine error=e/> })}
+        {move || scan.status.get().map(|s| view! { <ScanReport s/> })}
     }
 }
 
