@@ -121,12 +121,14 @@ test("an empty dashboard says to scan; after the scan it offers to process the n
   await context.close();
 });
 
-test("a scan of hundreds of files answers at once and its progress reaches the total on screen", async ({ browser }) => {
+test("a scan of many files answers at once and its progress reaches the total on screen", async ({ browser }) => {
   const { context, page } = await signedIn(browser);
   const bulk = path.join(dir, "inbox", "bulk");
   fs.mkdirSync(bulk, { recursive: true });
   const sample = path.join(dir, ".media/seed/ep001_2026-01-01.mp4");
-  const files = 300;
+  // Hard links of one tiny video; few enough for a loaded 2-core machine (the integration test and
+  // bench_scan take hundreds and thousands).
+  const files = 60;
   for (let i = 1; i <= files; i++) {
     fs.linkSync(sample, path.join(bulk, `ep${String(i).padStart(3, "0")}_2026-02-01.mp4`));
   }
@@ -138,8 +140,9 @@ test("a scan of hundreds of files answers at once and its progress reaches the t
   await expect(result).toHaveAttribute("data-state", "running");
   await expect(page.getByTestId("discover")).toBeDisabled();
   await expect(result).toHaveAttribute("data-state", "done", { timeout: 120_000 });
-  await expect(result).toHaveAttribute("data-probed", String(files));
-  await expect(result).toHaveAttribute("data-total", String(files));
+  // Every episode-shaped file probed: these and the two known ones.
+  await expect(result).toHaveAttribute("data-total", String(files + 2));
+  await expect(result).toHaveAttribute("data-probed", String(files + 2));
   await expect(result).toContainText(`${files} new episode(s)`);
   const scan = await (await page.request.get("/api/scan")).json();
   console.log(`browser scan of ${files} files: ${scan.files_per_sec.toFixed(1)} files/s`);
