@@ -172,7 +172,7 @@ test("the queue shows what runs on the worker and what waits; /workers lands the
   const res = await page.goto("/workers");
   expect(res?.status()).toBe(200);
   await hydrated(page);
-  await expect(page.getByRole("heading", { name: "Queue" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Queue", exact: true })).toBeVisible();
   await expect(page.getByTestId("workers-summary")).toBeVisible();
   await context.close();
 });
