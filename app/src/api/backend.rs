@@ -6,6 +6,7 @@
 
 use super::console::*;
 use super::error::ApiError;
+use super::queue::*;
 use super::requests::*;
 use super::types::*;
 use super::undo::*;
@@ -33,7 +34,10 @@ pub trait Backend: Send + Sync + 'static {
     async fn health(&self) -> HealthInfo;
     async fn episodes(&self, query: EpisodeQuery) -> Result<EpisodeList, ApiError>;
     async fn episode(&self, id: &str) -> Result<EpisodeDetail, ApiError>;
-    async fn discover(&self, actor: &Actor) -> Result<DiscoverReport, ApiError>;
+    async fn discover(&self, actor: &Actor, wait: bool) -> Result<ScanStatus, ApiError>;
+    async fn scan_status(&self) -> Result<Option<ScanStatus>, ApiError>;
+    async fn queue(&self) -> Result<QueueView, ApiError>;
+    async fn episode_history(&self, id: &str) -> Result<EpisodeHistory, ApiError>;
     async fn process(&self, actor: &Actor, req: ProcessRequest)
     -> Result<ProcessOutcome, ApiError>;
     async fn cancel(&self, actor: &Actor, id: &str) -> Result<JobInfo, ApiError>;

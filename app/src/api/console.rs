@@ -343,6 +343,8 @@ pub mod events {
     pub const EPISODE: &str = "episode";
     /// A cleanup run started or ended: data is a `CleanupRunSummary`.
     pub const CLEANUP: &str = "cleanup";
+    /// An inbox scan moved on (a few times a second at most) or finished: data is a `ScanStatus`.
+    pub const SCAN: &str = "scan";
     /// The stream fell behind and skipped events: refetch what is shown.
     pub const RESYNC: &str = "resync";
     /// The caller's session ended (expired, signed out, password changed): data is

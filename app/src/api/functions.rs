@@ -6,6 +6,7 @@
 use super::codec::Json;
 use super::console::*;
 use super::error::ApiError;
+use super::queue::*;
 use super::types::*;
 use super::undo::*;
 use leptos::prelude::*;
@@ -134,10 +135,33 @@ pub async fn episode(id: String) -> Result<EpisodeDetail, ApiError> {
     backend.episode(&id).await
 }
 
+/// Starts a scan of the inbox in the background (or joins the one running) and answers at once with its
+/// status; `wait`: answer when it has finished instead (scripts).
 #[server(endpoint = "discover", input = Json, output = Json)]
-pub async fn discover() -> Result<DiscoverReport, ApiError> {
+pub async fn discover(wait: Option<bool>) -> Result<ScanStatus, ApiError> {
     let (backend, actor) = ssr::authorize(Role::Operator).await?;
-    backend.discover(&actor).await
+    backend.discover(&actor, wait.unwrap_or(false)).await
+}
+
+/// The running inbox scan, else the last one (`null` before the first). Also `GET /api/scan`.
+#[server(endpoint = "scan_status", input = Json, output = Json)]
+pub async fn scan_now() -> Result<Option<ScanStatus>, ApiError> {
+    let (backend, _) = ssr::authorize(Role::Viewer).await?;
+    backend.scan_status().await
+}
+
+/// Running jobs per worker, queued jobs in order, counts and an estimate of when the queue is empty.
+#[server(endpoint = "queue", input = Json, output = Json)]
+pub async fn queue() -> Result<QueueView, ApiError> {
+    let (backend, _) = ssr::authorize(Role::Viewer).await?;
+    backend.queue().await
+}
+
+/// An episode's processing attempts, newest first: trigger, start, duration, outcome.
+#[server(endpoint = "episode_history", input = Json, output = Json)]
+pub async fn episode_attempts(id: String) -> Result<EpisodeHistory, ApiError> {
+    let (backend, _) = ssr::authorize(Role::Viewer).await?;
+    backend.episode_history(&id).await
 }
 
 #[server(endpoint = "process", input = Json, output = Json)]

@@ -254,6 +254,7 @@ fn EpisodeView(d: EpisodeDetail, ui: EpisodeUi) -> impl IntoView {
     let ep = d.episode.clone();
     let id = ep.id.clone();
     let media = d.media.clone();
+    let history_id = ep.id.clone();
     view! {
             <header class="page-head">
                 <h2 data-testid="episode-title">{ep.title.clone()}</h2>
@@ -280,11 +281,7 @@ fn EpisodeView(d: EpisodeDetail, ui: EpisodeUi) -> impl IntoView {
                     <tr><td>{a.kind.clone()}</td><td><code>{a.path.clone()}</code></td><td>{format::bytes(a.bytes)}</td><td>{a.attempt}</td></tr>
                 }).collect_view()}</tbody>
             </table></div>
-            <h3>"Cleanup history"</h3>
-            <ul class="runs">{d.cleanup_runs.iter().map(|r| view! {
-                <li>{format!("{} · {} by {} · {} · {} files, {}{}", format::time(r.started_at), r.trigger, r.actor,
-                    r.result.as_str(), r.files, format::bytes(r.bytes), if r.dry_run { " (dry run)" } else { "" })}</li>
-            }).collect_view()}</ul>
+            {super::deferred::after_hydration(move || super::history::episode_history(history_id, d.cleanup_runs))}
     }
 }
 

@@ -16,6 +16,7 @@ mod metrics;
 mod nodes;
 mod ownership;
 mod restore;
+mod queue;
 mod runs;
 mod trash;
 mod uploads;

@@ -24,6 +24,9 @@
 //! - [`hostile`]: an attacker's view: login floods, lockouts per address, password races, leaked
 //!   internals, reverse proxies.
 //! - [`pipeline`]: the pipeline end to end with real ffmpeg: artifacts, failures, cancel, conflicts.
+//! - [`queue`]: the queue view (running per worker, queued in order, ETA) and an episode's history.
+//! - [`scan`]: "Scan inbox" in the background: answers at once, joined when started twice, progress to
+//!   the total; episode numbers past 999.
 //! - [`restart`]: a server killed mid-job is repaired by the next start.
 //! - [`trust`]: disconnecting clients, a CLI beside the server, a lost registry, races, crashes between
 //!   a job's writes, reaped jobs, mounts in the derived tree.
@@ -46,7 +49,9 @@ mod fleet;
 mod hostile;
 mod media;
 mod pipeline;
+mod queue;
 mod restart;
+mod scan;
 mod support;
 mod trust;
 mod undo;

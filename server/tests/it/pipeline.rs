@@ -274,7 +274,7 @@ async fn discovery_reports_files_that_do_not_fit() {
         std::fs::write(inbox.join("Bad Show/ep001_2026-01-01.mp4"), "x").unwrap();
     })
     .await;
-    let r: DiscoverReport = env.ok("discover", json!({})).await;
+    let r: DiscoverReport = env.ok("discover", json!({ "wait": true })).await;
     let reason = |p: &str| {
         r.skipped
             .iter()
