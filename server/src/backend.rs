@@ -131,6 +131,26 @@ impl Backend for StudioBackend {
         })
     }
 
+    async fn render_candidate(
+        &self,
+        actor: &Actor,
+        req: CandidateRequest,
+    ) -> Result<ClipEdit, ApiError> {
+        Ok(self.0.render_candidate(&actor.name, req).await?)
+    }
+
+    async fn nudge_clip(&self, actor: &Actor, req: NudgeRequest) -> Result<ClipEdit, ApiError> {
+        Ok(self.0.nudge_clip(&actor.name, req).await?)
+    }
+
+    async fn discover_clips(
+        &self,
+        actor: &Actor,
+        req: DiscoverClipsRequest,
+    ) -> Result<DiscoverClipsOutcome, ApiError> {
+        Ok(self.0.discover_clips(&actor.name, req).await?)
+    }
+
     async fn trash(&self) -> Result<TrashList, ApiError> {
         Ok(self.0.trash().await?)
     }

@@ -9,6 +9,7 @@
 //! | `inbox.rs` | browser uploads into the inbox |
 //! | `undo.rs` | the trash, restore, purge on request, and where the disk goes |
 //! | `console.rs` | failure groups, an episode's media, per-clip delete and regenerate |
+//! | `clips.rs` | clip edits: render a candidate, nudge a clip by a sentence, discover candidates again |
 //! | `stuck.rs` | when a running episode counts as stuck |
 //! | `live.rs` | the registry's changes as a feed, for the event stream |
 //!
@@ -16,6 +17,7 @@
 //! disconnects (its request future dropped) can never stop one half-way.
 
 mod cleaning;
+mod clips;
 mod console;
 mod episodes;
 mod inbox;
@@ -108,6 +110,12 @@ impl Studio {
         }
         if let Some(mb) = serve.disk_reserve_mb {
             pipeline.config.disk_reserve = Some(mb << 20);
+        }
+        if let Some(n) = serve.max_clips {
+            pipeline.config.max_clips = n as usize;
+        }
+        if let Some(p) = serve.clip_preset {
+            pipeline.config.clip_preset = p;
         }
         let jobs = Jobs::new(pipeline, Arc::clone(&cleanup), serve.lease());
         Ok(Arc::new(Studio {
