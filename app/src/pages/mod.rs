@@ -1,6 +1,7 @@
 pub mod dashboard;
 mod deferred;
 pub mod episode;
+mod episode_clips;
 mod failures;
 mod live;
 pub mod login;

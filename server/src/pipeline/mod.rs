@@ -291,7 +291,11 @@ impl Pipeline {
 /// What to look for in an episode: `--clip-preset` / `--max-clips` (or `EWG_CLIP_PRESET` /
 /// `EWG_MAX_CLIPS`), then the show's defaults in `inbox/<show>/show.clips`, then this episode's
 /// `<video stem>.clips` (e.g. `preset=long count=5`).
-pub fn discovery_for(config: &PipelineConfig, source: &Path, id: &EpisodeId) -> highlights::Discovery {
+pub fn discovery_for(
+    config: &PipelineConfig,
+    source: &Path,
+    id: &EpisodeId,
+) -> highlights::Discovery {
     let mut d = highlights::Discovery {
         preset: config.clip_preset,
         count: config.max_clips,
@@ -531,8 +535,13 @@ impl Attempt<'_> {
         let posts = social::clip_posts(e, h, &dir);
         let json =
             serde_json::to_vec_pretty(&posts).map_err(|e| StepError::Other(e.to_string()))?;
-        self.write(Stage::Clipped, "social", &format!("{dir}/posts.json"), &json)
-            .await?;
+        self.write(
+            Stage::Clipped,
+            "social",
+            &format!("{dir}/posts.json"),
+            &json,
+        )
+        .await?;
         Ok(kept)
     }
 

@@ -324,10 +324,20 @@ mod tests {
         // The second clip repeats a sentence of its own and one of the summary: each said once.
         let long = "The valley farmers talked for a very long time about how they keep their animals fed through the longest and coldest winters anyone remembers in the north of the country";
         e.highlights = vec![
-            clip(0.0, &["Snow closes the mountain roads.", "Nobody drives up there in winter."]),
+            clip(
+                0.0,
+                &[
+                    "Snow closes the mountain roads.",
+                    "Nobody drives up there in winter.",
+                ],
+            ),
             clip(
                 60.0,
-                &[long, "The farmers store winter food.", "The farmers store winter food."],
+                &[
+                    long,
+                    "The farmers store winter food.",
+                    "The farmers store winter food.",
+                ],
             ),
         ];
         for (n, h) in e.highlights.iter().enumerate() {
@@ -336,18 +346,34 @@ mod tests {
             let platforms: Vec<&str> = posts.iter().map(|p| p.platform.as_str()).collect();
             assert_eq!(platforms, PLATFORMS.map(|(p, _)| p));
             for p in &posts {
-                assert!(p.text.chars().count() <= p.limit, "{}: {}", p.platform, p.text);
+                assert!(
+                    p.text.chars().count() <= p.limit,
+                    "{}: {}",
+                    p.platform,
+                    p.text
+                );
                 assert_no_repeat(&p.text);
-                assert!(p.clip.as_deref().is_some_and(|c| c.starts_with(&dir)), "{:?}", p.clip);
+                assert!(
+                    p.clip.as_deref().is_some_and(|c| c.starts_with(&dir)),
+                    "{:?}",
+                    p.clip
+                );
                 // The clip's own first sentence leads (whole, or cut on a word boundary on X).
                 let first: String = h.sentences[0].chars().take(40).collect();
                 let first = first.rsplit_once(' ').map_or(first.as_str(), |(a, _)| a);
-                assert!(p.text.contains(first), "{}: {:?} lacks {first:?}", p.platform, p.text);
+                assert!(
+                    p.text.contains(first),
+                    "{}: {:?} lacks {first:?}",
+                    p.platform,
+                    p.text
+                );
                 for w in p.text.split_whitespace() {
                     let w = w.trim_end_matches('…');
                     let source = format!("{} {} {}", e.title, e.summary, h.sentences.join(" "));
                     assert!(
-                        w.is_empty() || w.starts_with('#') || source.split_whitespace().any(|s| s == w),
+                        w.is_empty()
+                            || w.starts_with('#')
+                            || source.split_whitespace().any(|s| s == w),
                         "{}: {w:?} is not a whole word of the clip",
                         p.platform
                     );

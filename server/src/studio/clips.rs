@@ -226,11 +226,13 @@ impl Studio {
     /// The cues (`.vtt`) and the recognizer's timed words (`.json`, none for subtitles) as stored; 409
     /// when there is no transcript to cut or subtitle a clip with.
     fn stored_transcript(&self, id: &EpisodeId) -> Result<(Vec<transcript::Cue>, Vec<Word>)> {
-        let vtt = self.read_text(&self.root.transcript(id, "vtt")).map_err(|_| {
-            Error::Conflict(format!(
-                "episode `{id}` has no transcript to cut clips by: process it first"
-            ))
-        })?;
+        let vtt = self
+            .read_text(&self.root.transcript(id, "vtt"))
+            .map_err(|_| {
+                Error::Conflict(format!(
+                    "episode `{id}` has no transcript to cut clips by: process it first"
+                ))
+            })?;
         #[derive(serde::Deserialize)]
         struct Words {
             #[serde(default)]
@@ -262,7 +264,8 @@ impl Studio {
     /// refused record puts the old file back.
     async fn write_enrichment(&self, id: &EpisodeId, e: &Enriched, run: &str) -> Result<()> {
         let rel = self.root.enriched(id);
-        let old = std::fs::read(self.root.abs(&rel)).map_err(|e| Error::io(self.root.abs(&rel), e))?;
+        let old =
+            std::fs::read(self.root.abs(&rel)).map_err(|e| Error::io(self.root.abs(&rel), e))?;
         let json = serde_json::to_vec_pretty(e).map_err(|e| Error::Internal(e.to_string()))?;
         let bytes = storage::write_atomic(&self.root, &rel, &json)?;
         if let Err(err) = self

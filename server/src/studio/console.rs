@@ -292,7 +292,9 @@ impl Studio {
                     };
                     match self.read_text(&row.path).map(|t| clip_posts(&t)) {
                         Ok(posts) => new_clip(&mut clips, n).posts = posts,
-                        Err(e) => tracing::warn!(episode = %id, error = %e, "clip posts unreadable"),
+                        Err(e) => {
+                            tracing::warn!(episode = %id, error = %e, "clip posts unreadable")
+                        }
                     }
                 }
                 ArtifactKind::Clip | ArtifactKind::Thumbnail => {
