@@ -285,7 +285,7 @@ fn EpisodeView(d: EpisodeDetail, ui: EpisodeUi) -> impl IntoView {
 /// so that their code is not part of the episode page's first download.
 #[lazy]
 fn episode_media(media: EpisodeMedia, id: String, ui: EpisodeUi) -> AnyView {
-    let rendered: Vec<u32> = media.clips.iter().map(|c| c.n).collect();
+    let rendered: Vec<_> = media.clips.iter().map(|c| (c.n, c.posts.clone())).collect();
     view! {
             <Transcript lines=media.transcript engine=media.transcript_engine note=media.transcript_note query=ui.query/>
             <RenderedPage url=media.page/>

@@ -8,7 +8,7 @@
 use super::widgets::ErrorLine;
 use crate::api::{
     ApiError, ClipEdge, ClipEdit, ClipPreset, DiscoverClipsOutcome, DiscoverySettings,
-    HighlightCandidate, MAX_CLIP_COUNT, NudgeWay, discover_clips, nudge_clip, render_candidate,
+    HighlightCandidate, MAX_CLIP_COUNT, NudgeWay, SocialPost, discover_clips, nudge_clip, render_candidate,
     restore,
 };
 use crate::components::format;
@@ -155,13 +155,14 @@ pub fn ClipManager(
     episode: String,
     candidates: Vec<HighlightCandidate>,
     highlights: Vec<HighlightCandidate>,
-    /// Clip numbers whose files exist.
-    rendered: Vec<u32>,
+    /// Clip numbers whose files exist, with each clip's own posts.
+    rendered: Vec<(u32, Vec<SocialPost>)>,
     note: Option<String>,
     discovery: Option<DiscoverySettings>,
     ui: ClipsUi,
 ) -> impl IntoView {
     let ep = StoredValue::new(episode);
+    let cut: Vec<u32> = rendered.iter().map(|(n, _)| *n).collect();
     view! {
         <section class="candidates-section" aria-labelledby="candidates-head">
             <h3 id="candidates-head">"Highlight candidates"</h3>
@@ -174,7 +175,7 @@ pub fn ClipManager(
                 view! {
                     <ol class="candidates" data-testid="candidates">{candidates.into_iter().enumerate().map(|(i, c)| {
                         let k = i as u32 + 1;
-                        let live = c.clip.filter(|n| rendered.contains(n));
+                        let live = c.clip.filter(|n| cut.contains(n));
                         view! {
                             <li class="candidate" data-testid="candidate" data-clip=c.clip.map(|n| n.to_string()).unwrap_or_default()>
                                 <span class="when">{format!("{}–{} ({:.0} s)", clock(c.start), clock(c.end), c.end - c.start)}</span>
@@ -199,7 +200,7 @@ pub fn ClipManager(
 #[component]
 fn ClipBounds(
     highlights: Vec<HighlightCandidate>,
-    rendered: Vec<u32>,
+    rendered: Vec<(u32, Vec<SocialPost>)>,
     ep: StoredValue<String>,
     ui: ClipsUi,
 ) -> impl IntoView {
@@ -213,7 +214,8 @@ fn ClipBounds(
         <h4>"Clip bounds"</h4>
         <ul class="clip-bounds" data-testid="clip-bounds">{highlights.into_iter().filter_map(|h| {
             let n = h.clip?;
-            let live = rendered.contains(&n);
+            let posts = rendered.iter().find(|(c, _)| *c == n).map(|(_, p)| p.clone());
+            let live = posts.is_some();
             Some(view! {
                 <li data-testid="clip-bound" data-clip=n data-start=h.start.to_string() data-end=h.end.to_string()>
                     <strong>{format!("Clip {n}")}</strong>
@@ -225,6 +227,18 @@ fn ClipBounds(
                             on:click=move |_| ui.run(ep.get_value(), Edit::Nudge(n, e, w), true)>{label}</button>
                     }).into_iter().collect_view()}
                     <p class="why muted">{h.why}</p>
+                    {posts.filter(|p| !p.is_empty()).map(|posts| view! {
+                        <details class="clip-posts" data-testid="clip-posts">
+                            <summary>{format!("Clip {n}'s posts ({})", posts.len())}</summary>
+                            <ul class="social">{posts.into_iter().map(|p| view! {
+                                <li class="post" data-platform=p.platform.clone()>
+                                    <strong>{p.platform}</strong>" "
+                                    <span class="chars">{format!("{} / {}", p.chars, p.limit)}</span>
+                                    <p class="post-text">{p.text}</p>
+                                </li>
+                            }).collect_view()}</ul>
+                        </details>
+                    })}
                 </li>
             })
         }).collect_view()}</ul>

@@ -36,20 +36,21 @@ impl Studio {
             .map_err(|e| Error::BadRequest(e.to_string()))?;
         let (id, row) = self.find(&req.episode).await?;
         self.refuse_if_live(&id, "rendering a candidate").await?;
-        let e = self.enrichment(&id, &row)?;
+        let (e, raw) = self.enrichment(&id, &row)?;
         let list = if e.candidates.is_empty() {
             &e.highlights
         } else {
             &e.candidates
         };
         let k = req.candidate as usize;
-        let c = list.get(k - 1).cloned().ok_or_else(|| {
+        let c = k.checked_sub(1).and_then(|i| list.get(i)).cloned().ok_or_else(|| {
             Error::NotFound(format!(
                 "episode `{id}` has no candidate {k} (it has {})",
                 list.len()
             ))
         })?;
         let (n, new) = self.clip_for(&id, &e, c.clone(), &format!("candidate {k}"))?;
+        let new = new.map(|e| (e, raw));
         tracing::info!(episode = %id, candidate = k, clip = n, dry_run = req.dry_run, "render a candidate");
         self.edit(id, n, n, c, new, actor, req.dry_run).await
     }
@@ -61,9 +62,9 @@ impl Studio {
             .map_err(|e| Error::BadRequest(e.to_string()))?;
         let (id, row) = self.find(&req.episode).await?;
         self.refuse_if_live(&id, "nudging a clip").await?;
-        let e = self.enrichment(&id, &row)?;
+        let (e, raw) = self.enrichment(&id, &row)?;
         let n = req.clip;
-        let h = e.highlights.get(n as usize - 1).ok_or_else(|| {
+        let h = (n as usize).checked_sub(1).and_then(|i| e.highlights.get(i)).ok_or_else(|| {
             Error::NotFound(format!(
                 "episode `{id}` has no clip {n} (it has {})",
                 e.highlights.len()
@@ -79,6 +80,7 @@ impl Studio {
         let moved = clip_edit::nudge(&s, h, n, req.edge, req.way, duration)
             .map_err(|why| Error::BadRequest(format!("episode `{id}`: {why}")))?;
         let (m, new) = self.clip_for(&id, &e, moved.clone(), &format!("clip {n} nudged"))?;
+        let new = new.map(|e| (e, raw));
         tracing::info!(episode = %id, clip = n, into = m, start = moved.start, end = moved.end, dry_run = req.dry_run, "nudge a clip");
         self.edit(id, n, m, moved, new, actor, req.dry_run).await
     }
@@ -94,7 +96,7 @@ impl Studio {
             .map_err(|e| Error::BadRequest(e.to_string()))?;
         let (id, row) = self.find(&req.episode).await?;
         self.refuse_if_live(&id, "looking for clips again").await?;
-        let old = self.enrichment(&id, &row)?;
+        let (old, raw) = self.enrichment(&id, &row)?;
         let (cues, words) = self.stored_transcript(&id)?;
         let config = self.jobs.pipeline_config();
         let mut d = discovery_for(config, &self.root.abs(&row.source_path), &id);
@@ -115,7 +117,7 @@ impl Studio {
                 let prepare = |run: String| {
                     let s = Arc::clone(&s);
                     let id = id.clone();
-                    async move { s.write_enrichment(&id, &e, &run).await }
+                    async move { s.write_enrichment(&id, &e, &raw, &run).await }
                 };
                 s.cleanup.edit_episode(&id, scope, &actor, prepare).await
             })
@@ -165,7 +167,7 @@ impl Studio {
         trashed: u32,
         clip: u32,
         h: Highlight,
-        new: Option<Enriched>,
+        new: Option<(Enriched, String)>,
         actor: &str,
         dry_run: bool,
     ) -> Result<ClipEdit> {
@@ -176,7 +178,7 @@ impl Studio {
                 let id = id.clone();
                 async move {
                     match new {
-                        Some(e) => s.write_enrichment(&id, &e, &run).await,
+                        Some((e, read)) => s.write_enrichment(&id, &e, &read, &run).await,
                         None => Ok(()),
                     }
                 }
@@ -208,19 +210,20 @@ impl Studio {
         .await
     }
 
-    /// The episode's enrichment; 409 when it has none yet (process it first).
-    fn enrichment(&self, id: &EpisodeId, row: &EpisodeRow) -> Result<Enriched> {
+    /// The episode's enrichment, and its text as read; 409 when it has none yet (process it first).
+    fn enrichment(&self, id: &EpisodeId, row: &EpisodeRow) -> Result<(Enriched, String)> {
         let text = self.read_text(&self.root.enriched(id)).map_err(|_| {
             Error::Conflict(format!(
                 "episode `{id}` has no highlights yet ({}): process it first",
                 row.state()
             ))
         })?;
-        serde_json::from_str(&text).map_err(|e| {
+        let e = serde_json::from_str(&text).map_err(|e| {
             Error::Conflict(format!(
                 "episode `{id}`'s highlights are unreadable ({e}): process it again"
             ))
-        })
+        })?;
+        Ok((e, text))
     }
 
     /// The cues (`.vtt`) and the recognizer's timed words (`.json`, none for subtitles) as stored; 409
@@ -260,12 +263,24 @@ impl Studio {
         }
     }
 
-    /// Writes the new highlights in place and records their size, while run `run` owns the episode. A
+    /// Writes the new highlights in place and records their size, while run `run` owns the episode. 409
+    /// when they changed since `read` was read (another edit came first: nothing is overwritten); a
     /// refused record puts the old file back.
-    async fn write_enrichment(&self, id: &EpisodeId, e: &Enriched, run: &str) -> Result<()> {
+    async fn write_enrichment(
+        &self,
+        id: &EpisodeId,
+        e: &Enriched,
+        read: &str,
+        run: &str,
+    ) -> Result<()> {
         let rel = self.root.enriched(id);
         let old =
             std::fs::read(self.root.abs(&rel)).map_err(|e| Error::io(self.root.abs(&rel), e))?;
+        if old != read.as_bytes() {
+            return Err(Error::Conflict(format!(
+                "episode `{id}`'s highlights changed while this edit was prepared (another edit came first); look again and retry"
+            )));
+        }
         let json = serde_json::to_vec_pretty(e).map_err(|e| Error::Internal(e.to_string()))?;
         let bytes = storage::write_atomic(&self.root, &rel, &json)?;
         if let Err(err) = self
