@@ -232,7 +232,7 @@ fn ClipBounds(
                             <summary>{format!("Clip {n}'s posts ({})", posts.len())}</summary>
                             <ul class="social">{posts.into_iter().map(|p| view! {
                                 <li class="post" data-platform=p.platform.clone()>
-                                    <strong>{p.platform}</strong>" "
+                                    <strong>{p.platform.clone()}</strong>" "
                                     <span class="chars">{format!("{} / {}", p.chars, p.limit)}</span>
                                     <p class="post-text">{p.text}</p>
                                 </li>
