@@ -1,4 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
+// (Named to run after home.spec.ts, which expects no episode to be done yet: the files run in name order.)
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
