@@ -8,8 +8,8 @@
 use super::widgets::ErrorLine;
 use crate::api::{
     ApiError, ClipEdge, ClipEdit, ClipPreset, DiscoverClipsOutcome, DiscoverySettings,
-    HighlightCandidate, MAX_CLIP_COUNT, NudgeWay, SocialPost, discover_clips, nudge_clip, render_candidate,
-    restore,
+    HighlightCandidate, MAX_CLIP_COUNT, NudgeWay, SocialPost, discover_clips, nudge_clip,
+    render_candidate, restore,
 };
 use crate::components::format;
 use crate::components::session::{Studio, use_studio};

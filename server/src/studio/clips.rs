@@ -43,12 +43,16 @@ impl Studio {
             &e.candidates
         };
         let k = req.candidate as usize;
-        let c = k.checked_sub(1).and_then(|i| list.get(i)).cloned().ok_or_else(|| {
-            Error::NotFound(format!(
-                "episode `{id}` has no candidate {k} (it has {})",
-                list.len()
-            ))
-        })?;
+        let c = k
+            .checked_sub(1)
+            .and_then(|i| list.get(i))
+            .cloned()
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "episode `{id}` has no candidate {k} (it has {})",
+                    list.len()
+                ))
+            })?;
         let (n, new) = self.clip_for(&id, &e, c.clone(), &format!("candidate {k}"))?;
         let new = new.map(|e| (e, raw));
         tracing::info!(episode = %id, candidate = k, clip = n, dry_run = req.dry_run, "render a candidate");
@@ -64,12 +68,15 @@ impl Studio {
         self.refuse_if_live(&id, "nudging a clip").await?;
         let (e, raw) = self.enrichment(&id, &row)?;
         let n = req.clip;
-        let h = (n as usize).checked_sub(1).and_then(|i| e.highlights.get(i)).ok_or_else(|| {
-            Error::NotFound(format!(
-                "episode `{id}` has no clip {n} (it has {})",
-                e.highlights.len()
-            ))
-        })?;
+        let h = (n as usize)
+            .checked_sub(1)
+            .and_then(|i| e.highlights.get(i))
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "episode `{id}` has no clip {n} (it has {})",
+                    e.highlights.len()
+                ))
+            })?;
         let (cues, words) = self.stored_transcript(&id)?;
         let duration = row.duration_secs.unwrap_or(0.0);
         let mut s = clip_edit::sentences(&cues, &words, highlights::PAUSE_SECS, duration);
