@@ -194,7 +194,7 @@ test("regenerating clip 1 cuts only clip 1 again: the episode ends done, clip 2 
   await clip1.getByTestId("clip-regenerate").click();
   // The dry run lists clip 1's files and nothing of clip 2; nothing has moved yet.
   const preview = clip1.getByTestId("clip-preview");
-  await expect(preview.getByTestId("clip-preview-files")).toContainText(`5 file(s)`);
+  await expect(preview.getByTestId("clip-preview-files")).toContainText(`6 file(s)`);
   await expect(preview.getByTestId("clip-preview-files")).toContainText(`${MEDIA}/clips/1`);
   for (const name of ["16x9_clean.mp4", "16x9_subtitled.mp4", "9x16_clean.mp4", "9x16_subtitled.mp4"]) {
     await expect(preview).toContainText(`clips/1/${name}`);

@@ -4,6 +4,7 @@
 //! trait object, which the server provides as Leptos context. That keeps domain code out of the UI crate
 //! and lets `server` depend on `app`, never the reverse.
 
+use super::clips::*;
 use super::console::*;
 use super::error::ApiError;
 use super::queue::*;
@@ -79,6 +80,17 @@ pub trait Backend: Send + Sync + 'static {
         actor: &Actor,
         req: ClipRequest,
     ) -> Result<ClipOutcome, ApiError>;
+    async fn render_candidate(
+        &self,
+        actor: &Actor,
+        req: CandidateRequest,
+    ) -> Result<ClipEdit, ApiError>;
+    async fn nudge_clip(&self, actor: &Actor, req: NudgeRequest) -> Result<ClipEdit, ApiError>;
+    async fn discover_clips(
+        &self,
+        actor: &Actor,
+        req: DiscoverClipsRequest,
+    ) -> Result<DiscoverClipsOutcome, ApiError>;
     async fn trash(&self) -> Result<TrashList, ApiError>;
     async fn trash_paths(&self, run_id: &str) -> Result<TrashDetail, ApiError>;
     async fn restore(&self, actor: &Actor, req: RestoreRequest) -> Result<RestoreReport, ApiError>;

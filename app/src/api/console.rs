@@ -253,6 +253,9 @@ pub struct Clip {
     pub n: u32,
     pub files: Vec<ClipFile>,
     pub thumb: Option<String>,
+    /// This clip's own posts, one per platform, written from its sentences (`clips/<n>/posts.json`).
+    #[serde(default)]
+    pub posts: Vec<SocialPost>,
 }
 
 /// A social post as packaged, with its length counted the way the platform counts (characters).
@@ -310,6 +313,12 @@ pub struct EpisodeMedia {
     /// Why the episode has no (or an unusual) highlight: "no highlight: …".
     #[serde(default)]
     pub highlight_note: Option<String>,
+    /// Every clip the enrichment knows (`clip` set), rendered or dropped, nudged ones included.
+    #[serde(default)]
+    pub highlights: Vec<HighlightCandidate>,
+    /// What the candidates were looked for with.
+    #[serde(default)]
+    pub discovery: Option<super::clips::DiscoverySettings>,
 }
 
 /// `delete_clip` / `regenerate_clip`: one clip of one episode, its files only.

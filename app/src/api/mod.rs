@@ -2,6 +2,7 @@
 
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod clips;
 mod codec;
 pub mod console;
 pub mod error;
@@ -13,6 +14,7 @@ mod trigger;
 pub mod types;
 pub mod undo;
 
+pub use clips::*;
 pub use console::*;
 pub use error::{ApiError, ErrorCode};
 pub use functions::*;

@@ -2,6 +2,7 @@ pub mod dashboard;
 pub(crate) mod deferred;
 pub mod episode;
 mod episode_failed;
+mod episode_clips;
 mod failures;
 mod first_step;
 mod history;

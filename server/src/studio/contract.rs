@@ -146,6 +146,26 @@ impl Backend for Studio {
         })
     }
 
+    async fn render_candidate(
+        &self,
+        actor: &Actor,
+        req: CandidateRequest,
+    ) -> Result<ClipEdit, ApiError> {
+        Ok(Studio::render_candidate(self, &actor.name, req).await?)
+    }
+
+    async fn nudge_clip(&self, actor: &Actor, req: NudgeRequest) -> Result<ClipEdit, ApiError> {
+        Ok(Studio::nudge_clip(self, &actor.name, req).await?)
+    }
+
+    async fn discover_clips(
+        &self,
+        actor: &Actor,
+        req: DiscoverClipsRequest,
+    ) -> Result<DiscoverClipsOutcome, ApiError> {
+        Ok(Studio::discover_clips(self, &actor.name, req).await?)
+    }
+
     async fn trash(&self) -> Result<TrashList, ApiError> {
         Ok(Studio::trash(self).await?)
     }

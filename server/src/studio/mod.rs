@@ -9,6 +9,7 @@
 //! | `inbox.rs` | browser uploads into the inbox |
 //! | `undo.rs` | the trash, restore, purge on request, and where the disk goes |
 //! | `console.rs` | failure groups, an episode's media, per-clip delete and regenerate |
+//! | `clips.rs` | clip edits: render a candidate, nudge a clip by a sentence, discover candidates again |
 //! | `stuck.rs` | when a running episode counts as stuck |
 //! | `contract.rs` | `app`'s `Backend` trait: each action in wire form |
 //! | `accounts.rs` | users and API tokens, for `ewg user` / `ewg token` |
@@ -22,6 +23,7 @@
 
 mod accounts;
 mod cleaning;
+mod clips;
 mod console;
 mod contract;
 mod episodes;

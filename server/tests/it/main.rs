@@ -7,6 +7,8 @@
 //!   ([`support::Env::call`] and friends) that decodes answers into the `app::api` contract types.
 //! - [`api`]: the HTTP contract: JSON errors with the right status, auth, roles, sessions, CSRF, limits.
 //! - [`cleanup`]: the cleanup engine: neighbours, escapes, crashes, races with jobs, concurrent Deep Cleans.
+//! - [`clips`]: clip management on a spoken episode: a candidate rendered, a clip nudged by a sentence
+//!   and dropped, each undone from the trash; candidates found again with another preset and count.
 //! - [`cli`]: the `ewg` binary's configuration errors (exit code 2, one line, nothing half-created).
 //! - [`console`]: the operator's console: failure groups, stuck episodes, the event stream, an
 //!   episode's media, per-clip delete and regenerate.
@@ -39,6 +41,7 @@
 mod api;
 mod cleanup;
 mod cli;
+mod clips;
 mod config;
 mod console;
 mod db;

@@ -31,6 +31,7 @@ async fn a_good_episode_reaches_packaged_with_every_artifact_on_disk_and_in_the_
         format!("outputs/demo-show/2026/{GOOD}/clips/1/9x16_clean.mp4"),
         format!("outputs/demo-show/2026/{GOOD}/clips/1/9x16_subtitled.mp4"),
         format!("outputs/demo-show/2026/{GOOD}/clips/1/thumb.jpg"),
+        format!("outputs/demo-show/2026/{GOOD}/clips/1/posts.json"),
         format!("social/{GOOD}/x.json"),
         format!("social/{GOOD}/youtube.json"),
         format!("social/{GOOD}/instagram.json"),
