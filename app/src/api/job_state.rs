@@ -1,10 +1,11 @@
 //! Where a job is in its life: stored as text in `jobs.state`, and on the wire as the same lowercase
 //! word (`"running"`), so clients read it as before.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum JobState {
     Queued,
     Running,
@@ -43,24 +44,6 @@ impl JobState {
     /// Queued or running: it still holds its episode.
     pub fn is_live(self) -> bool {
         matches!(self, JobState::Queued | JobState::Running)
-    }
-}
-
-// By hand, through the string they are on the wire: serde's derived enum decoding would add a visitor
-// per type to every page that reads one (a few KB of WebAssembly each, against the page budget), while
-// `String`'s is there already.
-impl Serialize for JobState {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for JobState {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        JobState::parse(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!("unknown job state `{s}`"))
-        })
     }
 }
 

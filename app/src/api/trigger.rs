@@ -2,10 +2,11 @@
 //! the kebab-case string it always was (`"deep-clean"`), so curl scripts and older clients read it as
 //! before; in Rust it is a closed set, compared as a type, not as text.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Trigger {
     /// A failed attempt's partial outputs.
     Failure,
@@ -75,24 +76,6 @@ impl Trigger {
 
     pub fn parse(s: &str) -> Option<Trigger> {
         Trigger::ALL.into_iter().find(|t| t.as_str() == s)
-    }
-}
-
-// By hand, through the string they are on the wire: serde's derived enum decoding would add a visitor
-// per type to every page that reads one (a few KB of WebAssembly each, against the page budget), while
-// `String`'s is there already.
-impl Serialize for Trigger {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for Trigger {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Trigger::parse(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!("unknown cleanup trigger `{s}`"))
-        })
     }
 }
 
