@@ -27,11 +27,7 @@ use tokio_util::sync::CancellationToken;
 impl Studio {
     /// Cuts candidate `req.candidate` (1-based, best first) as a clip. 404 no such candidate, 409 when
     /// it is a clip already (with files) or the episode is busy.
-    pub async fn render_candidate(
-        &self,
-        actor: &str,
-        req: CandidateRequest,
-    ) -> Result<ClipEdit> {
+    pub async fn render_candidate(&self, actor: &str, req: CandidateRequest) -> Result<ClipEdit> {
         req.validate()
             .map_err(|e| Error::BadRequest(e.to_string()))?;
         let (id, row) = self.find(&req.episode).await?;

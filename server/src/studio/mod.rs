@@ -29,9 +29,9 @@ mod contract;
 mod episodes;
 mod inbox;
 mod live;
-mod settings;
 mod queue;
 mod scan;
+mod settings;
 mod stuck;
 mod undo;
 

@@ -69,7 +69,10 @@ async fn the_queue_shows_what_runs_where_what_waits_in_order_and_an_eta_from_sta
     };
     let running = &q.running[0];
     assert_eq!(running.episode, EP2);
-    assert_eq!(running.worker.as_deref(), Some(ewg::registry::liveness::node_id()));
+    assert_eq!(
+        running.worker.as_deref(),
+        Some(ewg::registry::liveness::node_id())
+    );
     assert!(running.since.is_some());
     assert_eq!(
         (q.queued[0].episode.as_str(), q.queued[0].position),
