@@ -62,7 +62,6 @@ addEventListener("unhandledrejection",seen);
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let session = components::session::provide_session();
-    components::deep_clean::DeepClean::provide();
 
     view! {
         <Title text="EWG Studio"/>

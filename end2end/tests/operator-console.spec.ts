@@ -106,20 +106,11 @@ test("episode page: the transcript is searchable, the page previews, clip rendit
   expect(href).toMatch(/^\/files\/.*\.html$/);
   await expect(page.getByTestId("page-preview")).toHaveAttribute("src", href!);
   expect((await page.request.get(href!)).status()).toBe(200);
-  // The preview shows the page styled (system fonts, a readable width), one "Clips" heading, and a player
-  // per clip whose poster (the thumbnail) and video are served with the session.
-  const frame = page.frameLocator('[data-testid="page-preview"]');
-  await expect(frame.locator("h2", { hasText: "Clips" })).toHaveCount(1);
-  const font = await frame.locator("body").evaluate((b) => getComputedStyle(b).fontFamily);
-  expect(font).toContain("system-ui");
-  const players = frame.locator("video[controls]");
-  await expect(players).toHaveCount(3);
-  for (const v of await players.all()) {
-    for (const attr of ["poster", "src"]) {
-      const url = await v.getAttribute(attr);
-      expect(url, attr).toMatch(/^\/files\/outputs\/.*\/clips\/\d\//);
-      expect((await page.request.get(url!)).status(), url!).toBe(200);
-    }
+  // The preview shows the page's clip thumbnails (loaded with the session, not broken images).
+  const thumbs = page.frameLocator('[data-testid="page-preview"]').locator("img");
+  await expect(thumbs).toHaveCount(3);
+  for (const img of await thumbs.all()) {
+    await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0)).toBe(true);
   }
 
   // Clip renditions: the switch changes the video's source to the chosen one; keyboard works too.

@@ -299,10 +299,6 @@ pub struct EpisodeMedia {
     pub transcript_engine: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transcript_note: Option<String>,
-    /// A transcript was written and has no line: the recognizer found no speech (or the sidecar is
-    /// empty). Distinguishes "nothing was said" from "not transcribed yet".
-    #[serde(default)]
-    pub transcript_empty: bool,
     /// `/files/…/index.html` when the page is rendered.
     pub page: Option<String>,
     pub clips: Vec<Clip>,

@@ -4,10 +4,7 @@
 //! stages, artifacts, cleanup history, and per-episode cleanup.
 //! Everything that deletes shows its dry run first.
 
-use super::deferred::PageSlot;
-use super::episode_failed::{RetryAction, failed_actions};
 use super::live::{Live, LiveStatus, polling_off, use_live};
-use super::nothing_said;
 use super::widgets::{ErrorLine, ProgressBar, SAFETY_EVERY, StateBadge, StuckActions, StuckFlag};
 use crate::api::{
     ApiError, CleanupReport, Clip, ClipOutcome, ClipVariant, EpisodeDetail, EpisodeMedia,
@@ -83,8 +80,6 @@ pub fn EpisodePage() -> impl IntoView {
     let ui = EpisodeUi {
         live,
         stuck,
-        retry: PageSlot::new(),
-        refetch: Callback::new(move |_| detail.refetch()),
         query: RwSignal::new(String::new()),
         variants: RwSignal::new(HashMap::new()),
         clip: clip_action(),
@@ -212,10 +207,6 @@ fn CleanupDone(r: CleanupReport) -> impl IntoView {
 struct EpisodeUi {
     live: Live,
     stuck: StuckActions,
-    /// Retry with cleanup, for a failed episode (its Force reprocess is `stuck.force`).
-    retry: PageSlot<RetryAction>,
-    /// Fetches the episode again.
-    refetch: Callback<()>,
     /// The transcript search.
     query: RwSignal<String>,
     /// The rendition chosen per clip (clips not in here show their first one).
@@ -271,7 +262,6 @@ fn EpisodeView(d: EpisodeDetail, ui: EpisodeUi) -> impl IntoView {
                     <strong>{format!("Failed at {}: ", ep.failed_stage.map(|s| s.as_str()).unwrap_or("?"))}</strong>{e}
                 </div>
             })}
-            {failed_actions(cur, ui.retry, ui.stuck, ui.refetch)}
             {super::deferred::after_hydration(move || episode_media(media, id, ui))}
             <h3>"Stages"</h3>
             <ul class="stages">{d.stages.iter().map(|s| view! {
@@ -294,14 +284,13 @@ fn EpisodeView(d: EpisodeDetail, ui: EpisodeUi) -> impl IntoView {
 fn episode_media(media: EpisodeMedia, id: String, ui: EpisodeUi) -> AnyView {
     let rendered: Vec<_> = media.clips.iter().map(|c| (c.n, c.posts.clone())).collect();
     view! {
-            <Transcript lines=media.transcript engine=media.transcript_engine note=media.transcript_note
-                empty=media.transcript_empty query=ui.query/>
+            <Transcript lines=media.transcript engine=media.transcript_engine note=media.transcript_note query=ui.query/>
             <RenderedPage url=media.page/>
             <section class="clips-section" aria-labelledby="clips-head">
                 <h3 id="clips-head">"Clips"</h3>
                 <ClipResult ui=ui/>
                 {if media.clips.is_empty() {
-                    view! { <p class="empty" data-testid="no-clips">{nothing_said::no_clips(media.transcript_empty, media.highlight_note.as_deref())}</p> }.into_any()
+                    view! { <p class="empty" data-testid="no-clips">"No clips yet: they are cut at the “clipped” stage from the transcript's highlights. Process the episode to get them."</p> }.into_any()
                 } else {
                     view! {
                         <div class="clips">{media.clips.into_iter().map(|c| view! { <ClipCard clip=c episode=id.clone() ui=ui/> }).collect_view()}</div>
@@ -351,8 +340,6 @@ fn Transcript(
     lines: Vec<TranscriptLine>,
     engine: Option<String>,
     note: Option<String>,
-    /// A transcript was written and is empty.
-    empty: bool,
     query: RwSignal<String>,
 ) -> impl IntoView {
     let total = lines.len();
@@ -378,7 +365,7 @@ fn Transcript(
             {engine.map(|e| view! { <p class="muted" data-testid="transcript-engine">"Made by " {e}</p> })}
             {note.map(|n| view! { <p class="muted" data-testid="transcript-note">{n}</p> })}
             {if total == 0 {
-                view! { <p class="empty" data-testid="no-transcript">{nothing_said::no_transcript(empty)}</p> }.into_any()
+                view! { <p class="empty" data-testid="no-transcript">"No transcript yet: it is written at the “transcribed” stage. Process the episode, or add a .vtt/.srt next to its video."</p> }.into_any()
             } else {
                 view! {
                     <div class="transcript-search">

@@ -1,15 +1,13 @@
 pub mod dashboard;
-pub(crate) mod deferred;
+mod deferred;
 pub mod episode;
 mod episode_clips;
-mod episode_failed;
 mod failures;
 mod first_step;
 mod history;
 mod live;
 pub mod login;
 pub mod maintenance;
-mod nothing_said;
 pub mod process;
 pub mod queue;
 mod scan;

@@ -257,8 +257,7 @@ impl Studio {
                                     end: c.end,
                                     text: c.text,
                                 })
-                                .collect();
-                            media.transcript_empty = media.transcript.is_empty();
+                                .collect()
                         }
                         Err(e) => {
                             tracing::warn!(episode = %id, error = %e, "transcript unreadable")

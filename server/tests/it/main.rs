@@ -13,7 +13,6 @@
 //! - [`console`]: the operator's console: failure groups, stuck episodes, the event stream, an
 //!   episode's media, per-clip delete and regenerate.
 //! - [`config`]: flag parsing: defaults, ranges, global flags (pure, nothing started).
-//! - [`empty_runs`]: a run that took only empty directories is audited but is no trash run.
 //! - [`edges`]: actions do what was previewed (409 when a group or the orphans changed); bounded edges:
 //!   hashing slots held by argon2 itself, capped event streams, `/metrics` access, uploads vs. free space.
 //! - [`db`]: the registry under test: SQLite in the data dir, or (`EWG_TEST_DB=postgres`) a database of
@@ -46,7 +45,6 @@ mod config;
 mod console;
 mod db;
 mod edges;
-mod empty_runs;
 mod faults;
 mod fleet;
 mod hostile;
