@@ -74,9 +74,6 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view={Lazy::<DashboardRoute>::new()}/>
                         <Route path=path!("/episodes/:id") view={Lazy::<EpisodePageRoute>::new()}/>
                         <Route path=path!("/process") view={Lazy::<ProcessPageRoute>::new()}/>
-                        <Route path=path!("/queue") view={Lazy::<QueuePageRoute>::new()}/>
-                        // The queue page lists the workers too.
-                        <Route path=path!("/workers") view={Lazy::<QueuePageRoute>::new()}/>
                         <Route path=path!("/upload") view={Lazy::<UploadPageRoute>::new()}/>
                         <Route path=path!("/maintenance") view={Lazy::<MaintenancePageRoute>::new()}/>
                         <Route path=path!("/trash") view={Lazy::<TrashPageRoute>::new()}/>
@@ -120,7 +117,6 @@ macro_rules! lazy_page {
 lazy_page!(DashboardRoute, pages::dashboard::Dashboard);
 lazy_page!(EpisodePageRoute, pages::episode::EpisodePage);
 lazy_page!(ProcessPageRoute, pages::process::ProcessPage);
-lazy_page!(QueuePageRoute, pages::queue::QueuePage);
 lazy_page!(UploadPageRoute, pages::upload::UploadPage);
 lazy_page!(MaintenancePageRoute, pages::maintenance::MaintenancePage);
 lazy_page!(TrashPageRoute, pages::trash::TrashPage);

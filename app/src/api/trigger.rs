@@ -16,8 +16,6 @@ pub enum Trigger {
     Episode,
     /// Force reprocess: everything derived, then a fresh attempt.
     Force,
-    /// A Start that clears the last attempt's cache first (not after a failure: that is a retry).
-    Start,
     /// Retry of failed episodes: their outputs, then a new attempt.
     Retry,
     DeepClean,
@@ -38,12 +36,11 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    pub const ALL: [Trigger; 14] = [
+    pub const ALL: [Trigger; 13] = [
         Trigger::Failure,
         Trigger::Cancel,
         Trigger::Episode,
         Trigger::Force,
-        Trigger::Start,
         Trigger::Retry,
         Trigger::DeepClean,
         Trigger::Schedule,
@@ -61,7 +58,6 @@ impl Trigger {
             Trigger::Cancel => "cancel",
             Trigger::Episode => "episode",
             Trigger::Force => "force",
-            Trigger::Start => "start",
             Trigger::Retry => "retry",
             Trigger::DeepClean => "deep-clean",
             Trigger::Schedule => "schedule",

@@ -21,7 +21,6 @@ pub fn Sidebar(session: Studio) -> impl IntoView {
             <ul class="nav">
                 <li><A href="/">"Dashboard"</A></li>
                 <li><A href="/process">"Process"</A></li>
-                <li><A href="/queue">"Queue"</A></li>
                 <li><A href="/upload">"Upload"</A></li>
                 <li><A href="/maintenance">"Maintenance"</A></li>
                 <li><A href="/trash">"Trash"</A></li>

@@ -8,8 +8,8 @@ use super::live::{Live, LiveStatus, polling_off, use_live};
 use super::widgets::{ErrorLine, ProgressBar, SAFETY_EVERY, StateBadge, StuckActions, StuckFlag};
 use crate::api::{
     ApiError, CleanupReport, Clip, ClipOutcome, ClipVariant, EpisodeDetail, EpisodeMedia,
-    EpisodeState, ErrorCode, SocialPost, TranscriptLine, cleanup_episode, delete_clip, episode,
-    regenerate_clip,
+    EpisodeState, ErrorCode, HighlightCandidate, SocialPost, TranscriptLine, cleanup_episode,
+    delete_clip, episode, regenerate_clip,
 };
 use crate::cache::{self, Group};
 use crate::components::format;
@@ -84,7 +84,6 @@ pub fn EpisodePage() -> impl IntoView {
         variants: RwSignal::new(HashMap::new()),
         clip: clip_action(),
         clip_preview: RwSignal::new(None),
-        clips: super::episode_clips::ClipsUi::new(),
     };
     Effect::new(move |_| match ui.clip.value().get() {
         Some((op, n, Ok(out))) if out.report.dry_run => ui.clip_preview.set(Some((op, n, out))),
@@ -214,8 +213,6 @@ struct EpisodeUi {
     clip: ClipAction,
     /// A per-clip dry run waiting for its confirm.
     clip_preview: RwSignal<Option<(ClipOp, u32, ClipOutcome)>>,
-    /// Render a candidate, nudge a clip, look for candidates again (`episode_clips.rs`).
-    clips: super::episode_clips::ClipsUi,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,7 +245,6 @@ fn EpisodeView(d: EpisodeDetail, ui: EpisodeUi) -> impl IntoView {
     let ep = d.episode.clone();
     let id = ep.id.clone();
     let media = d.media.clone();
-    let history_id = ep.id.clone();
     view! {
             <header class="page-head">
                 <h2 data-testid="episode-title">{ep.title.clone()}</h2>
@@ -274,7 +270,11 @@ fn EpisodeView(d: EpisodeDetail, ui: EpisodeUi) -> impl IntoView {
                     <tr><td>{a.kind.clone()}</td><td><code>{a.path.clone()}</code></td><td>{format::bytes(a.bytes)}</td><td>{a.attempt}</td></tr>
                 }).collect_view()}</tbody>
             </table></div>
-            {super::deferred::after_hydration(move || super::history::episode_history(history_id, d.cleanup_runs))}
+            <h3>"Cleanup history"</h3>
+            <ul class="runs">{d.cleanup_runs.iter().map(|r| view! {
+                <li>{format!("{} · {} by {} · {} · {} files, {}{}", format::time(r.started_at), r.trigger, r.actor,
+                    r.result.as_str(), r.files, format::bytes(r.bytes), if r.dry_run { " (dry run)" } else { "" })}</li>
+            }).collect_view()}</ul>
     }
 }
 
@@ -282,7 +282,6 @@ fn EpisodeView(d: EpisodeDetail, ui: EpisodeUi) -> impl IntoView {
 /// so that their code is not part of the episode page's first download.
 #[lazy]
 fn episode_media(media: EpisodeMedia, id: String, ui: EpisodeUi) -> AnyView {
-    let rendered: Vec<_> = media.clips.iter().map(|c| (c.n, c.posts.clone())).collect();
     view! {
             <Transcript lines=media.transcript engine=media.transcript_engine note=media.transcript_note query=ui.query/>
             <RenderedPage url=media.page/>
@@ -297,11 +296,40 @@ fn episode_media(media: EpisodeMedia, id: String, ui: EpisodeUi) -> AnyView {
                     }.into_any()
                 }}
             </section>
-            <super::episode_clips::ClipManager episode=id.clone() candidates=media.candidates highlights=media.highlights
-                rendered=rendered note=media.highlight_note discovery=media.discovery ui=ui.clips/>
+            <Candidates candidates=media.candidates note=media.highlight_note/>
             <SocialPosts posts=media.social/>
     }
     .into_any()
+}
+
+/// The highlight candidates the enrich stage scored, best first, each with why it was chosen; the ones
+/// cut as clips say which clip. More are listed than are rendered: the operator's alternatives.
+#[component]
+fn Candidates(candidates: Vec<HighlightCandidate>, note: Option<String>) -> impl IntoView {
+    view! {
+        <section class="candidates-section" aria-labelledby="candidates-head">
+            <h3 id="candidates-head">"Highlight candidates"</h3>
+            {note.map(|n| view! { <p class="notice" data-testid="highlight-note">{n}</p> })}
+            {if candidates.is_empty() {
+                view! { <p class="empty" data-testid="no-candidates">"No highlight candidates yet: they are scored at the “enriched” stage."</p> }.into_any()
+            } else {
+                view! {
+                    <ol class="candidates" data-testid="candidates">{candidates.into_iter().map(|c| {
+                        let clip = c.clip.map(|n| n.to_string()).unwrap_or_default();
+                        view! {
+                            <li class="candidate" data-testid="candidate" data-clip=clip>
+                                <span class="when">{format!("{}–{} ({:.0} s)", clock(c.start), clock(c.end), c.end - c.start)}</span>
+                                {c.clip.map(|n| view! { " " <span class="badge" data-testid="candidate-clip">{format!("clip {n}")}</span> })}
+                                " " <span class="muted">{format!("score {:.2}", c.score)}</span>
+                                <p class="why" data-testid="candidate-why">{c.why}</p>
+                                <p class="said">{c.text}</p>
+                            </li>
+                        }
+                    }).collect_view()}</ol>
+                }.into_any()
+            }}
+        </section>
+    }
 }
 
 /// `m:ss` for a position in the episode.

@@ -1,16 +1,11 @@
 pub mod dashboard;
 mod deferred;
 pub mod episode;
-mod episode_clips;
 mod failures;
-mod first_step;
-mod history;
 mod live;
 pub mod login;
 pub mod maintenance;
 pub mod process;
-pub mod queue;
-mod scan;
 pub mod storage;
 pub mod trash;
 pub mod upload;

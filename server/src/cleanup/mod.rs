@@ -67,7 +67,6 @@ pub fn keeps_trash(trigger: Trigger) -> bool {
         trigger,
         Trigger::Episode
             | Trigger::Force
-            | Trigger::Start
             | Trigger::Retry
             | Trigger::DeepClean
             | Trigger::Schedule

@@ -15,7 +15,6 @@ pub mod liveness;
 mod metrics;
 mod nodes;
 mod ownership;
-mod queue;
 mod restore;
 mod runs;
 mod trash;

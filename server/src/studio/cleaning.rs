@@ -67,18 +67,17 @@ impl Studio {
             self.jobs.wake();
             return Ok(job);
         }
-        // Only a start after a failed or cancelled attempt is a retry: the audit says "start" otherwise.
-        let (keep, trigger) = if failed {
-            (Keep::NOTHING, Trigger::Retry)
+        let keep = if failed {
+            Keep::NOTHING
         } else {
-            (Keep::USER_DATA, Trigger::Start)
+            Keep::USER_DATA
         };
         let outcome = self
             .cleanup
             .attempts(
                 &[(id.clone(), row.attempt)],
                 keep,
-                trigger,
+                Trigger::Retry,
                 actor,
                 false,
                 Then::Requeue,

@@ -7,8 +7,6 @@
 //!   ([`support::Env::call`] and friends) that decodes answers into the `app::api` contract types.
 //! - [`api`]: the HTTP contract: JSON errors with the right status, auth, roles, sessions, CSRF, limits.
 //! - [`cleanup`]: the cleanup engine: neighbours, escapes, crashes, races with jobs, concurrent Deep Cleans.
-//! - [`clips`]: clip management on a spoken episode: a candidate rendered, a clip nudged by a sentence
-//!   and dropped, each undone from the trash; candidates found again with another preset and count.
 //! - [`cli`]: the `ewg` binary's configuration errors (exit code 2, one line, nothing half-created).
 //! - [`console`]: the operator's console: failure groups, stuck episodes, the event stream, an
 //!   episode's media, per-clip delete and regenerate.
@@ -25,9 +23,6 @@
 //! - [`hostile`]: an attacker's view: login floods, lockouts per address, password races, leaked
 //!   internals, reverse proxies.
 //! - [`pipeline`]: the pipeline end to end with real ffmpeg: artifacts, failures, cancel, conflicts.
-//! - [`queue`]: the queue view (running per worker, queued in order, ETA) and an episode's history.
-//! - [`scan`]: "Scan inbox" in the background: answers at once, joined when started twice, progress to
-//!   the total; episode numbers past 999.
 //! - [`restart`]: a server killed mid-job is repaired by the next start.
 //! - [`trust`]: disconnecting clients, a CLI beside the server, a lost registry, races, crashes between
 //!   a job's writes, reaped jobs, mounts in the derived tree.
@@ -40,7 +35,6 @@
 mod api;
 mod cleanup;
 mod cli;
-mod clips;
 mod config;
 mod console;
 mod db;
@@ -50,9 +44,7 @@ mod fleet;
 mod hostile;
 mod media;
 mod pipeline;
-mod queue;
 mod restart;
-mod scan;
 mod support;
 mod trust;
 mod undo;

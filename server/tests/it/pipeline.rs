@@ -31,7 +31,6 @@ async fn a_good_episode_reaches_packaged_with_every_artifact_on_disk_and_in_the_
         format!("outputs/demo-show/2026/{GOOD}/clips/1/9x16_clean.mp4"),
         format!("outputs/demo-show/2026/{GOOD}/clips/1/9x16_subtitled.mp4"),
         format!("outputs/demo-show/2026/{GOOD}/clips/1/thumb.jpg"),
-        format!("outputs/demo-show/2026/{GOOD}/clips/1/posts.json"),
         format!("social/{GOOD}/x.json"),
         format!("social/{GOOD}/youtube.json"),
         format!("social/{GOOD}/instagram.json"),
@@ -275,7 +274,7 @@ async fn discovery_reports_files_that_do_not_fit() {
         std::fs::write(inbox.join("Bad Show/ep001_2026-01-01.mp4"), "x").unwrap();
     })
     .await;
-    let r: DiscoverReport = env.ok("discover", json!({ "wait": true })).await;
+    let r: DiscoverReport = env.ok("discover", json!({})).await;
     let reason = |p: &str| {
         r.skipped
             .iter()
