@@ -1,5 +1,6 @@
-//! Where a job is in its life: stored as text in `jobs.state`, and on the wire as the same lowercase
-//! word (`"running"`), so clients read it as before.
+//! Where a job is in its life: stored as text in `jobs.state`. The API's `JobInfo.state` carries the same
+//! lowercase word (`"running"`, `as_str()`) rather than this type, for the WebAssembly budget (see
+//! `trigger.rs`).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
