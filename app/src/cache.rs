@@ -88,12 +88,37 @@ pub fn wipe_volatile() -> usize {
     doomed.len()
 }
 
-/// Tells other open tabs to drop their in-memory copies of server state.
+/// Tells other open tabs to drop their in-memory copies of server state. The message names this tab:
+/// a BroadcastChannel delivers it to every other channel object of that name, the sending tab's own
+/// listener included (it is another object), and that listener must not report "another tab".
 pub fn broadcast_wipe() {
     if let Ok(ch) = web_sys::BroadcastChannel::new(CHANNEL) {
-        let _ = ch.post_message(&wasm_bindgen::JsValue::from_str(WIPE_MESSAGE));
+        let message = wipe_message(&tab_id());
+        let _ = ch.post_message(&wasm_bindgen::JsValue::from_str(&message));
         ch.close();
     }
+}
+
+/// This tab, for as long as its document lives: the document's time origin (microsecond precision), which
+/// two tabs share only if opened in the same microsecond.
+pub fn tab_id() -> String {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| format!("{:.3}", p.time_origin()))
+        .unwrap_or_default()
+}
+
+/// `deep-clean:<tab>`: the wipe, and which tab ran it.
+pub fn wipe_message(tab: &str) -> String {
+    format!("{WIPE_MESSAGE}:{tab}")
+}
+
+/// Whether a channel message is a Deep Clean that ran in a tab other than `me`.
+pub fn wiped_by_another_tab(message: &str, me: &str) -> bool {
+    message
+        .strip_prefix(WIPE_MESSAGE)
+        .and_then(|rest| rest.strip_prefix(':'))
+        .is_some_and(|tab| tab != me)
 }
 
 /// Milliseconds since the epoch, from the browser clock.
@@ -102,4 +127,15 @@ pub fn js_sys_now() -> f64 {
         .and_then(|w| w.performance())
         .map(|p| p.time_origin() + p.now())
         .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_tab_does_not_take_its_own_deep_clean_for_another_tabs() {
+        let mine = super::wipe_message("1733443200123.456");
+        assert!(!super::wiped_by_another_tab(&mine, "1733443200123.456"));
+        assert!(super::wiped_by_another_tab(&mine, "1733443200999.000"));
+        assert!(!super::wiped_by_another_tab("something else", "1"));
+    }
 }

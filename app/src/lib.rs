@@ -62,6 +62,7 @@ addEventListener("unhandledrejection",seen);
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let session = components::session::provide_session();
+    components::deep_clean::DeepClean::provide();
 
     view! {
         <Title text="EWG Studio"/>
@@ -74,6 +75,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view={Lazy::<DashboardRoute>::new()}/>
                         <Route path=path!("/episodes/:id") view={Lazy::<EpisodePageRoute>::new()}/>
                         <Route path=path!("/process") view={Lazy::<ProcessPageRoute>::new()}/>
+                        <Route path=path!("/queue") view={Lazy::<QueuePageRoute>::new()}/>
+                        // The queue page lists the workers too.
+                        <Route path=path!("/workers") view={Lazy::<QueuePageRoute>::new()}/>
                         <Route path=path!("/upload") view={Lazy::<UploadPageRoute>::new()}/>
                         <Route path=path!("/maintenance") view={Lazy::<MaintenancePageRoute>::new()}/>
                         <Route path=path!("/trash") view={Lazy::<TrashPageRoute>::new()}/>
@@ -117,6 +121,7 @@ macro_rules! lazy_page {
 lazy_page!(DashboardRoute, pages::dashboard::Dashboard);
 lazy_page!(EpisodePageRoute, pages::episode::EpisodePage);
 lazy_page!(ProcessPageRoute, pages::process::ProcessPage);
+lazy_page!(QueuePageRoute, pages::queue::QueuePage);
 lazy_page!(UploadPageRoute, pages::upload::UploadPage);
 lazy_page!(MaintenancePageRoute, pages::maintenance::MaintenancePage);
 lazy_page!(TrashPageRoute, pages::trash::TrashPage);

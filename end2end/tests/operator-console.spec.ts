@@ -40,7 +40,7 @@ async function waitState(page: Page, id: string, want: string, timeout = 90_000)
 
 /** `id` discovered and processed to the end (once). */
 async function processed(page: Page, id: string) {
-  await api(page, "discover");
+  await api(page, "discover", { wait: true });
   if ((await state(page, id)) === "done") return;
   await api(page, "process", { ids: [id] });
   await waitState(page, id, "done");
@@ -72,7 +72,7 @@ function countRequests(page: Page, pathname: string): () => number {
  *  hydrated dashboard. Call after signing in. */
 async function idleRowOnDashboard(page: Page, date: string) {
   const id = addEpisode(`ep${100 + Math.floor(Math.random() * 900)}_${date}`);
-  await api(page, "discover");
+  await api(page, "discover", { wait: true });
   await page.goto("/");
   await hydrated(page);
   const row = page.locator(`tr[data-episode="${id}"]`);
@@ -106,11 +106,20 @@ test("episode page: the transcript is searchable, the page previews, clip rendit
   expect(href).toMatch(/^\/files\/.*\.html$/);
   await expect(page.getByTestId("page-preview")).toHaveAttribute("src", href!);
   expect((await page.request.get(href!)).status()).toBe(200);
-  // The preview shows the page's clip thumbnails (loaded with the session, not broken images).
-  const thumbs = page.frameLocator('[data-testid="page-preview"]').locator("img");
-  await expect(thumbs).toHaveCount(3);
-  for (const img of await thumbs.all()) {
-    await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0)).toBe(true);
+  // The preview shows the page styled (system fonts, a readable width), one "Clips" heading, and a player
+  // per clip whose poster (the thumbnail) and video are served with the session.
+  const frame = page.frameLocator('[data-testid="page-preview"]');
+  await expect(frame.locator("h2", { hasText: "Clips" })).toHaveCount(1);
+  const font = await frame.locator("body").evaluate((b) => getComputedStyle(b).fontFamily);
+  expect(font).toContain("system-ui");
+  const players = frame.locator("video[controls]");
+  await expect(players).toHaveCount(3);
+  for (const v of await players.all()) {
+    for (const attr of ["poster", "src"]) {
+      const url = await v.getAttribute(attr);
+      expect(url, attr).toMatch(/^\/files\/outputs\/.*\/clips\/\d\//);
+      expect((await page.request.get(url!)).status(), url!).toBe(200);
+    }
   }
 
   // Clip renditions: the switch changes the video's source to the chosen one; keyboard works too.
@@ -185,7 +194,7 @@ test("regenerating clip 1 cuts only clip 1 again: the episode ends done, clip 2 
   await clip1.getByTestId("clip-regenerate").click();
   // The dry run lists clip 1's files and nothing of clip 2; nothing has moved yet.
   const preview = clip1.getByTestId("clip-preview");
-  await expect(preview.getByTestId("clip-preview-files")).toContainText(`5 file(s)`);
+  await expect(preview.getByTestId("clip-preview-files")).toContainText(`6 file(s)`);
   await expect(preview.getByTestId("clip-preview-files")).toContainText(`${MEDIA}/clips/1`);
   for (const name of ["16x9_clean.mp4", "16x9_subtitled.mp4", "9x16_clean.mp4", "9x16_subtitled.mp4"]) {
     await expect(preview).toContainText(`clips/1/${name}`);
@@ -247,7 +256,7 @@ test("deleting clip 3 moves only its files to the trash; the others and the epis
 test("a failure group is listed with its stage and newest example, and Retry group takes it to done", async ({ page }) => {
   const id = addEpisode("ep002_2026-03-02", "clips\n");
   await signIn(page);
-  await api(page, "discover");
+  await api(page, "discover", { wait: true });
   await api(page, "process", { ids: [id] });
   await waitState(page, id, "failed");
 
@@ -280,7 +289,7 @@ test("a failure group is listed with its stage and newest example, and Retry gro
 test("Clean group shows its dry run first, then sets the group's episodes back to idle", async ({ page }) => {
   const id = addEpisode("ep004_2026-03-04", "render\n");
   await signIn(page);
-  await api(page, "discover");
+  await api(page, "discover", { wait: true });
   await api(page, "process", { ids: [id] });
   await waitState(page, id, "failed");
   fs.unlinkSync(path.join(dataDir, "inbox", SHOW, "ep004_2026-03-04.fail-at"));

@@ -55,3 +55,21 @@ test("keyboard focus is visible", async ({ page }) => {
   expect(outline.style).not.toBe("none");
   expect(outline.width).toBeGreaterThan(0);
 });
+
+test("at 390 px the top bar is compact and every menu entry, Trash and Storage too, is on screen and works", async ({ page }) => {
+  await signIn(page);
+  await page.goto("/");
+  await hydrated(page);
+  const bar = (await page.locator(".sidebar").boundingBox())!;
+  expect(bar.height, `the bar is ${bar.height} px tall`).toBeLessThan(120);
+  const nav = page.locator(".nav");
+  for (const name of ["Dashboard", "Process", "Upload", "Maintenance", "Trash", "Storage"]) {
+    await expect(nav.getByRole("link", { name, exact: true }), name).toBeInViewport({ ratio: 1 });
+  }
+  await nav.getByRole("link", { name: "Storage", exact: true }).click();
+  await expect(page).toHaveURL(/\/storage$/);
+  await expect(page.locator("main h2")).toContainText("Storage");
+  await nav.getByRole("link", { name: "Trash", exact: true }).click();
+  await expect(page).toHaveURL(/\/trash$/);
+  await expect(page.getByTestId("trash-page")).toBeVisible();
+});

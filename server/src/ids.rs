@@ -1,4 +1,6 @@
 //! Episode ids: `<show>_ep<NNN>_<YYYY-MM-DD>`, derived from `inbox/<show>/ep<NNN>_<YYYY-MM-DD>.mp4`.
+//! `NNN` is three digits or more (`ep1000`, no leading zero past three: one spelling per number);
+//! lists sort by show, then number, then date ([`EpisodeId::sort_key`], and the registry's `ORDER BY`).
 //!
 //! Ids are validated wherever they enter (API, CLI, file names) and are never used as a substring or glob
 //! to find files: paths come from the registry and from fixed per-episode directories only.
@@ -18,6 +20,9 @@ pub struct InvalidId {
     pub reason: &'static str,
 }
 
+/// `YYYY-MM-DD`: every id ends with it.
+const DATE_LEN: usize = 10;
+
 const SHAPE: &str = "expected <show>_ep<NNN>_<YYYY-MM-DD> with show made of [a-z0-9-]";
 
 impl EpisodeId {
@@ -34,8 +39,10 @@ impl EpisodeId {
             ));
         }
         let (num, date) = rest.split_once('_').ok_or_else(|| bad(SHAPE))?;
-        if num.len() != 3 || !num.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad("the episode number must be three ASCII digits (ep001)"));
+        if !app::api::valid_episode_number(num) {
+            return Err(bad(
+                "the episode number must be three ASCII digits (ep001), or up to nine without a leading zero (ep1000)",
+            ));
         }
         if !app::api::valid_episode_date(date) {
             return Err(bad(
@@ -75,15 +82,19 @@ impl EpisodeId {
     pub fn show(&self) -> &str {
         &self.id[..self.show_len]
     }
-    /// `NNN` of `epNNN`.
+    /// `NNN` of `epNNN` (three digits or more).
     pub fn number(&self) -> u32 {
-        self.id[self.show_len + 3..self.show_len + 6]
+        self.id[self.show_len + 3..self.id.len() - DATE_LEN - 1]
             .parse()
             .unwrap_or(0)
     }
     /// `YYYY-MM-DD`.
     pub fn date(&self) -> &str {
-        &self.id[self.show_len + 7..]
+        &self.id[self.id.len() - DATE_LEN..]
+    }
+    /// Natural order: show, then episode number (ep999 before ep1000), then date.
+    pub fn sort_key(&self) -> (&str, u32, &str) {
+        (self.show(), self.number(), self.date())
     }
     pub fn year(&self) -> &str {
         &self.date()[..4]
@@ -147,6 +158,8 @@ mod tests {
             ("talk_ep001_2026-01-1 ", "ASCII digits"),
             ("talk_ep001_2026-00-10", "real YYYY-MM-DD"),
             ("talk_ep0001_2026-01-01", "three ASCII digits"),
+            ("talk_ep01000_2026-01-01", "without a leading zero"),
+            ("talk_ep1234567890_2026-01-01", "up to nine"),
         ] {
             let err = EpisodeId::parse(bad).expect_err(bad);
             assert!(err.to_string().contains(why), "{bad:?}: {err}");
@@ -161,6 +174,21 @@ mod tests {
         assert!(EpisodeId::parse("a_ep001_2023-02-29").is_err());
         let err = EpisodeId::from_inbox("talk", "ep001_2026-+1-+1.mp4").unwrap_err();
         assert!(err.contains("ASCII digits"), "{err}");
+    }
+
+    #[test]
+    fn numbers_past_999_are_ids_and_sort_after_999() {
+        let big = EpisodeId::from_inbox("talk", "ep1000_2026-01-01.mp4").unwrap();
+        assert_eq!(big.as_str(), "talk_ep1000_2026-01-01");
+        assert_eq!(big.number(), 1000);
+        assert_eq!(big.date(), "2026-01-01");
+        assert_eq!(big.year(), "2026");
+        let huge = EpisodeId::parse("talk_ep123456789_2031-12-31").unwrap();
+        assert_eq!((huge.number(), huge.date()), (123_456_789, "2031-12-31"));
+        let small = EpisodeId::parse("talk_ep999_2026-12-31").unwrap();
+        assert_eq!(small.number(), 999);
+        assert!(small.sort_key() < big.sort_key());
+        assert!(big.sort_key() < huge.sort_key());
     }
 
     #[test]

@@ -32,6 +32,11 @@ pub struct Jobs {
 }
 
 impl Jobs {
+    /// The pipeline's settings (clip defaults, for a discovery asked from the episode page).
+    pub fn pipeline_config(&self) -> &crate::pipeline::PipelineConfig {
+        &self.pipeline.config
+    }
+
     pub fn new(pipeline: Pipeline, cleanup: Arc<Cleanup>, lease: Duration) -> Arc<Self> {
         Arc::new(Jobs {
             registry: pipeline.registry.clone(),

@@ -4,8 +4,10 @@
 //! trait object, which the server provides as Leptos context. That keeps domain code out of the UI crate
 //! and lets `server` depend on `app`, never the reverse.
 
+use super::clips::*;
 use super::console::*;
 use super::error::ApiError;
+use super::queue::*;
 use super::requests::*;
 use super::types::*;
 use super::undo::*;
@@ -33,7 +35,10 @@ pub trait Backend: Send + Sync + 'static {
     async fn health(&self) -> HealthInfo;
     async fn episodes(&self, query: EpisodeQuery) -> Result<EpisodeList, ApiError>;
     async fn episode(&self, id: &str) -> Result<EpisodeDetail, ApiError>;
-    async fn discover(&self, actor: &Actor) -> Result<DiscoverReport, ApiError>;
+    async fn discover(&self, actor: &Actor, wait: bool) -> Result<ScanStatus, ApiError>;
+    async fn scan_status(&self) -> Result<Option<ScanStatus>, ApiError>;
+    async fn queue(&self) -> Result<QueueView, ApiError>;
+    async fn episode_history(&self, id: &str) -> Result<EpisodeHistory, ApiError>;
     async fn process(&self, actor: &Actor, req: ProcessRequest)
     -> Result<ProcessOutcome, ApiError>;
     async fn cancel(&self, actor: &Actor, id: &str) -> Result<JobInfo, ApiError>;
@@ -75,6 +80,17 @@ pub trait Backend: Send + Sync + 'static {
         actor: &Actor,
         req: ClipRequest,
     ) -> Result<ClipOutcome, ApiError>;
+    async fn render_candidate(
+        &self,
+        actor: &Actor,
+        req: CandidateRequest,
+    ) -> Result<ClipEdit, ApiError>;
+    async fn nudge_clip(&self, actor: &Actor, req: NudgeRequest) -> Result<ClipEdit, ApiError>;
+    async fn discover_clips(
+        &self,
+        actor: &Actor,
+        req: DiscoverClipsRequest,
+    ) -> Result<DiscoverClipsOutcome, ApiError>;
     async fn trash(&self) -> Result<TrashList, ApiError>;
     async fn trash_paths(&self, run_id: &str) -> Result<TrashDetail, ApiError>;
     async fn restore(&self, actor: &Actor, req: RestoreRequest) -> Result<RestoreReport, ApiError>;

@@ -253,6 +253,9 @@ pub struct Clip {
     pub n: u32,
     pub files: Vec<ClipFile>,
     pub thumb: Option<String>,
+    /// This clip's own posts, one per platform, written from its sentences (`clips/<n>/posts.json`).
+    #[serde(default)]
+    pub posts: Vec<SocialPost>,
 }
 
 /// A social post as packaged, with its length counted the way the platform counts (characters).
@@ -296,6 +299,10 @@ pub struct EpisodeMedia {
     pub transcript_engine: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transcript_note: Option<String>,
+    /// A transcript was written and has no line: the recognizer found no speech (or the sidecar is
+    /// empty). Distinguishes "nothing was said" from "not transcribed yet".
+    #[serde(default)]
+    pub transcript_empty: bool,
     /// `/files/…/index.html` when the page is rendered.
     pub page: Option<String>,
     pub clips: Vec<Clip>,
@@ -306,6 +313,12 @@ pub struct EpisodeMedia {
     /// Why the episode has no (or an unusual) highlight: "no highlight: …".
     #[serde(default)]
     pub highlight_note: Option<String>,
+    /// Every clip the enrichment knows (`clip` set), rendered or dropped, nudged ones included.
+    #[serde(default)]
+    pub highlights: Vec<HighlightCandidate>,
+    /// What the candidates were looked for with.
+    #[serde(default)]
+    pub discovery: Option<super::clips::DiscoverySettings>,
 }
 
 /// `delete_clip` / `regenerate_clip`: one clip of one episode, its files only.
@@ -339,6 +352,8 @@ pub mod events {
     pub const EPISODE: &str = "episode";
     /// A cleanup run started or ended: data is a `CleanupRunSummary`.
     pub const CLEANUP: &str = "cleanup";
+    /// An inbox scan moved on (a few times a second at most) or finished: data is a `ScanStatus`.
+    pub const SCAN: &str = "scan";
     /// The stream fell behind and skipped events: refetch what is shown.
     pub const RESYNC: &str = "resync";
     /// The caller's session ended (expired, signed out, password changed): data is

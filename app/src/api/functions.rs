@@ -3,9 +3,11 @@
 //! Each body authenticates and checks the role itself (never trusting the page that called it), then
 //! delegates to the [`Backend`](super::backend::Backend) the server put into context.
 
+use super::clips::*;
 use super::codec::Json;
 use super::console::*;
 use super::error::ApiError;
+use super::queue::*;
 use super::types::*;
 use super::undo::*;
 use leptos::prelude::*;
@@ -134,10 +136,33 @@ pub async fn episode(id: String) -> Result<EpisodeDetail, ApiError> {
     backend.episode(&id).await
 }
 
+/// Starts a scan of the inbox in the background (or joins the one running) and answers at once with its
+/// status; `wait`: answer when it has finished instead (scripts).
 #[server(endpoint = "discover", input = Json, output = Json)]
-pub async fn discover() -> Result<DiscoverReport, ApiError> {
+pub async fn discover(wait: Option<bool>) -> Result<ScanStatus, ApiError> {
     let (backend, actor) = ssr::authorize(Role::Operator).await?;
-    backend.discover(&actor).await
+    backend.discover(&actor, wait.unwrap_or(false)).await
+}
+
+/// The running inbox scan, else the last one (`null` before the first). Also `GET /api/scan`.
+#[server(endpoint = "scan_status", input = Json, output = Json)]
+pub async fn scan_now() -> Result<Option<ScanStatus>, ApiError> {
+    let (backend, _) = ssr::authorize(Role::Viewer).await?;
+    backend.scan_status().await
+}
+
+/// Running jobs per worker, queued jobs in order, counts and an estimate of when the queue is empty.
+#[server(endpoint = "queue", input = Json, output = Json)]
+pub async fn queue() -> Result<QueueView, ApiError> {
+    let (backend, _) = ssr::authorize(Role::Viewer).await?;
+    backend.queue().await
+}
+
+/// An episode's processing attempts, newest first: trigger, start, duration, outcome.
+#[server(endpoint = "episode_history", input = Json, output = Json)]
+pub async fn episode_attempts(id: String) -> Result<EpisodeHistory, ApiError> {
+    let (backend, _) = ssr::authorize(Role::Viewer).await?;
+    backend.episode_history(&id).await
 }
 
 #[server(endpoint = "process", input = Json, output = Json)]
@@ -270,6 +295,67 @@ pub async fn regenerate_clip(
     backend
         .regenerate_clip(&actor, ssr::clip_request(episode, clip, dry_run)?)
         .await
+}
+
+/// Cuts a scored candidate (1-based, best first, as the episode page lists it) as a new clip: an
+/// audited run, then a clip job renders its four renditions. 400 candidate 0, 404 no such candidate,
+/// 409 already a clip or the episode busy.
+#[server(endpoint = "render_candidate", input = Json, output = Json)]
+pub async fn render_candidate(
+    episode: String,
+    candidate: u32,
+    dry_run: Option<bool>,
+) -> Result<ClipEdit, ApiError> {
+    let (backend, actor) = ssr::authorize(Role::Operator).await?;
+    let req = CandidateRequest {
+        episode,
+        candidate,
+        dry_run: dry_run.unwrap_or(false),
+    };
+    req.validate()?;
+    backend.render_candidate(&actor, req).await
+}
+
+/// Moves a clip's start or end one sentence earlier or later: the old clip's files go to the trash (an
+/// audited run, restorable), and a clip job cuts the new bounds as a new clip.
+#[server(endpoint = "nudge_clip", input = Json, output = Json)]
+pub async fn nudge_clip(
+    episode: String,
+    clip: u32,
+    edge: ClipEdge,
+    way: NudgeWay,
+    dry_run: Option<bool>,
+) -> Result<ClipEdit, ApiError> {
+    let (backend, actor) = ssr::authorize(Role::Operator).await?;
+    let req = NudgeRequest {
+        episode,
+        clip,
+        edge,
+        way,
+        dry_run: dry_run.unwrap_or(false),
+    };
+    req.validate()?;
+    backend.nudge_clip(&actor, req).await
+}
+
+/// Scores the episode's highlight candidates again with another preset or count; the rendered clips
+/// stay. `dry_run` answers the candidates without keeping them.
+#[server(endpoint = "discover_clips", input = Json, output = Json)]
+pub async fn discover_clips(
+    episode: String,
+    preset: Option<ClipPreset>,
+    count: Option<u32>,
+    dry_run: Option<bool>,
+) -> Result<DiscoverClipsOutcome, ApiError> {
+    let (backend, actor) = ssr::authorize(Role::Operator).await?;
+    let req = DiscoverClipsRequest {
+        episode,
+        preset,
+        count,
+        dry_run: dry_run.unwrap_or(false),
+    };
+    req.validate()?;
+    backend.discover_clips(&actor, req).await
 }
 
 /// `confirm_orphans` and `orphans_digest`: when the orphan guard stopped a sweep (409), the file count

@@ -2,20 +2,24 @@
 
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod clips;
 mod codec;
 pub mod console;
 pub mod error;
 mod functions;
 mod job_state;
+pub mod queue;
 pub mod requests;
 mod trigger;
 pub mod types;
 pub mod undo;
 
+pub use clips::*;
 pub use console::*;
 pub use error::{ApiError, ErrorCode};
 pub use functions::*;
 pub use job_state::JobState;
+pub use queue::*;
 pub use requests::*;
 pub use trigger::{Trigger, UnknownTrigger};
 pub use types::*;

@@ -17,6 +17,8 @@ pub enum Trigger {
     Episode,
     /// Force reprocess: everything derived, then a fresh attempt.
     Force,
+    /// A Start that clears the last attempt's cache first (not after a failure: that is a retry).
+    Start,
     /// Retry of failed episodes: their outputs, then a new attempt.
     Retry,
     DeepClean,
@@ -37,11 +39,12 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    pub const ALL: [Trigger; 13] = [
+    pub const ALL: [Trigger; 14] = [
         Trigger::Failure,
         Trigger::Cancel,
         Trigger::Episode,
         Trigger::Force,
+        Trigger::Start,
         Trigger::Retry,
         Trigger::DeepClean,
         Trigger::Schedule,
@@ -59,6 +62,7 @@ impl Trigger {
             Trigger::Cancel => "cancel",
             Trigger::Episode => "episode",
             Trigger::Force => "force",
+            Trigger::Start => "start",
             Trigger::Retry => "retry",
             Trigger::DeepClean => "deep-clean",
             Trigger::Schedule => "schedule",

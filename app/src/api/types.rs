@@ -43,13 +43,22 @@ pub fn valid_episode_date(date: &str) -> bool {
     (1900..=9999).contains(&y) && (1..=days).contains(&d)
 }
 
-/// An episode file's stem, `ep<NNN>_<YYYY-MM-DD>`: three ASCII digits and a real date. The server's
-/// ids and the browser's upload check share this one rule.
+/// The number part of an episode id: three ASCII digits (`001`…`999`), or more without a leading zero
+/// (`1000`, at most nine digits), so a daily show outgrows nothing and every number has one spelling
+/// (`0001` would be a second id for `001`).
+pub fn valid_episode_number(num: &str) -> bool {
+    (3..=9).contains(&num.len())
+        && num.bytes().all(|b| b.is_ascii_digit())
+        && (num.len() == 3 || !num.starts_with('0'))
+}
+
+/// An episode file's stem, `ep<NNN>_<YYYY-MM-DD>`: an episode number ([`valid_episode_number`]) and a
+/// real date. The server's ids and the browser's upload check share this one rule.
 pub fn valid_episode_stem(stem: &str) -> bool {
     let Some((num, date)) = stem.strip_prefix("ep").and_then(|r| r.split_once('_')) else {
         return false;
     };
-    num.len() == 3 && num.bytes().all(|b| b.is_ascii_digit()) && valid_episode_date(date)
+    valid_episode_number(num) && valid_episode_date(date)
 }
 
 /// Who may do what. Ordered: every role can do what the roles before it can.
@@ -112,6 +121,20 @@ impl Stage {
             Stage::Rendered => "rendered",
             Stage::Clipped => "clipped",
             Stage::Packaged => "packaged",
+        }
+    }
+
+    /// The stage while it runs (`clipping`): what the stage column and the progress bar both say of a
+    /// running episode, so neither contradicts the other.
+    pub fn doing(self) -> &'static str {
+        match self {
+            Stage::Discovered => "discovering",
+            Stage::Prepped => "prepping",
+            Stage::Transcribed => "transcribing",
+            Stage::Enriched => "enriching",
+            Stage::Rendered => "rendering",
+            Stage::Clipped => "clipping",
+            Stage::Packaged => "packaging",
         }
     }
 
@@ -223,6 +246,17 @@ pub struct EpisodeSummary {
     /// Running, but its progress has not moved for longer than its stage's limit.
     #[serde(default)]
     pub stuck: Option<super::console::Stuck>,
+}
+
+impl EpisodeSummary {
+    /// Where the episode is, in one word: the stage being worked on while it runs (`clipping`, the
+    /// progress bar's stage), else the last stage finished (`rendered`).
+    pub fn stage_label(&self) -> &'static str {
+        match &self.progress {
+            Some(p) if self.state.is_active() => p.stage.doing(),
+            _ => self.stage.as_str(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -422,7 +456,12 @@ mod episode_name_tests {
 
     #[test]
     fn one_spelling_per_episode_file() {
-        for ok in ["ep001_2026-01-31", "ep999_2024-02-29"] {
+        for ok in [
+            "ep001_2026-01-31",
+            "ep999_2024-02-29",
+            "ep1000_2026-01-31",
+            "ep123456789_2026-01-31",
+        ] {
             assert!(valid_episode_stem(ok), "{ok}");
         }
         for bad in [
@@ -434,6 +473,9 @@ mod episode_name_tests {
             "ep００1_2026-01-31",
             "ep001_2026-01-31x",
             "x001_2026-01-31",
+            "ep0001_2026-01-31",
+            "ep01000_2026-01-31",
+            "ep1234567890_2026-01-31",
         ] {
             assert!(!valid_episode_stem(bad), "{bad}");
         }

@@ -1,25 +1,40 @@
 //! Deep Clean, one click: stop polling → wipe `cache:`/`run:` keys → tell other tabs → server cleanup →
-//! show its report → refetch. The browser part is done even when the server part fails, and a server
-//! failure is shown as a failure.
+//! show its report (what moved, with Undo) → refetch. The browser part is done even when the server part
+//! fails, and a server failure is shown as a failure.
+//!
+//! One [`DeepClean`] per page, provided by the app: the sidebar's button and the Maintenance page's "Run
+//! Deep Clean" start the same run and share its report.
 
-use super::format;
-use super::session::use_studio;
-use crate::api::{ApiError, CleanupReport, CleanupResult, ErrorCode, deep_clean};
+use super::session::{Studio, use_studio};
+use crate::api::{ApiError, CleanupReport, ErrorCode, RestoreReport, deep_clean};
 use crate::cache;
+use crate::pages::deferred::PageSlot;
 use leptos::prelude::*;
 
-/// A Deep Clean button's state, kept by whoever places the button so that what it reports survives
-/// the button being rendered again: the sidebar renders it anew whenever the session is refetched,
-/// which Deep Clean itself does when it ends.
+/// A Deep Clean's state, kept above whoever shows its button so that what it reports survives the button
+/// being rendered again: the sidebar renders it anew whenever the session is refetched, which Deep Clean
+/// itself does when it ends (and Undo when it has restored).
 #[derive(Clone, Copy)]
 pub struct DeepClean {
+    studio: Studio,
     /// `Some((n, digest))`: the second click after the orphan guard stopped the sweep, confirming the
     /// count and the digest of the files it named (so files that changed since are not removed unseen).
-    server: Action<Option<(i64, String)>, Result<CleanupReport, ApiError>>,
-    browser: RwSignal<Option<(usize, f64)>>,
+    pub(crate) server: Action<Option<(i64, String)>, Result<CleanupReport, ApiError>>,
+    pub(crate) browser: RwSignal<Option<(usize, f64)>>,
+    /// Undo: the run's trash restored (the Trash page's restore of the whole run). Made by the report's
+    /// chunk when it first shows, so its code is not in every page's first download.
+    pub(crate) undo: PageSlot<UndoAction>,
 }
 
 impl DeepClean {
+    /// Creates the page's Deep Clean and provides it to everything below.
+    pub fn provide() -> Self {
+        let state = Self::create();
+        provide_context(state);
+        state
+    }
+
+    /// A Deep Clean of its own (a button whose report shows beside it only).
     pub fn create() -> Self {
         let studio = use_studio();
         let server = Action::new(|confirm: &Option<(i64, String)>| {
@@ -33,30 +48,53 @@ impl DeepClean {
             }
         });
         DeepClean {
+            studio,
             server,
             browser: RwSignal::new(None),
+            undo: PageSlot::new(),
         }
     }
-}
 
-#[component]
-pub fn DeepCleanButton(state: DeepClean) -> impl IntoView {
-    let studio = use_studio();
-    let DeepClean { server, browser } = state;
-
-    let run = move |_| {
-        studio.polling.set(false);
+    /// The one click: the browser's part at once, then the server's.
+    pub fn run(&self) {
+        self.studio.polling.set(false);
         let started = cache::js_sys_now();
         let removed = cache::wipe_volatile();
         let took = cache::js_sys_now() - started;
         cache::broadcast_wipe();
-        browser.set(Some((removed, took)));
-        server.dispatch(None);
-    };
+        self.browser.set(Some((removed, took)));
+        if let Some(undo) = self.undo.get() {
+            undo.value().set(None);
+        }
+        self.server.dispatch(None);
+    }
 
+    pub(crate) fn studio(&self) -> Studio {
+        self.studio
+    }
+
+    pub fn pending(&self) -> Signal<bool> {
+        self.server.pending().into()
+    }
+}
+
+/// A run id → what restoring its trash did.
+pub(crate) type UndoAction = Action<String, Result<RestoreReport, ApiError>>;
+
+pub fn use_deep_clean() -> DeepClean {
+    expect_context::<DeepClean>()
+}
+
+/// The button and its report: the page's Deep Clean unless given one of its own.
+#[component]
+pub fn DeepCleanButton(#[prop(optional)] state: Option<DeepClean>) -> impl IntoView {
+    let state = state.unwrap_or_else(use_deep_clean);
+    let DeepClean {
+        server, browser, ..
+    } = state;
     view! {
         <div class="deep-clean">
-            <button class="danger" data-testid="deep-clean" on:click=run disabled=move || server.pending().get()>
+            <button class="danger" data-testid="deep-clean" on:click=move |_| state.run() disabled=move || server.pending().get()>
                 {move || if server.pending().get() { "Cleaning…" } else { "Deep Clean" }}
             </button>
             {move || browser.get().map(|(n, ms)| view! {
@@ -64,35 +102,10 @@ pub fn DeepCleanButton(state: DeepClean) -> impl IntoView {
                     {format!("Browser: {n} cached keys removed in {ms:.1} ms")}
                 </p>
             })}
-            {move || server.value().get().map(|res| match res {
-                Ok(r) => {
-                    let class = if r.result == CleanupResult::Ok { "report ok" } else { "report error" };
-                    view! {
-                        <div class=class data-testid="deep-clean-report" data-result=r.result.as_str()>
-                            {match r.kept_until {
-                                Some(until) => format!("Server: {} — {}; no files freed until then, {} errors, {} ms",
-                                    r.result.as_str(), format::moved_to_trash(r.paths.len(), until), r.errors.len(), r.duration_ms),
-                                None => format!("Server: {} — {} files, {} freed, {} errors, {} ms",
-                                    r.result.as_str(), r.files, format::bytes(r.bytes), r.errors.len(), r.duration_ms),
-                            }}
-                            <ul>{r.errors.into_iter().map(|e| view! { <li>{e.path} ": " {e.message}</li> }).collect_view()}</ul>
-                        </div>
-                    }.into_any()
-                }
-                Err(e) => {
-                    let confirm = guarded_count(&e);
-                    view! {
-                        <div class="report error" data-testid="deep-clean-report" data-result="failed">
-                            {format!("Server cleanup failed: {e}")}
-                            {confirm.map(|(n, digest)| view! {
-                                <button class="danger" data-testid="deep-clean-confirm"
-                                    on:click=move |_| { server.dispatch(Some((n, digest.clone()))); }>
-                                    {format!("Remove these {n} files anyway")}
-                                </button>
-                            })}
-                        </div>
-                    }.into_any()
-                }
+            // The report (its paths, Undo) is its own chunk, loaded when there is one to show: every page's
+            // first download carries the sidebar.
+            {move || server.value().get().map(|res| {
+                crate::pages::deferred::after_hydration(move || super::deep_clean_report::report(res, state))
             })}
         </div>
     }
@@ -100,7 +113,7 @@ pub fn DeepCleanButton(state: DeepClean) -> impl IntoView {
 
 /// The file count and digest a 409 from the orphan guard asks to be confirmed
 /// (`"confirm_orphans": N, "orphans_digest": "…"`).
-fn guarded_count(e: &ApiError) -> Option<(i64, String)> {
+pub(crate) fn guarded_count(e: &ApiError) -> Option<(i64, String)> {
     if e.code() != ErrorCode::Conflict {
         return None;
     }

@@ -1,11 +1,13 @@
 //! Small formatting helpers for the views.
 
+/// Decimal units (1 GB = 10^9 bytes), the unit of the size settings (`--trash-max-gb 20` is "20.0 GB"),
+/// so a limit and what is measured against it read in the same unit.
 pub fn bytes(n: i64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
     let mut v = n as f64;
     let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
+    while v >= 1000.0 && unit < UNITS.len() - 1 {
+        v /= 1000.0;
         unit += 1;
     }
     if unit == 0 {
@@ -69,7 +71,8 @@ mod tests {
     #[test]
     fn formats_sizes_and_times() {
         assert_eq!(super::bytes(512), "512 B");
-        assert_eq!(super::bytes(1536), "1.5 KB");
+        assert_eq!(super::bytes(1500), "1.5 kB");
+        assert_eq!(super::bytes(20_000_000_000), "20.0 GB");
         assert_eq!(super::time(0), "1970-01-01 00:00:00");
         assert_eq!(super::time(1_767_225_600_000), "2026-01-01 00:00:00");
         assert_eq!(super::duration_secs(7 * 86_400), "7 days");

@@ -1,4 +1,5 @@
 pub mod deep_clean;
+mod deep_clean_report;
 pub mod format;
 pub mod guard;
 pub mod session;

@@ -56,9 +56,12 @@ fn listen_for_wipes(studio: Studio) {
     let Ok(channel) = web_sys::BroadcastChannel::new(crate::cache::CHANNEL) else {
         return;
     };
+    let me = crate::cache::tab_id();
     let on_message =
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-            if ev.data().as_string().as_deref() == Some(crate::cache::WIPE_MESSAGE) {
+            let message = ev.data().as_string().unwrap_or_default();
+            // This tab's own Deep Clean reaches this listener too (another channel object).
+            if crate::cache::wiped_by_another_tab(&message, &me) {
                 studio.wiped_elsewhere.set(true);
                 studio.refetch_all();
             }

@@ -1,4 +1,4 @@
-use super::deep_clean::{DeepClean, DeepCleanButton};
+use super::deep_clean::DeepCleanButton;
 use super::session::Studio;
 use crate::api::logout;
 use leptos::prelude::*;
@@ -14,13 +14,13 @@ pub fn Sidebar(session: Studio) -> impl IntoView {
             session.refetch_all();
         }
     });
-    let deep_clean = DeepClean::create();
     view! {
         <nav class="sidebar" aria-label="Main">
             <h1 class="brand">"EWG Studio"</h1>
             <ul class="nav">
                 <li><A href="/">"Dashboard"</A></li>
                 <li><A href="/process">"Process"</A></li>
+                <li><A href="/queue">"Queue"</A></li>
                 <li><A href="/upload">"Upload"</A></li>
                 <li><A href="/maintenance">"Maintenance"</A></li>
                 <li><A href="/trash">"Trash"</A></li>
@@ -39,7 +39,7 @@ pub fn Sidebar(session: Studio) -> impl IntoView {
                             <span class="who" data-testid="whoami">{me.username} " (" {me.role.as_str()} ")"</span>
                             <button type="button" class="link" on:click=move |_| { do_logout.dispatch(()); }>"Sign out"</button>
                         </div>
-                        <DeepCleanButton state=deep_clean/>
+                        <DeepCleanButton/>
                     }.into_any(),
                     _ => view! { <div class="user"><A href="/login">"Sign in"</A></div> }.into_any(),
                 })}

@@ -3,10 +3,11 @@
 
 use super::failures::FailureGroups;
 use super::live::{Live, LiveStatus, use_live};
+use super::scan::{Scan, ScanInbox};
 use super::widgets::{
     ErrorLine, ProgressBar, StateBadge, StuckActions, StuckFlag, poll_while_active,
 };
-use crate::api::{EpisodeList, EpisodeState, EpisodeSummary, discover, episodes};
+use crate::api::{EpisodeList, EpisodeState, EpisodeSummary, episodes};
 use crate::cache::{self, Group};
 use crate::components::session::use_studio;
 use leptos::prelude::*;
@@ -76,29 +77,22 @@ pub fn Dashboard() -> impl IntoView {
     });
     let stuck = StuckActions::new(move || list.refetch());
 
-    let scan = Action::new(|_: &()| discover());
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = scan.value().get() {
-            studio.refetch_all();
-        }
-    });
+    let scan = Scan::new();
 
     view! {
         <LiveStatus live/>
         <FailureGroups live/>
         <header class="page-head">
             <h2>"Episodes"</h2>
-            <button data-testid="discover" on:click=move |_| { scan.dispatch(()); }>"Scan inbox"</button>
+            <ScanInbox live scan/>
             <button data-testid="refresh" on:click=move |_| studio.refetch_all()>"Refresh"</button>
         </header>
-        {move || scan.value().get().map(|r| match r {
-            Ok(r) => view! {
-                <p class="notice" data-testid="discover-result">
-                    {format!("{} new episode(s).", r.added.len())}
-                    {r.skipped.into_iter().map(|s| view! { <br/>{format!("Skipped {}: {}", s.path, s.reason)}}).collect_view()}
-                </p>
-            }.into_any(),
-            Err(e) => view! { <ErrorLine error=e/> }.into_any(),
+        // Loaded after hydration (`#[lazy]`): the dashboard's first download is at the WebAssembly budget.
+        {super::deferred::after_hydration(move || {
+            let unfiltered = Signal::derive(move || {
+                state_filter.get().is_empty() && show_filter.get().trim().is_empty()
+            });
+            super::first_step::scan_and_first_step(list, scan, live, unfiltered)
         })}
         <div class="filters">
             <label>"State "
@@ -178,7 +172,7 @@ fn EpisodeRow(ep: EpisodeSummary, live: Live, stuck: StuckActions) -> impl IntoV
         <tr data-episode=id>
             <td><A href=href>{link_text}</A><div class="sub">{title}</div></td>
             <td>{show}</td>
-            <td data-testid="stage">{move || cur.with(|e| e.stage.as_str())}</td>
+            <td data-testid="stage">{move || cur.with(|e| e.stage_label())}</td>
             <td>
                 {move || view! { <StateBadge ep=cur.get()/> }}
                 {move || view! { <StuckFlag ep=cur.get() actions=stuck/> }}

@@ -41,3 +41,49 @@ where
         || None::<AnyView>
     }
 }
+
+/// State a lazily loaded part keeps for the whole page: created on its first use, under the owner of
+/// whoever made the slot, so a redraw of the part (after a refetch) finds the same state again. Only the
+/// slot is in the page's first download; what `init` creates (actions and their server calls) stays in
+/// the part's chunk.
+pub struct PageSlot<T: 'static> {
+    owner: StoredValue<Owner>,
+    value: StoredValue<Option<T>>,
+}
+
+impl<T: 'static> Clone for PageSlot<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: 'static> Copy for PageSlot<T> {}
+
+impl<T: Copy + Send + Sync + 'static> PageSlot<T> {
+    pub fn new() -> Self {
+        PageSlot {
+            owner: StoredValue::new(Owner::current().unwrap_or_default()),
+            value: StoredValue::new(None),
+        }
+    }
+
+    /// The state, if the part made it already.
+    pub fn get(&self) -> Option<T> {
+        self.value.get_value()
+    }
+
+    pub fn get_or_init(&self, init: impl FnOnce() -> T) -> T {
+        if let Some(v) = self.value.get_value() {
+            return v;
+        }
+        let v = self.owner.with_value(|o| o.with(init));
+        self.value.set_value(Some(v));
+        v
+    }
+}
+
+impl<T: Copy + Send + Sync + 'static> Default for PageSlot<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}

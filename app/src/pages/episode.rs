@@ -4,12 +4,15 @@
 //! stages, artifacts, cleanup history, and per-episode cleanup.
 //! Everything that deletes shows its dry run first.
 
+use super::deferred::PageSlot;
+use super::episode_failed::{RetryAction, failed_actions};
 use super::live::{Live, LiveStatus, polling_off, use_live};
+use super::nothing_said;
 use super::widgets::{ErrorLine, ProgressBar, SAFETY_EVERY, StateBadge, StuckActions, StuckFlag};
 use crate::api::{
     ApiError, CleanupReport, Clip, ClipOutcome, ClipVariant, EpisodeDetail, EpisodeMedia,
-    EpisodeState, ErrorCode, HighlightCandidate, SocialPost, TranscriptLine, cleanup_episode,
-    delete_clip, episode, regenerate_clip,
+    EpisodeState, ErrorCode, SocialPost, TranscriptLine, cleanup_episode, delete_clip, episode,
+    regenerate_clip,
 };
 use crate::cache::{self, Group};
 use crate::components::format;
@@ -80,10 +83,13 @@ pub fn EpisodePage() -> impl IntoView {
     let ui = EpisodeUi {
         live,
         stuck,
+        retry: PageSlot::new(),
+        refetch: Callback::new(move |_| detail.refetch()),
         query: RwSignal::new(String::new()),
         variants: RwSignal::new(HashMap::new()),
         clip: clip_action(),
         clip_preview: RwSignal::new(None),
+        clips: super::episode_clips::ClipsUi::new(),
     };
     Effect::new(move |_| match ui.clip.value().get() {
         Some((op, n, Ok(out))) if out.report.dry_run => ui.clip_preview.set(Some((op, n, out))),
@@ -206,6 +212,10 @@ fn CleanupDone(r: CleanupReport) -> impl IntoView {
 struct EpisodeUi {
     live: Live,
     stuck: StuckActions,
+    /// Retry with cleanup, for a failed episode (its Force reprocess is `stuck.force`).
+    retry: PageSlot<RetryAction>,
+    /// Fetches the episode again.
+    refetch: Callback<()>,
     /// The transcript search.
     query: RwSignal<String>,
     /// The rendition chosen per clip (clips not in here show their first one).
@@ -213,6 +223,8 @@ struct EpisodeUi {
     clip: ClipAction,
     /// A per-clip dry run waiting for its confirm.
     clip_preview: RwSignal<Option<(ClipOp, u32, ClipOutcome)>>,
+    /// Render a candidate, nudge a clip, look for candidates again (`episode_clips.rs`).
+    clips: super::episode_clips::ClipsUi,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -245,6 +257,7 @@ fn EpisodeView(d: EpisodeDetail, ui: EpisodeUi) -> impl IntoView {
     let ep = d.episode.clone();
     let id = ep.id.clone();
     let media = d.media.clone();
+    let history_id = ep.id.clone();
     view! {
             <header class="page-head">
                 <h2 data-testid="episode-title">{ep.title.clone()}</h2>
@@ -258,6 +271,7 @@ fn EpisodeView(d: EpisodeDetail, ui: EpisodeUi) -> impl IntoView {
                     <strong>{format!("Failed at {}: ", ep.failed_stage.map(|s| s.as_str()).unwrap_or("?"))}</strong>{e}
                 </div>
             })}
+            {failed_actions(cur, ui.retry, ui.stuck, ui.refetch)}
             {super::deferred::after_hydration(move || episode_media(media, id, ui))}
             <h3>"Stages"</h3>
             <ul class="stages">{d.stages.iter().map(|s| view! {
@@ -270,11 +284,7 @@ fn EpisodeView(d: EpisodeDetail, ui: EpisodeUi) -> impl IntoView {
                     <tr><td>{a.kind.clone()}</td><td><code>{a.path.clone()}</code></td><td>{format::bytes(a.bytes)}</td><td>{a.attempt}</td></tr>
                 }).collect_view()}</tbody>
             </table></div>
-            <h3>"Cleanup history"</h3>
-            <ul class="runs">{d.cleanup_runs.iter().map(|r| view! {
-                <li>{format!("{} · {} by {} · {} · {} files, {}{}", format::time(r.started_at), r.trigger, r.actor,
-                    r.result.as_str(), r.files, format::bytes(r.bytes), if r.dry_run { " (dry run)" } else { "" })}</li>
-            }).collect_view()}</ul>
+            {super::deferred::after_hydration(move || super::history::episode_history(history_id, d.cleanup_runs))}
     }
 }
 
@@ -282,54 +292,27 @@ fn EpisodeView(d: EpisodeDetail, ui: EpisodeUi) -> impl IntoView {
 /// so that their code is not part of the episode page's first download.
 #[lazy]
 fn episode_media(media: EpisodeMedia, id: String, ui: EpisodeUi) -> AnyView {
+    let rendered: Vec<_> = media.clips.iter().map(|c| (c.n, c.posts.clone())).collect();
     view! {
-            <Transcript lines=media.transcript engine=media.transcript_engine note=media.transcript_note query=ui.query/>
+            <Transcript lines=media.transcript engine=media.transcript_engine note=media.transcript_note
+                empty=media.transcript_empty query=ui.query/>
             <RenderedPage url=media.page/>
             <section class="clips-section" aria-labelledby="clips-head">
                 <h3 id="clips-head">"Clips"</h3>
                 <ClipResult ui=ui/>
                 {if media.clips.is_empty() {
-                    view! { <p class="empty" data-testid="no-clips">"No clips yet: they are cut at the “clipped” stage from the transcript's highlights. Process the episode to get them."</p> }.into_any()
+                    view! { <p class="empty" data-testid="no-clips">{nothing_said::no_clips(media.transcript_empty, media.highlight_note.as_deref())}</p> }.into_any()
                 } else {
                     view! {
                         <div class="clips">{media.clips.into_iter().map(|c| view! { <ClipCard clip=c episode=id.clone() ui=ui/> }).collect_view()}</div>
                     }.into_any()
                 }}
             </section>
-            <Candidates candidates=media.candidates note=media.highlight_note/>
+            <super::episode_clips::ClipManager episode=id.clone() candidates=media.candidates highlights=media.highlights
+                rendered=rendered note=media.highlight_note discovery=media.discovery ui=ui.clips/>
             <SocialPosts posts=media.social/>
     }
     .into_any()
-}
-
-/// The highlight candidates the enrich stage scored, best first, each with why it was chosen; the ones
-/// cut as clips say which clip. More are listed than are rendered: the operator's alternatives.
-#[component]
-fn Candidates(candidates: Vec<HighlightCandidate>, note: Option<String>) -> impl IntoView {
-    view! {
-        <section class="candidates-section" aria-labelledby="candidates-head">
-            <h3 id="candidates-head">"Highlight candidates"</h3>
-            {note.map(|n| view! { <p class="notice" data-testid="highlight-note">{n}</p> })}
-            {if candidates.is_empty() {
-                view! { <p class="empty" data-testid="no-candidates">"No highlight candidates yet: they are scored at the “enriched” stage."</p> }.into_any()
-            } else {
-                view! {
-                    <ol class="candidates" data-testid="candidates">{candidates.into_iter().map(|c| {
-                        let clip = c.clip.map(|n| n.to_string()).unwrap_or_default();
-                        view! {
-                            <li class="candidate" data-testid="candidate" data-clip=clip>
-                                <span class="when">{format!("{}–{} ({:.0} s)", clock(c.start), clock(c.end), c.end - c.start)}</span>
-                                {c.clip.map(|n| view! { " " <span class="badge" data-testid="candidate-clip">{format!("clip {n}")}</span> })}
-                                " " <span class="muted">{format!("score {:.2}", c.score)}</span>
-                                <p class="why" data-testid="candidate-why">{c.why}</p>
-                                <p class="said">{c.text}</p>
-                            </li>
-                        }
-                    }).collect_view()}</ol>
-                }.into_any()
-            }}
-        </section>
-    }
 }
 
 /// `m:ss` for a position in the episode.
@@ -368,6 +351,8 @@ fn Transcript(
     lines: Vec<TranscriptLine>,
     engine: Option<String>,
     note: Option<String>,
+    /// A transcript was written and is empty.
+    empty: bool,
     query: RwSignal<String>,
 ) -> impl IntoView {
     let total = lines.len();
@@ -393,7 +378,7 @@ fn Transcript(
             {engine.map(|e| view! { <p class="muted" data-testid="transcript-engine">"Made by " {e}</p> })}
             {note.map(|n| view! { <p class="muted" data-testid="transcript-note">{n}</p> })}
             {if total == 0 {
-                view! { <p class="empty" data-testid="no-transcript">"No transcript yet: it is written at the “transcribed” stage. Process the episode, or add a .vtt/.srt next to its video."</p> }.into_any()
+                view! { <p class="empty" data-testid="no-transcript">{nothing_said::no_transcript(empty)}</p> }.into_any()
             } else {
                 view! {
                     <div class="transcript-search">

@@ -22,6 +22,9 @@ pub struct Live {
     pub episodes: RwSignal<HashMap<String, EpisodeSummary>>,
     /// Cleanup runs announced over the stream (started or ended), newest first, one per run.
     pub runs: RwSignal<Vec<CleanupRunSummary>>,
+    /// The inbox scan's newest status as the stream pushed it: the event's JSON (a `ScanStatus`), parsed
+    /// by the page that shows scans, so its decoder is not in every page's first download.
+    pub scan: RwSignal<Option<String>>,
     /// Bumped on `resync`: the stream skipped events, refetch what is shown.
     pub resync: RwSignal<u64>,
     /// Set by `session_ended`, with the server's message.
@@ -75,6 +78,7 @@ pub fn use_live(episode: impl Fn() -> Option<String> + Send + Sync + 'static) ->
         connected: RwSignal::new(false),
         episodes: RwSignal::new(HashMap::new()),
         runs: RwSignal::new(Vec::new()),
+        scan: RwSignal::new(None),
         resync: RwSignal::new(0),
         ended: RwSignal::new(None),
     };
@@ -160,6 +164,10 @@ fn connect(live: Live, episode: Option<String>) {
                 Err(e) => leptos::logging::warn!("bad cleanup event: {e}"),
             },
         ),
+    );
+    on(
+        events::SCAN,
+        Box::new(move |ev| live.scan.set(Some(data(&ev)))),
     );
     on(
         events::RESYNC,

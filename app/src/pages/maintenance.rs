@@ -1,10 +1,12 @@
 //! The nodes processing the queue, cleanup history, a chart of what cleanup freed, and the Deep Clean
-//! dry-run preview.
+//! dry-run preview with a button that runs it (the sidebar's one click: its report, with Undo, shows
+//! there).
 
 use super::live::{LiveStatus, use_live};
 use super::widgets::ErrorLine;
 use super::workers::WorkersPanel;
 use crate::api::{CleanupRunSummary, cleanup_runs, deep_clean};
+use crate::components::deep_clean::use_deep_clean;
 use crate::components::format;
 use crate::components::session::use_studio;
 use leptos::prelude::*;
@@ -17,6 +19,7 @@ pub fn MaintenancePage() -> impl IntoView {
         |_| cleanup_runs(None, Some(200)),
     );
     let preview = Action::new(|_: &()| deep_clean(Some(true), None, None, None));
+    let deep = use_deep_clean();
     // Cleanup runs arrive over the event stream as they start and end; a skipped stretch refetches.
     let live = use_live(|| None);
     Effect::new(move |prev: Option<u64>| {
@@ -37,6 +40,9 @@ pub fn MaintenancePage() -> impl IntoView {
                 <div class="warning" data-testid="deep-clean-preview-list">
                     <p>{format!("Deep Clean would remove {} file(s), {}.", r.files, format::bytes(r.bytes))}</p>
                     <ul class="paths">{r.paths.into_iter().take(200).map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+                    <button class="danger" data-testid="deep-clean-run" disabled=move || deep.pending().get()
+                        on:click=move |_| { preview.value().set(None); deep.run(); }>"Run Deep Clean"</button>
+                    <span class="muted">" Runs on what is there when you click; its report, with Undo, appears under Deep Clean in the menu."</span>
                 </div>
             }.into_any(),
             Err(e) => view! { <ErrorLine error=e/> }.into_any(),

@@ -175,7 +175,7 @@ fn ProcessRow(
                     selected.update(|s| { if on { s.insert(id2.clone()); } else { s.remove(&id2); } });
                 }/></td>
             <td>{ep.id.clone()}</td>
-            <td data-testid="stage">{ep.stage.as_str()}</td>
+            <td data-testid="stage">{ep.stage_label()}</td>
             <td><StateBadge ep=ep.clone()/></td>
             <td><ProgressBar ep=ep.clone()/></td>
             <td>

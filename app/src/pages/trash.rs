@@ -391,7 +391,7 @@ fn TrashRow(run: TrashRun, ui: TrashUi, operator: bool, admin: bool) -> impl Int
             <td class="when">{format::time(run.started_at)}</td>
             <td>{run.actor.clone()}</td>
             <td>{run.trigger.clone()}</td>
-            <td>{run.scope.clone()}</td>
+            <td class="scope">{run.scope.clone()}</td>
             <td><span class=format!("badge trash-state-{}", run.state.as_str()) data-testid="trash-state">{run.state.as_str()}</span></td>
             <td>{run.paths}</td>
             <td data-testid="trash-files">{files}</td>

@@ -23,6 +23,9 @@ pub fn StateBadge(ep: EpisodeSummary) -> impl IntoView {
 #[component]
 pub fn ProgressBar(ep: EpisodeSummary) -> impl IntoView {
     let (label, pct) = match &ep.progress {
+        Some(p) if ep.state.is_active() => {
+            (format!("{} {}%", p.stage.doing(), p.percent), p.percent)
+        }
         Some(p) => (format!("{} {}%", p.stage, p.percent), p.percent),
         None if ep.state == crate::api::EpisodeState::Done => ("done".into(), 100),
         None => (String::new(), 0),

@@ -139,6 +139,27 @@ impl Cleanup {
         dry_run: bool,
         then: Then,
     ) -> Result<Outcome> {
+        self.clip_edit(id, n, actor, dry_run, then, |_| async { Ok(()) })
+            .await
+    }
+
+    /// [`Self::clip`], with `prepare` run once the episode is claimed and before anything moves (real
+    /// runs only): a clip edit writes the episode's new highlights there, so no job can read them
+    /// half-made and the clip job the commit queues reads them whole. A failed `prepare` refuses the
+    /// request: the run is discarded and nothing moved.
+    pub async fn clip_edit<F, Fut>(
+        &self,
+        id: &EpisodeId,
+        n: u32,
+        actor: &str,
+        dry_run: bool,
+        then: Then,
+        prepare: F,
+    ) -> Result<Outcome>
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: std::future::Future<Output = Result<()>>,
+    {
         let spec = Spec {
             trigger: Trigger::Clip,
             actor,
@@ -149,6 +170,11 @@ impl Cleanup {
             purge_now: false,
         };
         let run = self.begin_claimed(spec, std::slice::from_ref(id)).await?;
+        if !dry_run && let Err(e) = prepare(run.record.id.clone()).await {
+            self.registry.release_episodes(&run.record.id).await?;
+            self.registry.discard_run(&run.record.id).await?;
+            return Err(e);
+        }
         let dir = self.root.clip_dir(id, n);
         let rows = self.registry.artifacts_of(id.as_str()).await?;
         let artifact_ids: Vec<i64> = rows
@@ -171,6 +197,37 @@ impl Cleanup {
             ..Plan::default()
         };
         self.execute(run, plan).await
+    }
+
+    /// An audited run that moves nothing and owns the episode while `prepare` rewrites one of its files
+    /// (new highlight candidates): no job can start or read meanwhile.
+    pub async fn edit_episode<F, Fut>(
+        &self,
+        id: &EpisodeId,
+        scope: String,
+        actor: &str,
+        prepare: F,
+    ) -> Result<Outcome>
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: std::future::Future<Output = Result<()>>,
+    {
+        let spec = Spec {
+            trigger: Trigger::Clip,
+            actor,
+            scope,
+            episode: Some(id),
+            dry_run: false,
+            then: Then::Release,
+            purge_now: false,
+        };
+        let run = self.begin_claimed(spec, std::slice::from_ref(id)).await?;
+        if let Err(e) = prepare(run.record.id.clone()).await {
+            self.registry.release_episodes(&run.record.id).await?;
+            self.registry.discard_run(&run.record.id).await?;
+            return Err(e);
+        }
+        self.execute(run, Plan::default()).await
     }
 
     /// True when nothing of `attempt` remains: no registry row, no scratch directory.

@@ -160,7 +160,12 @@ impl Cleanup {
                 unsafe { libc::raise(libc::SIGSTOP) };
             }
             let then = partial_end(record, &report);
-            let keep = (record.keep_trash && !taken.is_empty()).then(|| KeepTrash {
+            // Only empty directories taken (e.g. `work/<episode>` left by a finished attempt): nothing to
+            // restore, so the run is not a trash run. It stays audited like any other run.
+            let keep = (record.keep_trash
+                && !taken.is_empty()
+                && self.root.trash(&record.id).holds_files())
+            .then(|| KeepTrash {
                 retention_ms: self.policy.retention_ms(),
                 taken: &taken,
             });

@@ -67,6 +67,7 @@ pub fn keeps_trash(trigger: Trigger) -> bool {
         trigger,
         Trigger::Episode
             | Trigger::Force
+            | Trigger::Start
             | Trigger::Retry
             | Trigger::DeepClean
             | Trigger::Schedule

@@ -20,7 +20,12 @@ fn print_json<T: serde::Serialize>(v: &T) {
 /// `ewg discover`: scan inbox/ for new episodes.
 pub(super) async fn discover(common: &Common) -> Result<(), Failure> {
     let studio = open(common, &env_defaults()).await?;
-    print_json(&studio.discover().await?);
+    // The same background scan the browser starts, waited for: a script wants the outcome.
+    let scan = studio.scan_and_wait("cli").await?;
+    print_json(&app::api::DiscoverReport {
+        added: scan.added,
+        skipped: scan.skipped,
+    });
     Ok(())
 }
 

@@ -131,6 +131,7 @@ impl Stream {
         let (name, data) = match ev {
             LiveEvent::Episode(e) => (events::EPISODE, serde_json::to_string(e)),
             LiveEvent::Cleanup(r) => (events::CLEANUP, serde_json::to_string(r)),
+            LiveEvent::Scan(s) => (events::SCAN, serde_json::to_string(s)),
         };
         match data {
             Ok(data) => Some(Event::default().event(name).data(data)),

@@ -68,6 +68,7 @@ pub fn router(studio: Arc<Studio>, leptos_options: LeptosOptions) -> Router {
     Router::new()
         .route("/api/health", get(health_get))
         .route("/api/events", get(events::events))
+        .route("/api/scan", get(scan_get))
         .route("/api/{*rest}", any(api_not_found))
         .route("/metrics", get(metrics::metrics))
         .route("/files/{*path}", get(files::serve))
@@ -91,6 +92,14 @@ pub fn router(studio: Arc<Studio>, leptos_options: LeptosOptions) -> Router {
 
 async fn health_get(State(s): State<AppState>) -> impl IntoResponse {
     Json(s.studio.health().await)
+}
+
+/// `GET /api/scan`: the running inbox scan, else the last one (`null` before the first).
+async fn scan_get(
+    State(s): State<AppState>,
+    _caller: extract::Caller<extract::Viewer>,
+) -> impl IntoResponse {
+    Json(s.studio.scan_status())
 }
 
 async fn api_not_found(req: Request) -> Response {

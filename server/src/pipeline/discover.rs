@@ -9,6 +9,7 @@ use crate::storage::DataRoot;
 use app::api::{DiscoverReport, Skipped};
 use futures::StreamExt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -16,9 +17,25 @@ use tokio_util::sync::CancellationToken;
 /// `show.clips` or one episode's).
 const SIDECARS: [&str; 4] = ["vtt", "srt", "fail-at", "clips"];
 
-/// Probes run side by side so one slow file costs at most one [`ffmpeg::PROBE_TIMEOUT`], not one per file;
-/// small enough to leave the CPU to running jobs.
-const PARALLEL_PROBES: usize = 4;
+/// Counts a scan publishes while it runs (read by the status endpoint and the event stream).
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub seen: AtomicU64,
+    /// Set once the inbox has been listed: the files to probe.
+    pub total: AtomicU64,
+    pub listed: std::sync::atomic::AtomicBool,
+    pub probed: AtomicU64,
+    pub added: AtomicU64,
+    pub skipped: AtomicU64,
+}
+
+/// Probes running side by side: ffprobe mostly waits on process start-up and the disk, so a few per
+/// core keep the CPU busy, and the bound leaves room for running jobs. One slow file costs at most one
+/// [`ffmpeg::PROBE_TIMEOUT`], not one per file.
+pub fn parallel_probes() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (cores * 4).clamp(4, 32)
+}
 
 /// An inbox file that is shaped like an episode, before probing.
 struct Candidate {
@@ -27,70 +44,117 @@ struct Candidate {
     path: PathBuf,
 }
 
-pub async fn discover(root: &DataRoot, registry: &Registry) -> Result<DiscoverReport> {
-    discover_with(root, registry, ffmpeg::PROBE_TIMEOUT).await
+/// What probing and recording one candidate gave.
+enum Found {
+    Added(EpisodeId),
+    Known,
+    Skipped(Skipped),
 }
 
-/// [`discover`] with the probe timeout as a parameter (tests use a short one).
+pub async fn discover(root: &DataRoot, registry: &Registry) -> Result<DiscoverReport> {
+    let progress = Progress::default();
+    discover_with(
+        root,
+        registry,
+        ffmpeg::PROBE_TIMEOUT,
+        &progress,
+        parallel_probes(),
+    )
+    .await
+}
+
+/// [`discover`] with the probe timeout (tests use a short one) and the probes run at once (the bench
+/// compares) as parameters, counting into `progress`.
 pub async fn discover_with(
     root: &DataRoot,
     registry: &Registry,
     probe_timeout: Duration,
+    progress: &Progress,
+    parallel: usize,
 ) -> Result<DiscoverReport> {
-    let (candidates, skipped) = scan(root)?;
+    let (candidates, skipped) = scan(root, progress)?;
+    progress
+        .skipped
+        .store(skipped.len() as u64, Ordering::Relaxed);
+    progress
+        .total
+        .store(candidates.len() as u64, Ordering::Relaxed);
+    progress.listed.store(true, Ordering::Relaxed);
     let mut report = DiscoverReport {
         added: Vec::new(),
         skipped,
     };
-    let paths: Vec<PathBuf> = candidates.iter().map(|c| c.path.clone()).collect();
-    let probes: Vec<_> = futures::stream::iter(paths)
-        .map(move |path| probe(path, probe_timeout))
-        .buffered(PARALLEL_PROBES)
+    let mut found: Vec<Result<Found>> = futures::stream::iter(candidates)
+        .map(|c| probe_and_record(c, registry.clone(), probe_timeout))
+        .buffer_unordered(parallel.max(1))
+        .inspect(|f| {
+            progress.probed.fetch_add(1, Ordering::Relaxed);
+            match f {
+                Ok(Found::Added(_)) => progress.added.fetch_add(1, Ordering::Relaxed),
+                Ok(Found::Skipped(_)) => progress.skipped.fetch_add(1, Ordering::Relaxed),
+                _ => 0,
+            };
+        })
         .collect()
         .await;
-    for (c, probe) in candidates.into_iter().zip(probes) {
-        let duration = match probe {
-            Ok(d) => Some(d),
-            // A file that hangs its probe would hang prep too: report it instead of queueing it.
-            Err(e @ ToolError::TimedOut { .. }) => {
-                tracing::warn!(episode = %c.id, path = %c.rel, error = %e, "probe timed out; skipped");
-                report.skipped.push(Skipped {
-                    path: c.rel,
-                    reason: e.to_string(),
-                });
-                continue;
-            }
-            // A refused or unreadable video is still an episode: prep fails it with the reason.
-            Err(e) => {
-                tracing::info!(episode = %c.id, path = %c.rel, error = %e, "probe failed");
-                None
-            }
-        };
-        let added = registry
-            .upsert_discovered(&NewEpisode {
-                id: c.id.to_string(),
-                show: c.id.show().to_string(),
-                source_path: c.rel,
-                title: c.id.to_string(),
-                duration_secs: duration,
-            })
-            .await?;
-        if added {
-            report.added.push(c.id.to_string());
+    let mut added = Vec::new();
+    let mut late_skips = Vec::new();
+    for f in found.drain(..) {
+        match f? {
+            Found::Added(id) => added.push(id),
+            Found::Known => {}
+            Found::Skipped(s) => late_skips.push(s),
         }
     }
+    added.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    late_skips.sort_by(|a, b| a.path.cmp(&b.path));
+    report.added = added.iter().map(|id| id.to_string()).collect();
+    report.skipped.extend(late_skips);
     Ok(report)
 }
 
-/// Owns its inputs: a stream of futures borrowing from the caller is not `Send` enough for the
-/// `async_trait` handlers that call discovery.
+/// Probes one candidate and records it. Owns its inputs: a stream of futures borrowing from the caller
+/// is not `Send` enough for the `async_trait` handlers that call discovery.
+async fn probe_and_record(c: Candidate, registry: Registry, timeout: Duration) -> Result<Found> {
+    let duration = match probe(c.path, timeout).await {
+        Ok(d) => Some(d),
+        // A file that hangs its probe would hang prep too: report it instead of queueing it.
+        Err(e @ ToolError::TimedOut { .. }) => {
+            tracing::warn!(episode = %c.id, path = %c.rel, error = %e, "probe timed out; skipped");
+            return Ok(Found::Skipped(Skipped {
+                path: c.rel,
+                reason: e.to_string(),
+            }));
+        }
+        // A refused or unreadable video is still an episode: prep fails it with the reason.
+        Err(e) => {
+            tracing::info!(episode = %c.id, path = %c.rel, error = %e, "probe failed");
+            None
+        }
+    };
+    let added = registry
+        .upsert_discovered(&NewEpisode {
+            id: c.id.to_string(),
+            show: c.id.show().to_string(),
+            source_path: c.rel,
+            title: c.id.to_string(),
+            duration_secs: duration,
+        })
+        .await?;
+    Ok(if added {
+        Found::Added(c.id)
+    } else {
+        Found::Known
+    })
+}
+
 async fn probe(path: PathBuf, timeout: Duration) -> Result<f64, ToolError> {
     let never = CancellationToken::new();
     ffmpeg::probe_duration(&path, Input::Video, &never, timeout).await
 }
 
 /// Episode-shaped files under the inbox, in name order, and everything else with the reason.
-fn scan(root: &DataRoot) -> Result<(Vec<Candidate>, Vec<Skipped>)> {
+fn scan(root: &DataRoot, progress: &Progress) -> Result<(Vec<Candidate>, Vec<Skipped>)> {
     let mut candidates = Vec::new();
     let mut skipped = Vec::new();
     let inbox = root.inbox();
@@ -120,6 +184,9 @@ fn scan(root: &DataRoot) -> Result<(Vec<Candidate>, Vec<Skipped>)> {
             }
         };
         files.sort_by_key(|e| e.file_name());
+        progress
+            .seen
+            .fetch_add(files.len() as u64, Ordering::Relaxed);
         for file in files {
             let name = file.file_name().to_string_lossy().into_owned();
             let rel = format!("{rel_show}/{name}");
@@ -188,9 +255,15 @@ mod tests {
         let root = DataRoot::open(dir.path()).unwrap();
         let registry = Registry::open(None, dir.path()).await.unwrap();
 
-        let report = discover_with(&root, &registry, Duration::from_secs(60))
-            .await
-            .unwrap();
+        let report = discover_with(
+            &root,
+            &registry,
+            Duration::from_secs(60),
+            &Progress::default(),
+            4,
+        )
+        .await
+        .unwrap();
         assert_eq!(
             report.added,
             ["talk_ep001_2026-01-01", "talk_ep002_2026-01-02"]
@@ -198,7 +271,8 @@ mod tests {
         assert!(report.skipped.is_empty(), "{:?}", report.skipped);
 
         // No ffprobe can start, read and answer in a millisecond: the real timeout path, not a race.
-        let report = discover_with(&root, &registry, Duration::from_millis(1))
+        let progress = Progress::default();
+        let report = discover_with(&root, &registry, Duration::from_millis(1), &progress, 4)
             .await
             .unwrap();
         let skipped: Vec<_> = report.skipped.iter().map(|s| s.path.as_str()).collect();
@@ -208,5 +282,8 @@ mod tests {
             "{:?}",
             report.skipped
         );
+        assert_eq!(progress.total.load(Ordering::Relaxed), 2);
+        assert_eq!(progress.probed.load(Ordering::Relaxed), 2);
+        assert_eq!(progress.skipped.load(Ordering::Relaxed), 1);
     }
 }

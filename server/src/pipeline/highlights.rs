@@ -306,7 +306,7 @@ pub fn topic_boundaries(s: &[Sentence]) -> Vec<usize> {
 
 /// Where a clip may start before sentence `i` and end after sentence `j`: padded into the pause, never
 /// past its middle (the other half belongs to the neighbouring sentence), never outside the media.
-fn cut_bounds(s: &[Sentence], i: usize, j: usize, duration: f64) -> (f64, f64) {
+pub fn cut_bounds(s: &[Sentence], i: usize, j: usize, duration: f64) -> (f64, f64) {
     let start = match i.checked_sub(1).and_then(|p| s.get(p)) {
         Some(prev) => (s[i].start - PAD_SECS).max((prev.end + s[i].start) / 2.0),
         None => (s[i].start - PAD_SECS).max(0.0),

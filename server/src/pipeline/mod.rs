@@ -3,6 +3,7 @@
 //! attempt number, so cleanup always knows exactly what a stage produced.
 
 pub mod child;
+pub mod clip_edit;
 pub mod cues;
 pub mod discover;
 pub mod enrich;
@@ -222,7 +223,7 @@ impl Pipeline {
             .highlights
             .get((n as usize).wrapping_sub(1))
             .ok_or_else(|| failed(format!("the episode has no highlight {n}")))?;
-        match a.cut_clip(h, n, &cues).await {
+        match a.cut_clip(&e, h, n, &cues).await {
             Ok(_) => {}
             Err(StepError::Tool(ToolError::Cancelled)) => return Err(StageError::Cancelled),
             Err(e) => return Err(failed(space::name_full_disk(e.to_string()))),
@@ -285,6 +286,35 @@ impl Pipeline {
         }
         None
     }
+}
+
+/// What to look for in an episode: `--clip-preset` / `--max-clips` (or `EWG_CLIP_PRESET` /
+/// `EWG_MAX_CLIPS`), then the show's defaults in `inbox/<show>/show.clips`, then this episode's
+/// `<video stem>.clips` (e.g. `preset=long count=5`).
+pub fn discovery_for(
+    config: &PipelineConfig,
+    source: &Path,
+    id: &EpisodeId,
+) -> highlights::Discovery {
+    let mut d = highlights::Discovery {
+        preset: config.clip_preset,
+        count: config.max_clips,
+    };
+    let files = [
+        source.parent().map(|dir| dir.join("show.clips")),
+        Some(source.with_extension("clips")),
+    ];
+    for file in files.into_iter().flatten() {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let (next, problems) = d.with_settings(&text);
+        for problem in problems {
+            tracing::warn!(episode = %id, file = %file.display(), "{problem}; ignored");
+        }
+        d = next;
+    }
+    d
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -379,28 +409,8 @@ impl Attempt<'_> {
         }
     }
 
-    /// What to look for: `EWG_CLIP_PRESET` / `EWG_MAX_CLIPS`, then the show's defaults in
-    /// `inbox/<show>/show.clips`, then this episode's `<video stem>.clips` (e.g. `preset=long count=5`).
     fn discovery(&self) -> highlights::Discovery {
-        let mut d = highlights::Discovery {
-            preset: self.p.config.clip_preset,
-            count: self.p.config.max_clips,
-        };
-        let files = [
-            self.source.parent().map(|dir| dir.join("show.clips")),
-            Some(self.source.with_extension("clips")),
-        ];
-        for file in files.into_iter().flatten() {
-            let Ok(text) = std::fs::read_to_string(&file) else {
-                continue;
-            };
-            let (next, problems) = d.with_settings(&text);
-            for problem in problems {
-                tracing::warn!(episode = %self.id, file = %file.display(), "{problem}; ignored");
-            }
-            d = next;
-        }
-        d
+        discovery_for(&self.p.config, &self.source, &self.id)
     }
 
     fn work_timeout(&self) -> std::time::Duration {
@@ -458,7 +468,7 @@ impl Attempt<'_> {
         let mut kept = Vec::new();
         for (i, h) in e.highlights.iter().enumerate() {
             let n = i + 1;
-            kept.extend(self.cut_clip(h, n as u32, cues).await?);
+            kept.extend(self.cut_clip(e, h, n as u32, cues).await?);
             self.p
                 .set_progress(&self.id, Stage::Clipped, (n * 100 / total) as u8)
                 .await;
@@ -466,8 +476,15 @@ impl Attempt<'_> {
         Ok(kept)
     }
 
-    /// One highlight: one ffmpeg run makes all four renditions and the thumbnail from a single decode.
-    async fn cut_clip(&self, h: &enrich::Highlight, n: u32, cues: &[Cue]) -> Step<Vec<String>> {
+    /// One highlight: one ffmpeg run makes all four renditions and the thumbnail from a single decode;
+    /// the clip's own posts (`posts.json`) are written from its sentences beside them.
+    async fn cut_clip(
+        &self,
+        e: &enrich::Enriched,
+        h: &enrich::Highlight,
+        n: u32,
+        cues: &[Cue],
+    ) -> Step<Vec<String>> {
         let mut kept = Vec::new();
         let work = self.scratch.join(format!("clips/{n}"));
         std::fs::create_dir_all(&work).map_err(|e| Error::io(&work, e))?;
@@ -513,6 +530,16 @@ impl Attempt<'_> {
             "thumbnail",
             &work.join("thumb.jpg"),
             &format!("{dir}/thumb.jpg"),
+        )
+        .await?;
+        let posts = social::clip_posts(e, h, &dir);
+        let json =
+            serde_json::to_vec_pretty(&posts).map_err(|e| StepError::Other(e.to_string()))?;
+        self.write(
+            Stage::Clipped,
+            "social",
+            &format!("{dir}/posts.json"),
+            &json,
         )
         .await?;
         Ok(kept)

@@ -193,6 +193,21 @@ pub fn post(
     }
 }
 
+/// Clip `h`'s own posts, one per platform, each carrying that clip's rendition (`dir` is its
+/// `clips/<n>` directory): wide for YouTube, X and Facebook, vertical for Instagram and TikTok.
+pub fn clip_posts(e: &Enriched, h: &Highlight, dir: &str) -> Vec<Post> {
+    PLATFORMS
+        .iter()
+        .map(|&(platform, limit)| {
+            let file = match platform {
+                "youtube" | "x" | "facebook" => "16x9_subtitled.mp4",
+                _ => "9x16_subtitled.mp4",
+            };
+            post(platform, limit, e, Some(h), Some(format!("{dir}/{file}")))
+        })
+        .collect()
+}
+
 fn push_block(out: &mut String, block: &str, limit: usize) {
     if block.is_empty() {
         return;
@@ -289,6 +304,85 @@ mod tests {
             }
             let x = post("x", 280, &e, e.highlights.first(), None);
             assert!(x.text.contains('#'), "{}", x.text);
+        }
+    }
+
+    fn clip(start: f64, sentences: &[&str]) -> Highlight {
+        Highlight {
+            start,
+            end: start + 30.0,
+            text: sentences.join(" "),
+            score: 1.0,
+            why: String::new(),
+            sentences: sentences.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn each_clip_gets_posts_from_its_own_sentences_within_limits_without_repeats() {
+        let mut e = enriched(vec![]);
+        // The second clip repeats a sentence of its own and one of the summary: each said once.
+        let long = "The valley farmers talked for a very long time about how they keep their animals fed through the longest and coldest winters anyone remembers in the north of the country";
+        e.highlights = vec![
+            clip(
+                0.0,
+                &[
+                    "Snow closes the mountain roads.",
+                    "Nobody drives up there in winter.",
+                ],
+            ),
+            clip(
+                60.0,
+                &[
+                    long,
+                    "The farmers store winter food.",
+                    "The farmers store winter food.",
+                ],
+            ),
+        ];
+        for (n, h) in e.highlights.iter().enumerate() {
+            let dir = format!("outputs/talk/2026/ep/clips/{}", n + 1);
+            let posts = clip_posts(&e, h, &dir);
+            let platforms: Vec<&str> = posts.iter().map(|p| p.platform.as_str()).collect();
+            assert_eq!(platforms, PLATFORMS.map(|(p, _)| p));
+            for p in &posts {
+                assert!(
+                    p.text.chars().count() <= p.limit,
+                    "{}: {}",
+                    p.platform,
+                    p.text
+                );
+                assert_no_repeat(&p.text);
+                assert!(
+                    p.clip.as_deref().is_some_and(|c| c.starts_with(&dir)),
+                    "{:?}",
+                    p.clip
+                );
+                // The clip's own first sentence leads (whole, or cut on a word boundary on X).
+                let first: String = h.sentences[0].chars().take(40).collect();
+                let first = first.rsplit_once(' ').map_or(first.as_str(), |(a, _)| a);
+                assert!(
+                    p.text.contains(first),
+                    "{}: {:?} lacks {first:?}",
+                    p.platform,
+                    p.text
+                );
+                for w in p.text.split_whitespace() {
+                    let w = w.trim_end_matches('…');
+                    let source = format!("{} {} {}", e.title, e.summary, h.sentences.join(" "));
+                    assert!(
+                        w.is_empty()
+                            || w.starts_with('#')
+                            || source.split_whitespace().any(|s| s == w),
+                        "{}: {w:?} is not a whole word of the clip",
+                        p.platform
+                    );
+                }
+            }
+            // The other clip's words are not in this clip's X post.
+            let x = &posts[3];
+            let other = &e.highlights[1 - n].sentences[0];
+            assert!(!x.text.contains(other.as_str()), "{}", x.text);
         }
     }
 }

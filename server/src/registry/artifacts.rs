@@ -120,6 +120,35 @@ impl Registry {
         Ok(())
     }
 
+    /// Records the new size of a registered file a cleanup run rewrote in place (a clip edit's new
+    /// highlights). Fenced: only while `run_id` owns the episode, so no job can be writing it.
+    pub async fn rewritten_by_run(
+        &self,
+        episode: &str,
+        path: &str,
+        bytes: i64,
+        run_id: &str,
+    ) -> Result<()> {
+        let n = sqlx::query(
+            "UPDATE artifacts SET bytes = $1 WHERE episode = $2 AND path = $3
+               AND EXISTS (SELECT 1 FROM episodes WHERE id = $4 AND cleanup_run = $5)",
+        )
+        .bind(bytes)
+        .bind(episode)
+        .bind(path)
+        .bind(episode)
+        .bind(run_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(Error::Conflict(format!(
+                "run {run_id} does not own `{episode}` or {path} is not registered; nothing recorded"
+            )));
+        }
+        Ok(())
+    }
+
     pub async fn artifacts_of(&self, episode: &str) -> Result<Vec<ArtifactRow>> {
         Ok(
             sqlx::query_as("SELECT * FROM artifacts WHERE episode = $1 ORDER BY id")

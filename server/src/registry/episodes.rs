@@ -113,12 +113,14 @@ impl Registry {
         limit: u32,
     ) -> Result<(Vec<EpisodeRow>, i64)> {
         let state = state.map(|s| s.as_str());
+        // `LENGTH(id)` before `id`: within a show only the episode number's digits change the length, so
+        // this is natural order (ep999 before ep1000; numbers past three digits have no leading zero).
         // Two statements on purpose: `COUNT(*) OVER ()` in the page query makes SQLite materialise every
         // matching row before the LIMIT, which measured 3x slower under load.
         let rows = sqlx::query_as(
             "SELECT * FROM episodes
              WHERE ($1 IS NULL OR state = $2) AND ($3 IS NULL OR show = $4)
-             ORDER BY show, id LIMIT $5 OFFSET $6",
+             ORDER BY show, LENGTH(id), id LIMIT $5 OFFSET $6",
         )
         .bind(state)
         .bind(state)
@@ -143,11 +145,12 @@ impl Registry {
     pub async fn episodes_in_states(&self, states: &[EpisodeState]) -> Result<Vec<EpisodeRow>> {
         let mut out = Vec::new();
         for s in states {
-            let rows: Vec<EpisodeRow> =
-                sqlx::query_as("SELECT * FROM episodes WHERE state = $1 ORDER BY id")
-                    .bind(s.as_str())
-                    .fetch_all(&self.pool)
-                    .await?;
+            let rows: Vec<EpisodeRow> = sqlx::query_as(
+                "SELECT * FROM episodes WHERE state = $1 ORDER BY show, LENGTH(id), id",
+            )
+            .bind(s.as_str())
+            .fetch_all(&self.pool)
+            .await?;
             out.extend(rows);
         }
         Ok(out)

@@ -15,6 +15,7 @@ pub mod liveness;
 mod metrics;
 mod nodes;
 mod ownership;
+mod queue;
 mod restore;
 mod runs;
 mod trash;

@@ -133,6 +133,22 @@ impl Trash {
         Ok(cur)
     }
 
+    /// Whether what this run took holds any file (or link, or anything but directories). A run that took
+    /// only empty directories has nothing anyone could want back. Unreadable counts as holding something.
+    pub fn holds_files(&self) -> bool {
+        let Some(run) = &self.run else {
+            return false;
+        };
+        let fs = &self.root.fs;
+        match fd::open_dir_on(self.root.fd.as_fd(), TRASH_NAME, fs)
+            .and_then(|trash| fd::open_dir_on(trash.as_fd(), run, fs))
+        {
+            Ok(dir) => walk::holds_file(dir, fs),
+            Err(Errno::NOENT) => false,
+            Err(_) => true,
+        }
+    }
+
     /// Phase two: unlinks everything taken, counting files and bytes as it goes (one pass, like `rm -rf`),
     /// on two threads. Errors name the path each entry had in the data root before it was taken.
     pub fn purge(&self) -> Purged {

@@ -55,6 +55,23 @@ pub fn count_dir(dir: OwnedFd, fs: &FsId, acc: &mut (i64, i64)) {
     }
 }
 
+/// Whether anything but directories is under an open directory: stops at the first such entry. An entry
+/// it cannot read, or a directory on another mount, counts as something (the caller then keeps it).
+pub fn holds_file(dir: OwnedFd, fs: &FsId) -> bool {
+    let Ok(entries) = list(dir.as_fd()) else {
+        return true;
+    };
+    entries
+        .into_iter()
+        .any(|e| match fd::stat_at(dir.as_fd(), &e.name) {
+            Ok(meta) if meta.is_dir() => match fd::open_dir_on(dir.as_fd(), &e.name, fs) {
+                Ok(child) => holds_file(child, fs),
+                Err(_) => true,
+            },
+            _ => true,
+        })
+}
+
 /// Removes `name` under `parent` (a directory recursively), adding what it unlinked to `acc`.
 /// `path` names the entry in reports. A directory on another mount is reported and left in place.
 pub fn remove_entry(

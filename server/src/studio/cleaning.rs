@@ -67,17 +67,18 @@ impl Studio {
             self.jobs.wake();
             return Ok(job);
         }
-        let keep = if failed {
-            Keep::NOTHING
+        // Only a start after a failed or cancelled attempt is a retry: the audit says "start" otherwise.
+        let (keep, trigger) = if failed {
+            (Keep::NOTHING, Trigger::Retry)
         } else {
-            Keep::USER_DATA
+            (Keep::USER_DATA, Trigger::Start)
         };
         let outcome = self
             .cleanup
             .attempts(
                 &[(id.clone(), row.attempt)],
                 keep,
-                Trigger::Retry,
+                trigger,
                 actor,
                 false,
                 Then::Requeue,

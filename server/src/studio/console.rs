@@ -257,7 +257,8 @@ impl Studio {
                                     end: c.end,
                                     text: c.text,
                                 })
-                                .collect()
+                                .collect();
+                            media.transcript_empty = media.transcript.is_empty();
                         }
                         Err(e) => {
                             tracing::warn!(episode = %id, error = %e, "transcript unreadable")
@@ -285,20 +286,22 @@ impl Studio {
                     },
                     Err(e) => tracing::warn!(episode = %id, error = %e, "enrichment unreadable"),
                 },
-                ArtifactKind::Clip | ArtifactKind::Thumbnail => {
-                    let Some((n, file)) = row
-                        .path
-                        .strip_prefix(&clips_dir)
-                        .and_then(|rest| rest.split_once('/'))
-                        .and_then(|(n, file)| Some((n.parse::<u32>().ok()?, file)))
-                    else {
+                ArtifactKind::Social if row.path.starts_with(&clips_dir) => {
+                    let Some((n, _)) = clip_file(&row.path, &clips_dir) else {
                         continue;
                     };
-                    let clip = clips.entry(n).or_insert_with(|| Clip {
-                        n,
-                        files: vec![],
-                        thumb: None,
-                    });
+                    match self.read_text(&row.path).map(|t| clip_posts(&t)) {
+                        Ok(posts) => new_clip(&mut clips, n).posts = posts,
+                        Err(e) => {
+                            tracing::warn!(episode = %id, error = %e, "clip posts unreadable")
+                        }
+                    }
+                }
+                ArtifactKind::Clip | ArtifactKind::Thumbnail => {
+                    let Some((n, file)) = clip_file(&row.path, &clips_dir) else {
+                        continue;
+                    };
+                    let clip = new_clip(&mut clips, n);
                     match ClipVariant::from_file(file) {
                         Some(variant) => clip.files.push(ClipFile {
                             variant,
@@ -328,7 +331,7 @@ impl Studio {
     }
 
     /// A small text file under the data root, read without following a symlink anywhere on the way.
-    fn read_text(&self, rel: &str) -> Result<String> {
+    pub(super) fn read_text(&self, rel: &str) -> Result<String> {
         use std::io::Read;
         use std::os::unix::fs::OpenOptionsExt;
         let abs = self.no_symlink_path(rel)?;
@@ -347,7 +350,7 @@ impl Studio {
 
 /// The scored candidates for the episode page, each marked with the clip it is cut as. Enrichment
 /// written before candidates were kept lists only its highlights.
-fn highlight_candidates(e: &Enriched, media: &mut EpisodeMedia) {
+pub(super) fn highlight_candidates(e: &Enriched, media: &mut EpisodeMedia) {
     let list = if e.candidates.is_empty() {
         &e.highlights
     } else {
@@ -372,6 +375,24 @@ fn highlight_candidates(e: &Enriched, media: &mut EpisodeMedia) {
                 .map(|i| i as u32 + 1),
         })
         .collect();
+    media.highlights = e
+        .highlights
+        .iter()
+        .enumerate()
+        .map(|(i, h)| HighlightCandidate {
+            start: h.start,
+            end: h.end,
+            score: h.score,
+            why: h.why.clone(),
+            text: if h.sentences.is_empty() {
+                h.text.clone()
+            } else {
+                h.sentences.join(" ")
+            },
+            clip: Some(i as u32 + 1),
+        })
+        .collect();
+    media.discovery = Some(super::clips::settings_of(e.discovery));
     media.highlight_note = e.note.clone();
 }
 
@@ -391,16 +412,42 @@ fn failure_of(row: &EpisodeRow) -> (Stage, String) {
     (stage, error)
 }
 
+/// `clips/<n>/<file>` under the episode's clips dir: the clip number and the file name.
+fn clip_file<'a>(path: &'a str, clips_dir: &str) -> Option<(u32, &'a str)> {
+    let (n, file) = path.strip_prefix(clips_dir)?.split_once('/')?;
+    Some((n.parse().ok()?, file))
+}
+
+fn new_clip(clips: &mut BTreeMap<u32, Clip>, n: u32) -> &mut Clip {
+    clips.entry(n).or_insert_with(|| Clip {
+        n,
+        files: vec![],
+        thumb: None,
+        posts: vec![],
+    })
+}
+
+/// A clip's own posts (`clips/<n>/posts.json`, one per platform), or none when unreadable.
+fn clip_posts(json: &str) -> Vec<SocialPost> {
+    serde_json::from_str::<Vec<social::Post>>(json)
+        .map(|posts| posts.into_iter().map(api_post).collect())
+        .unwrap_or_default()
+}
+
 /// A packaged post, its length counted in characters as platforms do.
 fn social_post(json: &str) -> Option<SocialPost> {
     let p: social::Post = serde_json::from_str(json).ok()?;
-    Some(SocialPost {
+    Some(api_post(p))
+}
+
+fn api_post(p: social::Post) -> SocialPost {
+    SocialPost {
         chars: p.text.chars().count() as i64,
         platform: p.platform,
         text: p.text,
         limit: p.limit as i64,
         clip: p.clip.map(|c| format!("/files/{c}")),
-    })
+    }
 }
 
 /// `engine` and `note` of a `transcripts/<id>.json` (the words are not needed for the page).

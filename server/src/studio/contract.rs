@@ -26,9 +26,24 @@ impl Backend for Studio {
         Ok(Studio::detail(self, id).await?)
     }
 
-    async fn discover(&self, actor: &Actor) -> Result<DiscoverReport, ApiError> {
-        tracing::info!(actor = %actor.name, "discover");
-        Ok(Studio::discover(self).await?)
+    async fn discover(&self, actor: &Actor, wait: bool) -> Result<ScanStatus, ApiError> {
+        tracing::info!(actor = %actor.name, wait, "discover");
+        if wait {
+            return Ok(Studio::scan_and_wait(&self.handle()?, &actor.name).await?);
+        }
+        Ok(Studio::start_scan(&self.handle()?, &actor.name))
+    }
+
+    async fn scan_status(&self) -> Result<Option<ScanStatus>, ApiError> {
+        Ok(Studio::scan_status(self))
+    }
+
+    async fn queue(&self) -> Result<QueueView, ApiError> {
+        Ok(Studio::queue(self).await?)
+    }
+
+    async fn episode_history(&self, id: &str) -> Result<EpisodeHistory, ApiError> {
+        Ok(Studio::episode_history(self, id).await?)
     }
 
     async fn process(
@@ -129,6 +144,26 @@ impl Backend for Studio {
             report,
             job: job.map(|j| j.info()),
         })
+    }
+
+    async fn render_candidate(
+        &self,
+        actor: &Actor,
+        req: CandidateRequest,
+    ) -> Result<ClipEdit, ApiError> {
+        Ok(Studio::render_candidate(self, &actor.name, req).await?)
+    }
+
+    async fn nudge_clip(&self, actor: &Actor, req: NudgeRequest) -> Result<ClipEdit, ApiError> {
+        Ok(Studio::nudge_clip(self, &actor.name, req).await?)
+    }
+
+    async fn discover_clips(
+        &self,
+        actor: &Actor,
+        req: DiscoverClipsRequest,
+    ) -> Result<DiscoverClipsOutcome, ApiError> {
+        Ok(Studio::discover_clips(self, &actor.name, req).await?)
     }
 
     async fn trash(&self) -> Result<TrashList, ApiError> {

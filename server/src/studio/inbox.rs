@@ -164,7 +164,7 @@ impl Studio {
     fn no_room(&self, bytes: u64) -> Error {
         let free = self.root.space().map(|s| s.free).unwrap_or(0);
         Error::InsufficientStorage(format!(
-            "the upload ({} MB) does not fit: the data root's filesystem has {} MB free and keeps {} MB in reserve (EWG_UPLOAD_MARGIN_MB); free space (Deep Clean, empty the trash) and try again",
+            "the upload ({} MiB) does not fit: the data root's filesystem has {} MiB free and keeps {} MiB in reserve (EWG_UPLOAD_MARGIN_MB); free space (Deep Clean, empty the trash) and try again",
             bytes.div_ceil(1024 * 1024),
             free / (1024 * 1024),
             self.edges.upload_margin_bytes / (1024 * 1024)
@@ -254,7 +254,7 @@ impl Studio {
 
     fn too_large(&self) -> Error {
         Error::TooLarge(format!(
-            "the upload is larger than the limit of {} MB (EWG_MAX_UPLOAD_MB)",
+            "the upload is larger than the limit of {} MiB (EWG_MAX_UPLOAD_MB)",
             self.max_upload_bytes / (1024 * 1024)
         ))
     }

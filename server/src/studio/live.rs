@@ -12,7 +12,7 @@
 use super::StuckLimits;
 use crate::now_ms;
 use crate::registry::Registry;
-use app::api::{CleanupRunSummary, EpisodeSummary};
+use app::api::{CleanupRunSummary, EpisodeSummary, ScanStatus};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,13 +29,15 @@ const BACKLOG: usize = 1024;
 pub enum LiveEvent {
     Episode(EpisodeSummary),
     Cleanup(CleanupRunSummary),
+    /// Pushed by this process's inbox scan itself (a scan is not in the registry).
+    Scan(ScanStatus),
 }
 
 impl LiveEvent {
     pub fn episode_id(&self) -> Option<&str> {
         match self {
             LiveEvent::Episode(e) => Some(&e.id),
-            LiveEvent::Cleanup(_) => None,
+            LiveEvent::Cleanup(_) | LiveEvent::Scan(_) => None,
         }
     }
 }
@@ -66,6 +68,11 @@ impl Live {
             tokio::spawn(Arc::clone(self).feed());
         }
         rx
+    }
+
+    /// Sends an event that is not a registry change to every open stream (none open: dropped).
+    pub fn publish(&self, event: LiveEvent) {
+        let _ = self.tx.send(Arc::new(event));
     }
 
     async fn feed(self: Arc<Self>) {

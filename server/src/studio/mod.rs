@@ -9,22 +9,28 @@
 //! | `inbox.rs` | browser uploads into the inbox |
 //! | `undo.rs` | the trash, restore, purge on request, and where the disk goes |
 //! | `console.rs` | failure groups, an episode's media, per-clip delete and regenerate |
+//! | `clips.rs` | clip edits: render a candidate, nudge a clip by a sentence, discover candidates again |
 //! | `stuck.rs` | when a running episode counts as stuck |
 //! | `contract.rs` | `app`'s `Backend` trait: each action in wire form |
 //! | `accounts.rs` | users and API tokens, for `ewg user` / `ewg token` |
 //! | `settings.rs` | what the service is set up with (filled in by `cli`) |
 //! | `live.rs` | the registry's changes as a feed, for the event stream |
+//! | `scan.rs` | "Scan inbox" as a background job: one at a time, progress while it runs |
+//! | `queue.rs` | the queue view (running per worker, queued, ETA) and an episode's processing history |
 //!
 //! Actions that change state run [`Studio::detached`]: on a task of their own, so a client that
 //! disconnects (its request future dropped) can never stop one half-way.
 
 mod accounts;
 mod cleaning;
+mod clips;
 mod console;
 mod contract;
 mod episodes;
 mod inbox;
 mod live;
+mod queue;
+mod scan;
 mod settings;
 mod stuck;
 mod undo;
@@ -63,6 +69,8 @@ pub struct Studio {
     /// This service's own handle: an action called through `&self` (as the `Backend` contract calls
     /// it) can still run [`Studio::detached`].
     me: Weak<Studio>,
+    /// The inbox scan running now, or the last one.
+    pub scans: scan::Scans,
 }
 
 impl Studio {
@@ -113,6 +121,7 @@ impl Studio {
             max_upload_bytes: settings.max_upload_bytes,
             stuck: settings.stuck.clone(),
             edges: settings.edges.clone(),
+            scans: scan::Scans::default(),
         }))
     }
 
@@ -124,13 +133,16 @@ impl Studio {
         F: FnOnce(Arc<Studio>) -> Fut,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
-        let me = self
-            .me
-            .upgrade()
-            .ok_or_else(|| Error::Internal("the service is shutting down".into()))?;
-        let task = tokio::spawn(action(me));
+        let task = tokio::spawn(action(self.handle()?));
         task.await
             .map_err(|e| Error::Internal(format!("action stopped: {e}")))?
+    }
+
+    /// This service as an owned handle, for work that outlives the call that starts it.
+    pub(crate) fn handle(&self) -> Result<Arc<Studio>> {
+        self.me
+            .upgrade()
+            .ok_or_else(|| Error::Internal("the service is shutting down".into()))
     }
 
     /// Validates an id (400) and finds its episode (404).

@@ -598,7 +598,11 @@ async fn regenerating_one_clip_recuts_only_it_and_deleting_one_leaves_the_others
         .ok("regenerate_clip", json!({ "episode": EP1, "clip": 2 }))
         .await;
     env.wait_settled(EP1, Duration::from_secs(120)).await;
-    assert_eq!(clip_files(&env, EP1)[&2].len(), 5);
+    assert_eq!(
+        clip_files(&env, EP1)[&2].len(),
+        6,
+        "renditions, thumbnail, posts"
+    );
 
     // A running episode's clips are not touched: 409 naming its job.
     let out: ProcessOutcome = env.ok("process", json!({ "ids": [EP2] })).await;

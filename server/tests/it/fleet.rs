@@ -97,7 +97,10 @@ async fn two_workers_and_a_kill_process_every_episode_exactly_once() {
     let token = token(dir.path(), &url, "admin");
     let (_serve, port) = api_only(dir.path(), &url, &["--retry-interrupted", "2"]).await;
     let api = client(port);
-    let found: DiscoverReport = api.call(&token, "discover", json!({})).await.unwrap();
+    let found: DiscoverReport = api
+        .call(&token, "discover", json!({ "wait": true }))
+        .await
+        .unwrap();
     assert_eq!(found.added.len(), 12, "{found:?}");
     let ids: Vec<String> = api
         .call::<EpisodeList>(&token, "episodes", json!({ "limit": 100 }))
@@ -386,7 +389,7 @@ async fn cancel_through_the_server_stops_a_job_on_a_worker_and_waits_for_it() {
     );
     let _worker = spawn(w);
     let api = client(port);
-    api.call::<DiscoverReport>(&token, "discover", json!({}))
+    api.call::<DiscoverReport>(&token, "discover", json!({ "wait": true }))
         .await
         .unwrap();
     api.call::<ProcessOutcome>(&token, "process", json!({ "ids": [id] }))

@@ -253,7 +253,9 @@ async fn a_forced_internal_error_answers_with_an_id_and_no_path() {
     let inbox = env.root().join("inbox");
     std::fs::remove_dir_all(&inbox).unwrap();
     std::fs::write(&inbox, b"not a directory").unwrap();
-    let (status, body) = env.raw(&env.admin, "discover", serde_json::json!({})).await;
+    let (status, body) = env
+        .raw(&env.admin, "discover", serde_json::json!({ "wait": true }))
+        .await;
     assert_eq!(status, 500, "{body}");
     assert_eq!(body["error"]["code"], "internal", "{body}");
     let message = body["error"]["message"].as_str().unwrap_or_default();

@@ -7,10 +7,13 @@
 //!   ([`support::Env::call`] and friends) that decodes answers into the `app::api` contract types.
 //! - [`api`]: the HTTP contract: JSON errors with the right status, auth, roles, sessions, CSRF, limits.
 //! - [`cleanup`]: the cleanup engine: neighbours, escapes, crashes, races with jobs, concurrent Deep Cleans.
+//! - [`clips`]: clip management on a spoken episode: a candidate rendered, a clip nudged by a sentence
+//!   and dropped, each undone from the trash; candidates found again with another preset and count.
 //! - [`cli`]: the `ewg` binary's configuration errors (exit code 2, one line, nothing half-created).
 //! - [`console`]: the operator's console: failure groups, stuck episodes, the event stream, an
 //!   episode's media, per-clip delete and regenerate.
 //! - [`config`]: flag parsing: defaults, ranges, global flags (pure, nothing started).
+//! - [`empty_runs`]: a run that took only empty directories is audited but is no trash run.
 //! - [`edges`]: actions do what was previewed (409 when a group or the orphans changed); bounded edges:
 //!   hashing slots held by argon2 itself, capped event streams, `/metrics` access, uploads vs. free space.
 //! - [`db`]: the registry under test: SQLite in the data dir, or (`EWG_TEST_DB=postgres`) a database of
@@ -23,6 +26,9 @@
 //! - [`hostile`]: an attacker's view: login floods, lockouts per address, password races, leaked
 //!   internals, reverse proxies.
 //! - [`pipeline`]: the pipeline end to end with real ffmpeg: artifacts, failures, cancel, conflicts.
+//! - [`queue`]: the queue view (running per worker, queued in order, ETA) and an episode's history.
+//! - [`scan`]: "Scan inbox" in the background: answers at once, joined when started twice, progress to
+//!   the total; episode numbers past 999.
 //! - [`restart`]: a server killed mid-job is repaired by the next start.
 //! - [`trust`]: disconnecting clients, a CLI beside the server, a lost registry, races, crashes between
 //!   a job's writes, reaped jobs, mounts in the derived tree.
@@ -35,16 +41,20 @@
 mod api;
 mod cleanup;
 mod cli;
+mod clips;
 mod config;
 mod console;
 mod db;
 mod edges;
+mod empty_runs;
 mod faults;
 mod fleet;
 mod hostile;
 mod media;
 mod pipeline;
+mod queue;
 mod restart;
+mod scan;
 mod support;
 mod trust;
 mod undo;

@@ -138,7 +138,7 @@ async fn the_transcribers_whole_group_dies_with_a_sigkilled_server() {
             .send()
     };
     let start = Instant::now();
-    while post("discover", json!({})).await.is_err() {
+    while post("discover", json!({ "wait": true })).await.is_err() {
         assert!(start.elapsed() < Duration::from_secs(30), "server down");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

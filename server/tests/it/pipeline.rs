@@ -31,6 +31,7 @@ async fn a_good_episode_reaches_packaged_with_every_artifact_on_disk_and_in_the_
         format!("outputs/demo-show/2026/{GOOD}/clips/1/9x16_clean.mp4"),
         format!("outputs/demo-show/2026/{GOOD}/clips/1/9x16_subtitled.mp4"),
         format!("outputs/demo-show/2026/{GOOD}/clips/1/thumb.jpg"),
+        format!("outputs/demo-show/2026/{GOOD}/clips/1/posts.json"),
         format!("social/{GOOD}/x.json"),
         format!("social/{GOOD}/youtube.json"),
         format!("social/{GOOD}/instagram.json"),
@@ -274,7 +275,7 @@ async fn discovery_reports_files_that_do_not_fit() {
         std::fs::write(inbox.join("Bad Show/ep001_2026-01-01.mp4"), "x").unwrap();
     })
     .await;
-    let r: DiscoverReport = env.ok("discover", json!({})).await;
+    let r: DiscoverReport = env.ok("discover", json!({ "wait": true })).await;
     let reason = |p: &str| {
         r.skipped
             .iter()
@@ -340,4 +341,62 @@ async fn node_local_scratch_on_another_filesystem_leaves_nothing_and_sweeps_only
         "the attempt's local scratch is removed: {left:?}"
     );
     drop(held);
+}
+
+/// The episode's web page as a visitor sees it: styled inline (system fonts, a readable width), one
+/// "Clips" heading, each clip a player whose video and poster are served, no bare thumbnails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_generated_page_is_styled_and_plays_each_clip() {
+    let env = Env::start(|inbox| make_media(inbox, &["--episodes", "1", "--seconds", "4"])).await;
+    let _: ProcessOutcome = env.ok("process", json!({ "ids": [GOOD] })).await;
+    let d = env.wait_settled(GOOD, Duration::from_secs(120)).await;
+    assert_eq!(d.episode.state, EpisodeState::Done, "{d:?}");
+    let page = format!("/files/public/shows/demo-show/{GOOD}/index.html");
+    let res = env
+        .http
+        .get(format!("{}{page}", env.base))
+        .bearer_auth(&env.viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+
+    let style = html
+        .split_once("<style>")
+        .and_then(|(_, rest)| rest.split_once("</style>"))
+        .map(|(css, _)| css)
+        .expect("an inline stylesheet");
+    assert!(style.contains("font-family:system-ui"), "{style}");
+    assert!(style.contains("max-width:"), "{style}");
+    assert!(html.contains("name=\"viewport\""), "{html}");
+    assert_eq!(html.matches("<h2>Clips</h2>").count(), 1, "{html}");
+    assert!(!html.contains("<img"), "thumbnails are posters now: {html}");
+
+    let clips = d
+        .artifacts
+        .iter()
+        .filter(|a| a.path.ends_with("/16x9_subtitled.mp4"))
+        .count();
+    assert!(clips >= 1, "{:?}", d.artifacts);
+    let players: Vec<&str> = html.split("<video controls").skip(1).collect();
+    assert_eq!(players.len(), clips, "{html}");
+    for p in players {
+        let tag = p.split('>').next().unwrap_or("");
+        for attr in ["src", "poster"] {
+            let url = tag
+                .split(&format!(" {attr}=\""))
+                .nth(1)
+                .and_then(|v| v.split('"').next())
+                .unwrap_or_else(|| panic!("no {attr} in {tag}"));
+            let got = env
+                .http
+                .get(format!("{}{url}", env.base))
+                .bearer_auth(&env.viewer)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(got.status(), 200, "{url}");
+        }
+    }
 }

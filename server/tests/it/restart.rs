@@ -98,7 +98,7 @@ async fn a_restart_after_a_kill_marks_the_interrupted_episode_failed_and_cleans_
     let mut first = serve(dir.path(), port, Some(&transcriber));
     wait_up(port).await;
     let api = client(port);
-    api.call::<DiscoverReport>(&token, "discover", json!({}))
+    api.call::<DiscoverReport>(&token, "discover", json!({ "wait": true }))
         .await
         .expect("discover");
     let out: ProcessOutcome = api

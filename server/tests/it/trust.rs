@@ -589,9 +589,14 @@ async fn clear_cache_on_start_keeps_the_transcripts_and_audio_the_user_kept() {
         );
     }
     let runs = env.studio.registry.list_runs(Some(TALK), 5).await.unwrap();
+    // A first Start is audited as a start, not a retry (nothing had failed).
+    assert!(
+        runs.iter().all(|r| r.trigger != "retry"),
+        "a start is no retry: {runs:?}"
+    );
     let retry = runs
         .iter()
-        .find(|r| r.trigger == "retry")
+        .find(|r| r.trigger == "start")
         .expect("the start's cleanup run");
     assert_eq!(
         retry.files, 0,

@@ -341,7 +341,7 @@ async fn uploads_over_the_limit_get_413_and_leave_nothing() {
     let q = format!("show=uploaded&name={VIDEO}");
     // Declared too large: refused before a byte is stored.
     let (s, body) = upload(&env, Some(&env.operator), &q, big.clone()).await;
-    assert_error(s, &body, 413, "payload_too_large", "1 MB");
+    assert_error(s, &body, 413, "payload_too_large", "1 MiB");
     assert!(uploads(&env).is_empty(), "{:?}", uploads(&env));
 
     // No length declared (chunked): counted while streaming, refused at the limit, temp file removed.
@@ -377,7 +377,7 @@ async fn uploads_over_the_limit_get_413_and_leave_nothing() {
         vec![],
     )
     .await;
-    assert_error(s, &body, 413, "payload_too_large", "1 MB");
+    assert_error(s, &body, 413, "payload_too_large", "1 MiB");
     let (s, body) = upload(
         &env,
         Some(&env.operator),
