@@ -1,13 +1,12 @@
 //! The episode list: renders from the local cache at once, refreshes from the server, follows the event
 //! stream (polling while it is down), flags stuck episodes, and groups failures above the list.
 
-use super::failures::FailureGroups;
 use super::live::{Live, LiveStatus, use_live};
 use super::scan::{Scan, ScanInbox};
 use super::widgets::{
     ErrorLine, ProgressBar, StateBadge, StuckActions, StuckFlag, poll_while_active,
 };
-use crate::api::{EpisodeList, EpisodeState, EpisodeSummary, episodes};
+use crate::api::{ApiError, EpisodeList, EpisodeState, EpisodeSummary, episodes};
 use crate::cache::{self, Group};
 use crate::components::session::use_studio;
 use leptos::prelude::*;
@@ -81,18 +80,17 @@ pub fn Dashboard() -> impl IntoView {
 
     view! {
         <LiveStatus live/>
-        <FailureGroups live/>
+        {super::deferred::after_hydration(move || dashboard_part(DashboardPart::FailureGroups(live)))}
         <header class="page-head">
             <h2>"Episodes"</h2>
-            <ScanInbox live scan/>
+            <ScanInbox scan/>
             <button data-testid="refresh" on:click=move |_| studio.refetch_all()>"Refresh"</button>
         </header>
-        // Loaded after hydration (`#[lazy]`): the dashboard's first download is at the WebAssembly budget.
         {super::deferred::after_hydration(move || {
             let unfiltered = Signal::derive(move || {
                 state_filter.get().is_empty() && show_filter.get().trim().is_empty()
             });
-            super::first_step::scan_and_first_step(list, scan, live, unfiltered)
+            dashboard_part(DashboardPart::ScanAndFirstStep(list, scan, live, unfiltered))
         })}
         <div class="filters">
             <label>"State "
@@ -115,6 +113,30 @@ pub fn Dashboard() -> impl IntoView {
                 Err(e) => view! { <ErrorLine error=e/> }.into_any(),
             })}
         </Transition>
+    }
+}
+
+/// What the dashboard loads once it has hydrated, so that their code is not part of its first download
+/// (the WebAssembly budget): the failure groups panel (nothing when nothing failed), and what the scan
+/// did with the first step. One `#[lazy]` function for both, for the reason `episode::episode_part`
+/// gives.
+enum DashboardPart {
+    FailureGroups(Live),
+    ScanAndFirstStep(
+        Resource<Result<EpisodeList, ApiError>>,
+        Scan,
+        Live,
+        Signal<bool>,
+    ),
+}
+
+#[lazy]
+fn dashboard_part(part: DashboardPart) -> AnyView {
+    match part {
+        DashboardPart::FailureGroups(live) => super::failures::failure_groups_panel(live),
+        DashboardPart::ScanAndFirstStep(list, scan, live, unfiltered) => {
+            super::first_step::scan_and_first_step(list, scan, live, unfiltered)
+        }
     }
 }
 

@@ -43,19 +43,9 @@ impl RetryAction {
     }
 }
 
-/// Retry and Force reprocess for the episode `cur` while it is failed, and what the last one did. Its code
-/// loads once the page has hydrated (the episode page's first download is near its budget).
-pub fn failed_actions(
-    cur: Memo<EpisodeSummary>,
-    retry: PageSlot<RetryAction>,
-    force: StuckActions,
-    refetch: Callback<()>,
-) -> impl IntoView {
-    super::deferred::after_hydration(move || failed_panel(cur, retry, force, refetch))
-}
-
-#[lazy]
-fn failed_panel(
+/// Retry and Force reprocess for the episode `cur` while it is failed, and what the last one did. Loaded
+/// once the page has hydrated (`episode::episode_part`).
+pub fn failed_panel(
     cur: Memo<EpisodeSummary>,
     retry: PageSlot<RetryAction>,
     force: StuckActions,

@@ -61,15 +61,9 @@ type GroupAsk = (GroupOp, String, Vec<String>, bool);
 type GroupAnswer = (GroupOp, String, Vec<String>, Result<GroupOutcome, ApiError>);
 type GroupAction = Action<GroupAsk, GroupAnswer>;
 
-/// The failure groups panel (nothing when nothing failed), loaded once the page has hydrated so that its
-/// code is not part of the dashboard's first download.
-#[component]
-pub fn FailureGroups(live: Live) -> impl IntoView {
-    super::deferred::after_hydration(move || failure_groups_panel(live))
-}
-
-#[lazy]
-fn failure_groups_panel(live: Live) -> AnyView {
+/// The failure groups panel (nothing when nothing failed), loaded once the dashboard has hydrated
+/// (`dashboard::dashboard_part`).
+pub fn failure_groups_panel(live: Live) -> AnyView {
     view! { <FailureGroupsPanel live/> }.into_any()
 }
 

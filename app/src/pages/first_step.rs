@@ -2,23 +2,23 @@
 //! started, process them. Nothing is shown once work is under way or done.
 
 use super::live::Live;
-use super::scan::{Scan, ScanResult};
+use super::scan::{self, Scan, ScanResult};
 use super::widgets::ErrorLine;
 use crate::api::{ApiError, EpisodeList, EpisodeState, Stage, process};
 use crate::components::session::use_studio;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-/// What the scan did and the first step, below the dashboard's header. Loaded after hydration: the
-/// dashboard's first download is at the WebAssembly budget. `unfiltered`: no state or show filter is
-/// set (a filtered empty list says nothing about the inbox).
-#[lazy]
+/// What the scan did and the first step, below the dashboard's header. Loaded once the dashboard has
+/// hydrated (`dashboard::dashboard_part`). `unfiltered`: no state or show filter is set (a filtered
+/// empty list says nothing about the inbox).
 pub fn scan_and_first_step(
     list: Resource<Result<EpisodeList, ApiError>>,
     scan: Scan,
     live: Live,
     unfiltered: Signal<bool>,
 ) -> AnyView {
+    scan::follow(scan, live);
     view! {
         <ScanResult scan/>
         {move || {

@@ -1,13 +1,11 @@
 //! An episode's history: its processing attempts (trigger, start, duration, outcome) and its cleanup
-//! runs, dry runs folded away. Loaded once the episode page has hydrated (`#[lazy]`: its code is not part
-//! of the page's first download, which is close to the WebAssembly budget).
+//! runs, dry runs folded away. Loaded once the episode page has hydrated (`episode::episode_part`).
 
 use super::widgets::ErrorLine;
 use crate::api::{AttemptInfo, CleanupRunSummary, episode_attempts};
 use crate::components::format;
 use leptos::prelude::*;
 
-#[lazy]
 pub fn episode_history(id: String, runs: Vec<CleanupRunSummary>) -> AnyView {
     view! {
         <ProcessingHistory id/>

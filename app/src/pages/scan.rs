@@ -47,9 +47,21 @@ impl Scan {
     }
 }
 
-/// The Scan inbox button; it follows the scan (events, else polling) into `scan.status`.
+/// The Scan inbox button. Following the scan is `follow`'s, which loads after hydration.
 #[component]
-pub fn ScanInbox(live: Live, scan: Scan) -> impl IntoView {
+pub fn ScanInbox(scan: Scan) -> impl IntoView {
+    let running = move || scan.running();
+    view! {
+        <button data-testid="discover" disabled=running on:click=move |_| { scan.start.dispatch(()); }>
+            {move || if running() { "Scanning…" } else { "Scan inbox" }}
+        </button>
+    }
+}
+
+/// Follows the scan (the page's own start, events, else polling) into `scan.status`, and refreshes the
+/// list when it ends. Part of the dashboard's deferred code (`dashboard::dashboard_part`): until then
+/// the button works and a start's answer waits in its action, which the first run here reads.
+pub fn follow(scan: Scan, live: Live) {
     let studio = use_studio();
     let Scan { status, start } = scan;
     // A finished scan shows only when this page followed it: an old scan's report is not news.
@@ -107,12 +119,6 @@ pub fn ScanInbox(live: Live, scan: Scan) -> impl IntoView {
         }
         ended
     });
-    let running = move || scan.running();
-    view! {
-        <button data-testid="discover" disabled=running on:click=move |_| { start.dispatch(()); }>
-            {move || if running() { "Scanning…" } else { "Scan inbox" }}
-        </button>
-    }
 }
 
 /// What the scan is doing, or did; below the page's header.
