@@ -56,7 +56,7 @@ export function wasmFetched(page: Page): () => string[] {
   return () => names;
 }
 
-/** Each split point's own module (`split_…`), by name: `trash_page_route_view`, `episode_media`, … */
+/** Each split point's own module (`split_…`), by name: `trash_page_route_view`, `episode_part`, … */
 export async function splitModules(page: Page): Promise<Record<string, string>> {
   const res = await page.request.get("/pkg/__wasm_split_manifest.json");
   expect(res.status()).toBe(200);

@@ -4,7 +4,7 @@ import { hydrated, signIn, splitModules, wasmFetched } from "./helpers";
 test("a page's code is fetched when the page is opened, not before, and client-side navigation loads it", async ({ page }) => {
   await signIn(page);
   const modules = await splitModules(page);
-  expect(Object.keys(modules)).toEqual(expect.arrayContaining(["dashboard_route_view", "trash_page_route_view", "episode_media"]));
+  expect(Object.keys(modules)).toEqual(expect.arrayContaining(["dashboard_route_view", "trash_page_route_view", "episode_part"]));
 
   const fetched = wasmFetched(page);
   await page.goto("/");
@@ -13,7 +13,7 @@ test("a page's code is fetched when the page is opened, not before, and client-s
   expect(fetched()).toContain("ewg");
   expect(fetched()).toContain(modules["dashboard_route_view"]);
   expect(fetched()).not.toContain(modules["trash_page_route_view"]);
-  expect(fetched()).not.toContain(modules["episode_media"]);
+  expect(fetched()).not.toContain(modules["episode_part"]);
 
   // A sidebar link navigates without reloading the document: the Trash page's module arrives then.
   await page.evaluate(() => ((window as any).__sameDocument = true));

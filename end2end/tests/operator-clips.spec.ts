@@ -53,7 +53,7 @@ async function clipCut(page: Page, id: string, n: number) {
 test("candidates show their why; one is rendered as a clip, a clip is nudged by a sentence, and Undo brings the old clip back", async ({ page }) => {
   const id = addEpisode("ep001_2026-04-01");
   await signIn(page);
-  await api(page, "discover");
+  await api(page, "discover", { wait: true });
   await api(page, "process", { ids: [id] });
   await expect.poll(() => state(page, id), { timeout: 90_000, intervals: [500] }).toBe("done");
   const old1 = files(clipDir(id, 1));
@@ -117,7 +117,7 @@ test("candidates show their why; one is rendered as a clip, a clip is nudged by 
 test("candidates are looked for again with another preset: a preview keeps nothing, the rendered clip stays", async ({ page }) => {
   const id = addEpisode("ep002_2026-04-02");
   await signIn(page);
-  await api(page, "discover");
+  await api(page, "discover", { wait: true });
   await api(page, "process", { ids: [id] });
   await expect.poll(() => state(page, id), { timeout: 90_000, intervals: [500] }).toBe("done");
   const clip1 = files(clipDir(id, 1));

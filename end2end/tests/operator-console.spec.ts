@@ -174,9 +174,9 @@ test("the episode's media panels are not in the page's first download: they load
   await hydrated(page);
   await expect(page.getByTestId("transcript-line")).toHaveCount(3);
   expect(fetched()).toContain(modules["episode_page_route_view"]);
-  expect(fetched()).toContain(modules["episode_media"]);
+  expect(fetched()).toContain(modules["episode_part"]);
   // The panels' module is asked for after the page's own.
-  expect(fetched().indexOf(modules["episode_media"])).toBeGreaterThan(fetched().indexOf(modules["episode_page_route_view"]));
+  expect(fetched().indexOf(modules["episode_part"])).toBeGreaterThan(fetched().indexOf(modules["episode_page_route_view"]));
 });
 
 test("regenerating clip 1 cuts only clip 1 again: the episode ends done, clip 2 is untouched", async ({ page }) => {

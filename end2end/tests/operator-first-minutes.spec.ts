@@ -35,7 +35,7 @@ async function waitState(page: Page, id: string, want: string, timeout = 90_000)
 /** A new episode processed until it failed at `stage`. */
 async function failedEpisode(page: Page, stem: string, stage: string): Promise<string> {
   const id = addEpisode(stem, stage);
-  await api(page, "discover");
+  await api(page, "discover", { wait: true });
   await api(page, "process", { ids: [id] });
   await waitState(page, id, "failed");
   return id;
