@@ -61,7 +61,7 @@ addEventListener("unhandledrejection",seen);
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let session = components::session::provide_session();
+    let session = components::session::provide_session(components::guard::redirect_anonymous_page);
     components::deep_clean::DeepClean::provide();
 
     view! {

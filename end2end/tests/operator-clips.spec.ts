@@ -67,6 +67,9 @@ test("candidates show their why; one is rendered as a clip, a clip is nudged by 
   for (const why of await page.getByTestId("candidate-why").allTextContents()) expect(why.trim()).not.toBe("");
   await expect(page.getByTestId("candidate-clip")).toHaveText(["clip 1"]);
   await expect(page.getByTestId("candidate-render")).toHaveCount(2);
+  // The README's picture of the candidates and their why.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.locator("section.candidates-section").screenshot({ path: "../docs/clips.png" });
 
   // Render the first candidate that is not a clip: previewed first, nothing moves, then clip 2 is cut.
   const chosen = page.locator('[data-testid="candidate"][data-clip=""]').first();

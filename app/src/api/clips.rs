@@ -3,54 +3,9 @@
 //! per-clip path (`delete_clip` / `regenerate_clip`): an audited run, old files to the trash, a clip job.
 
 use super::error::ApiError;
+use super::media::{ClipPreset, DiscoverySettings, HighlightCandidate, MAX_CLIP_COUNT};
 use super::types::{CleanupReport, JobInfo};
 use serde::{Deserialize, Serialize};
-
-/// Clip length presets (seconds): `short` 15–30, `medium` 20–60 (the default), `long` 60–120.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ClipPreset {
-    Short,
-    #[default]
-    Medium,
-    Long,
-}
-
-impl ClipPreset {
-    pub const ALL: [ClipPreset; 3] = [ClipPreset::Short, ClipPreset::Medium, ClipPreset::Long];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClipPreset::Short => "short",
-            ClipPreset::Medium => "medium",
-            ClipPreset::Long => "long",
-        }
-    }
-
-    /// "short (15–30 s)", for the page.
-    pub fn label(self) -> &'static str {
-        match self {
-            ClipPreset::Short => "short (15–30 s)",
-            ClipPreset::Medium => "medium (20–60 s)",
-            ClipPreset::Long => "long (60–120 s)",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == s.trim())
-    }
-}
-
-/// What the candidates were looked for with.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DiscoverySettings {
-    pub preset: ClipPreset,
-    /// Clips rendered by processing (more candidates than this are kept).
-    pub count: u32,
-}
-
-/// Most clips an episode may be asked for: each is four renditions.
-pub const MAX_CLIP_COUNT: u32 = 50;
 
 /// `render_candidate`: cut candidate `candidate` (1-based, as the episode page lists them, best first)
 /// as a new clip.
@@ -143,7 +98,7 @@ impl DiscoverClipsRequest {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DiscoverClipsOutcome {
     pub discovery: DiscoverySettings,
-    pub candidates: Vec<super::console::HighlightCandidate>,
+    pub candidates: Vec<HighlightCandidate>,
     pub note: Option<String>,
     pub dry_run: bool,
 }

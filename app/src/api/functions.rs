@@ -7,6 +7,7 @@ use super::clips::*;
 use super::codec::Json;
 use super::console::*;
 use super::error::ApiError;
+use super::media::*;
 use super::queue::*;
 use super::types::*;
 use super::undo::*;

@@ -223,6 +223,16 @@ pub struct HealthInfo {
     pub transcriber: Option<String>,
 }
 
+/// A running episode whose progress has not moved for longer than its stage's limit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stuck {
+    pub stage: Stage,
+    /// How long its progress has stood still.
+    pub still_ms: i64,
+    /// The limit for that stage (`--stuck-after`).
+    pub limit_ms: i64,
+}
+
 /// Live progress of a running episode: the stage being worked on and how far it is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
@@ -245,7 +255,7 @@ pub struct EpisodeSummary {
     pub updated_at: i64,
     /// Running, but its progress has not moved for longer than its stage's limit.
     #[serde(default)]
-    pub stuck: Option<super::console::Stuck>,
+    pub stuck: Option<Stuck>,
 }
 
 impl EpisodeSummary {
@@ -302,7 +312,7 @@ pub struct EpisodeDetail {
     pub cleanup_runs: Vec<CleanupRunSummary>,
     /// The transcript, the rendered page, the clips and the social posts, as they are on disk now.
     #[serde(default)]
-    pub media: super::console::EpisodeMedia,
+    pub media: super::media::EpisodeMedia,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

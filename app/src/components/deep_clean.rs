@@ -5,7 +5,7 @@
 //! One [`DeepClean`] per page, provided by the app: the sidebar's button and the Maintenance page's "Run
 //! Deep Clean" start the same run and share its report.
 
-use super::session::{Studio, use_studio};
+use super::session::{Session, use_session};
 use crate::api::{ApiError, CleanupReport, ErrorCode, RestoreReport, deep_clean};
 use crate::cache;
 use crate::pages::deferred::PageSlot;
@@ -16,7 +16,7 @@ use leptos::prelude::*;
 /// itself does when it ends (and Undo when it has restored).
 #[derive(Clone, Copy)]
 pub struct DeepClean {
-    studio: Studio,
+    session: Session,
     /// `Some((n, digest))`: the second click after the orphan guard stopped the sweep, confirming the
     /// count and the digest of the files it named (so files that changed since are not removed unseen).
     pub(crate) server: Action<Option<(i64, String)>, Result<CleanupReport, ApiError>>,
@@ -36,19 +36,19 @@ impl DeepClean {
 
     /// A Deep Clean of its own (a button whose report shows beside it only).
     pub fn create() -> Self {
-        let studio = use_studio();
+        let session = use_session();
         let server = Action::new(|confirm: &Option<(i64, String)>| {
             let (count, digest) = confirm.clone().unzip();
             deep_clean(Some(false), count, digest, None)
         });
         Effect::new(move |_| {
             if server.value().get().is_some() {
-                studio.polling.set(true);
-                studio.refetch_all();
+                session.polling.set(true);
+                session.refetch_all();
             }
         });
         DeepClean {
-            studio,
+            session,
             server,
             browser: RwSignal::new(None),
             undo: PageSlot::new(),
@@ -57,7 +57,7 @@ impl DeepClean {
 
     /// The one click: the browser's part at once, then the server's.
     pub fn run(&self) {
-        self.studio.polling.set(false);
+        self.session.polling.set(false);
         let started = cache::js_sys_now();
         let removed = cache::wipe_volatile();
         let took = cache::js_sys_now() - started;
@@ -69,8 +69,8 @@ impl DeepClean {
         self.server.dispatch(None);
     }
 
-    pub(crate) fn studio(&self) -> Studio {
-        self.studio
+    pub(crate) fn session(&self) -> Session {
+        self.session
     }
 
     pub fn pending(&self) -> Signal<bool> {

@@ -87,10 +87,10 @@ fn Undo(run_id: String, state: DeepClean) -> impl IntoView {
 /// Restores a run's whole trash; once it has, every page refetches.
 fn undo_action(state: DeepClean) -> UndoAction {
     let undo: UndoAction = Action::new(|run: &String| restore(run.clone(), None, Some(false)));
-    let studio = state.studio();
+    let session = state.session();
     Effect::new(move |_| {
         if matches!(undo.value().get(), Some(Ok(_))) {
-            studio.refetch_all();
+            session.refetch_all();
         }
     });
     undo

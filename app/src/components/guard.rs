@@ -7,7 +7,7 @@
 //! could read as another origin (`//host`, `/\host`, a scheme, whitespace or control characters that URL
 //! parsers strip). Anything else falls back to `/` — an open redirect would be a defect.
 
-use super::session::use_studio;
+use super::session::use_session;
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_location, use_navigate};
@@ -43,11 +43,11 @@ pub fn sign_in_url(path_and_query: &str) -> String {
 /// page, go to the sign-in page with this page as `next`.
 #[component]
 pub fn SignInGuard() -> impl IntoView {
-    let studio = use_studio();
+    let session = use_session();
     let location = use_location();
     let navigate = use_navigate();
     Effect::new(move |_| {
-        let anonymous = matches!(studio.me.get(), Some(Ok(None)));
+        let anonymous = matches!(session.me.get(), Some(Ok(None)));
         let path = location.pathname.get();
         if !anonymous || path == LOGIN {
             return;
@@ -69,21 +69,24 @@ pub fn SignInGuard() -> impl IntoView {
 }
 
 /// On the server, while rendering a page: an anonymous visitor of any page but the sign-in page gets a
-/// 302 to the sign-in page. Called once the session is known, before the response is sent.
-#[cfg(feature = "ssr")]
+/// 302 to the sign-in page. The session calls it once it knows who asks, before the response is sent
+/// (`provide_session`); in the browser it does nothing (`SignInGuard` navigates there instead).
 pub fn redirect_anonymous_page() {
-    let Some(parts) = use_context::<http::request::Parts>() else {
-        return;
-    };
-    if parts.uri.path() == LOGIN {
-        return;
+    #[cfg(feature = "ssr")]
+    {
+        let Some(parts) = use_context::<http::request::Parts>() else {
+            return;
+        };
+        if parts.uri.path() == LOGIN {
+            return;
+        }
+        let here = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        leptos_axum::redirect(&sign_in_url(here));
     }
-    let here = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    leptos_axum::redirect(&sign_in_url(here));
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use crate::api::{ApiError, SessionUser, me};
 use leptos::prelude::*;
 
 #[derive(Clone, Copy)]
-pub struct Studio {
+pub struct Session {
     pub me: Resource<Result<Option<SessionUser>, ApiError>>,
     /// Bumped to refetch every piece of server data on the page.
     pub refresh: RwSignal<u64>,
@@ -15,24 +15,26 @@ pub struct Studio {
     pub wiped_elsewhere: RwSignal<bool>,
 }
 
-impl Studio {
+impl Session {
     pub fn refetch_all(&self) {
         self.refresh.update(|n| *n += 1);
     }
 }
 
-pub fn provide_session() -> Studio {
+/// `on_anonymous` runs on the server, while rendering a page, when the visitor turns out to be signed
+/// out: the guard's redirect to the sign-in page (passed in, so that the session, which the guard reads,
+/// does not import the guard).
+pub fn provide_session(on_anonymous: fn()) -> Session {
     let refresh = RwSignal::new(0u64);
-    let studio = Studio {
+    let session = Session {
         // Blocking: the server sends nothing of a page until it knows who asks, so an anonymous visitor
-        // gets a redirect to the sign-in page instead of a page of errors (see `guard`).
+        // gets a redirect to the sign-in page instead of a page of errors.
         me: Resource::new_blocking(
             move || refresh.get(),
-            |_| async {
+            move |_| async move {
                 let who = me().await;
-                #[cfg(feature = "ssr")]
-                if matches!(who, Ok(None)) {
-                    super::guard::redirect_anonymous_page();
+                if cfg!(feature = "ssr") && matches!(who, Ok(None)) {
+                    on_anonymous();
                 }
                 who
             },
@@ -41,17 +43,17 @@ pub fn provide_session() -> Studio {
         polling: RwSignal::new(true),
         wiped_elsewhere: RwSignal::new(false),
     };
-    provide_context(studio);
-    Effect::new(move |_| listen_for_wipes(studio));
-    studio
+    provide_context(session);
+    Effect::new(move |_| listen_for_wipes(session));
+    session
 }
 
-pub fn use_studio() -> Studio {
-    expect_context::<Studio>()
+pub fn use_session() -> Session {
+    expect_context::<Session>()
 }
 
 /// Another tab's Deep Clean emptied localStorage; drop what this tab holds in memory and refetch.
-fn listen_for_wipes(studio: Studio) {
+fn listen_for_wipes(session: Session) {
     use wasm_bindgen::{JsCast, closure::Closure};
     let Ok(channel) = web_sys::BroadcastChannel::new(crate::cache::CHANNEL) else {
         return;
@@ -62,8 +64,8 @@ fn listen_for_wipes(studio: Studio) {
             let message = ev.data().as_string().unwrap_or_default();
             // This tab's own Deep Clean reaches this listener too (another channel object).
             if crate::cache::wiped_by_another_tab(&message, &me) {
-                studio.wiped_elsewhere.set(true);
-                studio.refetch_all();
+                session.wiped_elsewhere.set(true);
+                session.refetch_all();
             }
         });
     channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));

@@ -1,5 +1,5 @@
 use super::deep_clean::DeepCleanButton;
-use super::session::Studio;
+use super::session::Session;
 use crate::api::logout;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -7,7 +7,7 @@ use leptos_router::components::A;
 /// Navigation, the signed-in user and Deep Clean: on every page. Below 720 px wide it is a top bar
 /// (see `style/main.css`).
 #[component]
-pub fn Sidebar(session: Studio) -> impl IntoView {
+pub fn Sidebar(session: Session) -> impl IntoView {
     let do_logout = Action::new(|_: &()| logout());
     Effect::new(move |_| {
         if let Some(Ok(())) = do_logout.value().get() {

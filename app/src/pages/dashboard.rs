@@ -8,17 +8,17 @@ use super::widgets::{
 };
 use crate::api::{ApiError, EpisodeList, EpisodeState, EpisodeSummary, episodes};
 use crate::cache::{self, Group};
-use crate::components::session::use_studio;
+use crate::components::session::use_session;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
-    let studio = use_studio();
+    let session = use_session();
     let state_filter = RwSignal::new(String::new());
     let show_filter = RwSignal::new(String::new());
     let list = Resource::new(
-        move || (studio.refresh.get(), state_filter.get(), show_filter.get()),
+        move || (session.refresh.get(), state_filter.get(), show_filter.get()),
         |(_, state, show)| async move {
             let show = Some(show.trim().to_string()).filter(|s| !s.is_empty());
             episodes(EpisodeState::parse(&state), show, None, None).await
@@ -84,7 +84,7 @@ pub fn Dashboard() -> impl IntoView {
         <header class="page-head">
             <h2>"Episodes"</h2>
             <ScanInbox scan/>
-            <button data-testid="refresh" on:click=move |_| studio.refetch_all()>"Refresh"</button>
+            <button data-testid="refresh" on:click=move |_| session.refetch_all()>"Refresh"</button>
         </header>
         {super::deferred::after_hydration(move || {
             let unfiltered = Signal::derive(move || {

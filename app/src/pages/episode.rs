@@ -16,7 +16,7 @@ use crate::api::{
 };
 use crate::cache::{self, Group};
 use crate::components::format;
-use crate::components::session::{Studio, use_studio};
+use crate::components::session::{Session, use_session};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
@@ -24,12 +24,12 @@ use std::collections::HashMap;
 
 #[component]
 pub fn EpisodePage() -> impl IntoView {
-    let studio = use_studio();
+    let session = use_session();
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     // Blocking: an unknown episode is known before the response starts, so its page answers 404.
     let detail = Resource::new_blocking(
-        move || (studio.refresh.get(), id()),
+        move || (session.refresh.get(), id()),
         |(_, id)| async move {
             let d = episode(id).await;
             #[cfg(feature = "ssr")]
@@ -71,7 +71,7 @@ pub fn EpisodePage() -> impl IntoView {
             ticks.update_value(|n| *n += 1);
             let due =
                 !live.connected.get_untracked() || ticks.get_value().is_multiple_of(SAFETY_EVERY);
-            if active && due && studio.polling.get_untracked() {
+            if active && due && session.polling.get_untracked() {
                 detail.refetch();
             }
         };
@@ -114,7 +114,7 @@ pub fn EpisodePage() -> impl IntoView {
             })}
         // Inside the Transition (which waits for `detail`): nothing to clean up for an unknown episode.
         <section class="cleanup" hidden=move || detail.with(|d| matches!(d, Some(Err(_))))>
-            {super::deferred::after_hydration(move || episode_part(EpisodePart::Cleanup(Signal::derive(id), studio)))}
+            {super::deferred::after_hydration(move || episode_part(EpisodePart::Cleanup(Signal::derive(id), session)))}
         </section>
         </Transition>
     }
@@ -130,7 +130,7 @@ fn unknown_episode(code: ErrorCode) -> bool {
 /// size does not matter.
 #[allow(clippy::large_enum_variant)]
 enum EpisodePart {
-    Cleanup(Signal<String>, Studio),
+    Cleanup(Signal<String>, Session),
     Failed(Memo<EpisodeSummary>, EpisodeUi),
     Media(EpisodeMedia, String, EpisodeUi),
     History(String, Vec<CleanupRunSummary>),
@@ -143,7 +143,7 @@ enum EpisodePart {
 #[lazy]
 fn episode_part(part: EpisodePart) -> AnyView {
     match part {
-        EpisodePart::Cleanup(id, studio) => episode_cleanup(id, studio),
+        EpisodePart::Cleanup(id, session) => episode_cleanup(id, session),
         EpisodePart::Failed(cur, ui) => {
             super::episode_failed::failed_panel(cur, ui.retry, ui.stuck, ui.refetch)
         }
@@ -153,7 +153,7 @@ fn episode_part(part: EpisodePart) -> AnyView {
 }
 
 /// "Clean up this episode": a preview (dry run), then the real cleanup.
-fn episode_cleanup(id: Signal<String>, studio: Studio) -> AnyView {
+fn episode_cleanup(id: Signal<String>, session: Session) -> AnyView {
     let include_transcripts = RwSignal::new(false);
     let include_audio = RwSignal::new(false);
     let clean = Action::new(move |(id, t, a, dry): &(String, bool, bool, bool)| {
@@ -161,7 +161,7 @@ fn episode_cleanup(id: Signal<String>, studio: Studio) -> AnyView {
         async move {
             let res = res.await;
             if res.as_ref().is_ok_and(|r| !r.dry_run) {
-                studio.refetch_all();
+                session.refetch_all();
             }
             res
         }

@@ -12,7 +12,7 @@ use crate::api::{
     render_candidate, restore,
 };
 use crate::components::format;
-use crate::components::session::{Studio, use_studio};
+use crate::components::session::{Session, use_session};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -40,7 +40,7 @@ pub struct ClipsUi {
     undone: RwSignal<Option<Result<String, ApiError>>>,
     found: RwSignal<Option<Result<DiscoverClipsOutcome, ApiError>>>,
     busy: RwSignal<bool>,
-    studio: Studio,
+    session: Session,
 }
 
 impl ClipsUi {
@@ -51,7 +51,7 @@ impl ClipsUi {
             undone: RwSignal::new(None),
             found: RwSignal::new(None),
             busy: RwSignal::new(false),
-            studio: use_studio(),
+            session: use_session(),
         }
     }
 
@@ -70,7 +70,7 @@ impl ClipsUi {
                     self.preview.set(None);
                     self.undone.set(None);
                     self.done.set(Some(Ok(done(edit, &out))));
-                    self.studio.refetch_all();
+                    self.session.refetch_all();
                 }
                 Err(e) => {
                     self.preview.set(None);
@@ -94,7 +94,7 @@ impl ClipsUi {
                 )
             })));
             if ok {
-                self.studio.refetch_all();
+                self.session.refetch_all();
             }
         });
     }
@@ -327,7 +327,7 @@ fn Rediscover(
             let real = res.as_ref().is_ok_and(|o| !o.dry_run);
             ui.found.set(Some(res));
             if real {
-                ui.studio.refetch_all();
+                ui.session.refetch_all();
             }
         });
     };

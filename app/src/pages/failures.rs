@@ -10,7 +10,7 @@ use crate::api::{
     failure_groups, retry_failed,
 };
 use crate::components::format;
-use crate::components::session::use_studio;
+use crate::components::session::use_session;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -69,10 +69,10 @@ pub fn failure_groups_panel(live: Live) -> AnyView {
 
 #[component]
 fn FailureGroupsPanel(live: Live) -> impl IntoView {
-    let studio = use_studio();
+    let session = use_session();
     let bump = RwSignal::new(0u64);
     let groups = Resource::new(
-        move || (studio.refresh.get(), bump.get()),
+        move || (session.refresh.get(), bump.get()),
         |_| failure_groups(),
     );
     // Refetch when an episode's state changes over the stream (a new failure, a retried one finishing).
@@ -118,7 +118,7 @@ fn FailureGroupsPanel(live: Live) -> impl IntoView {
         Some((_, _, _, Ok(_))) => {
             preview.set(None);
             bump.update(|n| *n += 1);
-            studio.refetch_all();
+            session.refetch_all();
         }
         // The group changed since it was shown: what was previewed is not what would be done.
         Some((_, _, _, Err(e))) if e.code() == ErrorCode::Conflict => {

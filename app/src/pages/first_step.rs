@@ -5,7 +5,7 @@ use super::live::Live;
 use super::scan::{self, Scan, ScanResult};
 use super::widgets::ErrorLine;
 use crate::api::{ApiError, EpisodeList, EpisodeState, Stage, process};
-use crate::components::session::use_studio;
+use crate::components::session::use_session;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -38,7 +38,7 @@ fn is_new(state: EpisodeState, stage: Stage, attempt: i64) -> bool {
 
 #[component]
 fn FirstStep(list: EpisodeList, scan: Scan, live: Live) -> impl IntoView {
-    let studio = use_studio();
+    let session = use_session();
     let busy = list
         .episodes
         .iter()
@@ -53,7 +53,7 @@ fn FirstStep(list: EpisodeList, scan: Scan, live: Live) -> impl IntoView {
     let start = Action::new(|ids: &Vec<String>| process(ids.clone(), None, None));
     Effect::new(move |_| {
         if let Some(Ok(_)) = start.value().get() {
-            studio.refetch_all();
+            session.refetch_all();
         }
     });
     if list.total == 0 {

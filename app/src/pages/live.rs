@@ -9,7 +9,7 @@
 //! test can prove updates arrive over the stream alone. Any other value, or none, leaves polling on.
 
 use crate::api::{CleanupRunSummary, EpisodeSummary};
-use crate::components::session::use_studio;
+use crate::components::session::use_session;
 use leptos::prelude::*;
 use std::collections::HashMap;
 
@@ -83,8 +83,8 @@ pub fn use_live(episode: impl Fn() -> Option<String> + Send + Sync + 'static) ->
         ended: RwSignal::new(None),
     };
     provide_context(live);
-    let studio = use_studio();
-    let signed_in = Memo::new(move |_| matches!(studio.me.get(), Some(Ok(Some(_)))));
+    let session = use_session();
+    let signed_in = Memo::new(move |_| matches!(session.me.get(), Some(Ok(Some(_)))));
     Effect::new(move |_| {
         let ep = episode();
         if signed_in.get() {

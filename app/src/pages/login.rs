@@ -1,7 +1,7 @@
 use super::widgets::ErrorLine;
 use crate::api::login;
 use crate::components::guard::safe_next;
-use crate::components::session::use_studio;
+use crate::components::session::use_session;
 use crate::signin;
 use leptos::html;
 use leptos::prelude::*;
@@ -16,7 +16,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 /// autofilled in place; their values are read from the form when it is submitted.
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let studio = use_studio();
+    let session = use_session();
     let query = use_query_map();
     let next = Memo::new(move |_| {
         query.with(|q| q.get_str("next").and_then(safe_next).map(str::to_string))
@@ -30,14 +30,14 @@ pub fn LoginPage() -> impl IntoView {
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(_)) = submit.value().get() {
-            studio.refetch_all();
+            session.refetch_all();
         }
     });
     // Leave only once the session says who is signed in: leaving earlier, the sign-in guard would still
     // see an anonymous session and send the browser straight back here.
     Effect::new(move |_| {
         let signed_in = matches!(submit.value().get(), Some(Ok(_)))
-            && matches!(studio.me.get(), Some(Ok(Some(_))));
+            && matches!(session.me.get(), Some(Ok(Some(_))));
         if signed_in {
             let to = next.get_untracked().unwrap_or_else(|| "/".into());
             navigate(

@@ -8,14 +8,14 @@ use super::workers::WorkersPanel;
 use crate::api::{CleanupRunSummary, cleanup_runs, deep_clean};
 use crate::components::deep_clean::use_deep_clean;
 use crate::components::format;
-use crate::components::session::use_studio;
+use crate::components::session::use_session;
 use leptos::prelude::*;
 
 #[component]
 pub fn MaintenancePage() -> impl IntoView {
-    let studio = use_studio();
+    let session = use_session();
     let runs = Resource::new(
-        move || studio.refresh.get(),
+        move || session.refresh.get(),
         |_| cleanup_runs(None, Some(200)),
     );
     let preview = Action::new(|_: &()| deep_clean(Some(true), None, None, None));

@@ -10,7 +10,7 @@ use crate::api::{
 use crate::cache::{self, Group};
 use crate::components::deep_clean::{DeepClean, DeepCleanButton};
 use crate::components::format;
-use crate::components::session::use_studio;
+use crate::components::session::use_session;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use std::collections::BTreeSet;
@@ -20,9 +20,9 @@ const LIST_LIMIT: u32 = 500;
 
 #[component]
 pub fn ProcessPage() -> impl IntoView {
-    let studio = use_studio();
+    let session = use_session();
     let list = Resource::new(
-        move || studio.refresh.get(),
+        move || session.refresh.get(),
         |_| episodes(None, None, None, Some(LIST_LIMIT)),
     );
     let selected = RwSignal::new(BTreeSet::<String>::new());
@@ -54,7 +54,7 @@ pub fn ProcessPage() -> impl IntoView {
         let started = start.value().get().is_some();
         let retried = retry.value().get().is_some();
         if started || retried {
-            studio.refetch_all();
+            session.refetch_all();
         }
     });
     // A Start that went through is done with its selection: the queued episodes would otherwise read as

@@ -8,7 +8,7 @@ use super::widgets::{ErrorLine, since};
 use super::workers::WorkersPanel;
 use crate::api::{QueueView, RunningJob, queue};
 use crate::components::format;
-use crate::components::session::use_studio;
+use crate::components::session::use_session;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -17,8 +17,8 @@ const REFRESH_MS: u64 = 1000;
 
 #[component]
 pub fn QueuePage() -> impl IntoView {
-    let studio = use_studio();
-    let view_data = Resource::new(move || studio.refresh.get(), |_| queue());
+    let session = use_session();
+    let view_data = Resource::new(move || session.refresh.get(), |_| queue());
     let live = use_live(|| None);
     // Events mark the view stale; the tick refetches a stale view (or any view while the stream is down).
     let stale = StoredValue::new(false);
@@ -29,7 +29,7 @@ pub fn QueuePage() -> impl IntoView {
     Effect::new(move |_| {
         let tick = move || {
             let due = stale.get_value() || (!live.connected.get_untracked() && !polling_off());
-            if due && studio.polling.get_untracked() {
+            if due && session.polling.get_untracked() {
                 stale.set_value(false);
                 view_data.refetch();
             }

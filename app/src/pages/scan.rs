@@ -5,7 +5,7 @@
 use super::live::{Live, polling_off};
 use super::widgets::ErrorLine;
 use crate::api::{ScanState, ScanStatus, discover, scan_now};
-use crate::components::session::use_studio;
+use crate::components::session::use_session;
 use leptos::prelude::*;
 
 /// How often the status is polled while a scan runs and the event stream is down.
@@ -62,7 +62,7 @@ pub fn ScanInbox(scan: Scan) -> impl IntoView {
 /// list when it ends. Part of the dashboard's deferred code (`dashboard::dashboard_part`): until then
 /// the button works and a start's answer waits in its action, which the first run here reads.
 pub fn follow(scan: Scan, live: Live) {
-    let studio = use_studio();
+    let session = use_session();
     let Scan { status, start } = scan;
     // A finished scan shows only when this page followed it: an old scan's report is not news.
     let take = move |s: ScanStatus| {
@@ -115,7 +115,7 @@ pub fn follow(scan: Scan, live: Live) {
     Effect::new(move |prev: Option<Option<String>>| {
         let ended = status.with(|s| s.as_ref().filter(|s| !s.running()).map(|s| s.id.clone()));
         if prev.is_some_and(|p| p != ended) && ended.is_some() {
-            studio.refetch_all();
+            session.refetch_all();
         }
         ended
     });

@@ -4,14 +4,14 @@
 use super::widgets::ErrorLine;
 use crate::api::{StorageReport, Usage, storage};
 use crate::components::format;
-use crate::components::session::use_studio;
+use crate::components::session::use_session;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 #[component]
 pub fn StoragePage() -> impl IntoView {
-    let studio = use_studio();
-    let report = Resource::new(move || studio.refresh.get(), |_| storage());
+    let session = use_session();
+    let report = Resource::new(move || session.refresh.get(), |_| storage());
     view! {
         <header class="page-head">
             <h2>"Storage"</h2>

@@ -12,7 +12,7 @@ use crate::api::{
     TrashState, purge_trash, restore, trash, trash_paths,
 };
 use crate::components::format;
-use crate::components::session::use_studio;
+use crate::components::session::use_session;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use std::collections::{BTreeMap, BTreeSet};
@@ -58,9 +58,9 @@ struct TrashUi {
 
 #[component]
 pub fn TrashPage() -> impl IntoView {
-    let studio = use_studio();
+    let session = use_session();
     let ui = TrashUi {
-        list: Resource::new(move || studio.refresh.get(), |_| trash()),
+        list: Resource::new(move || session.refresh.get(), |_| trash()),
         expanded: RwSignal::new(BTreeSet::new()),
         details: RwSignal::new(BTreeMap::new()),
         load_paths: Action::new(|id: &String| {
@@ -114,7 +114,7 @@ pub fn TrashPage() -> impl IntoView {
             <Answers ui=ui/>
             <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
                 {move || {
-                    let role = studio.me.get().and_then(|m| m.ok()).flatten().map(|u| u.role);
+                    let role = session.me.get().and_then(|m| m.ok()).flatten().map(|u| u.role);
                     ui.list.get().map(|res| match res {
                         Err(e) => view! { <ErrorLine error=e/> }.into_any(),
                         Ok(l) => view! { <TrashView l=l ui=ui role=role/> }.into_any(),
@@ -127,13 +127,13 @@ pub fn TrashPage() -> impl IntoView {
 
 /// Refetches the list while a run's size is still being measured or it is being purged or restored.
 fn poll_while_changing(list: Resource<Result<TrashList, ApiError>>) {
-    let studio = use_studio();
+    let session = use_session();
     let tick = move || {
         let changing = list
             .get_untracked()
             .and_then(|r| r.ok())
             .is_some_and(|l| l.runs.iter().any(changing));
-        if changing && studio.polling.get_untracked() {
+        if changing && session.polling.get_untracked() {
             list.refetch();
         }
     };

@@ -1,7 +1,7 @@
 //! Pieces several pages share.
 
 use crate::api::{ApiError, EpisodeList, EpisodeSummary, JobInfo, ReprocessOutcome};
-use crate::components::session::use_studio;
+use crate::components::session::use_session;
 use leptos::prelude::*;
 
 /// A server error, readable, next to the action that caused it.
@@ -53,7 +53,7 @@ pub const IDLE_EVERY: u64 = 4;
 /// [`IDLE_EVERY`]th period, since nothing else would tell it that another client started work; with
 /// `localStorage['ewg.poll'] = 'off'` it never polls. The interval stops when the page goes away.
 pub fn poll_while_active(list: Resource<Result<EpisodeList, ApiError>>, period_ms: u64) {
-    let studio = use_studio();
+    let session = use_session();
     let live = use_context::<super::live::Live>();
     let ticks = StoredValue::new(0u64);
     let tick = move || {
@@ -71,7 +71,7 @@ pub fn poll_while_active(list: Resource<Result<EpisodeList, ApiError>>, period_m
             (false, true) => true,
             (false, false) => n.is_multiple_of(IDLE_EVERY),
         };
-        if due && studio.polling.get_untracked() {
+        if due && session.polling.get_untracked() {
             list.refetch();
         }
     };

@@ -4,13 +4,13 @@
 use super::widgets::ErrorLine;
 use crate::api::{NodeInfo, workers};
 use crate::components::format;
-use crate::components::session::use_studio;
+use crate::components::session::use_session;
 use leptos::prelude::*;
 
 #[component]
 pub fn WorkersPanel() -> impl IntoView {
-    let studio = use_studio();
-    let list = Resource::new(move || studio.refresh.get(), |_| workers());
+    let session = use_session();
+    let list = Resource::new(move || session.refresh.get(), |_| workers());
     view! {
         <section class="workers" aria-labelledby="workers-title">
             <h3 id="workers-title">"Workers"</h3>

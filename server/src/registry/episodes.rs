@@ -77,24 +77,35 @@ impl Registry {
             return Ok(false);
         }
         let existed = existing.is_some();
-        sqlx::query(
+        // A missing duration is the literal NULL, never a bound one: sqlx 0.8.6's `Any` driver binds a
+        // NULL `f64` as float4 (its `Real`/`Double` are swapped for nulls), and PostgreSQL keeps the
+        // types a statement was first prepared with on a connection, so a later real duration on that
+        // connection would be refused. Two statements, each with one type for `$7`.
+        let duration = if e.duration_secs.is_some() {
+            "$7"
+        } else {
+            "NULL"
+        };
+        let sql = format!(
             "INSERT INTO episodes (id, show, source_path, title, duration_secs, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             VALUES ($1, $2, $3, $4, {duration}, $5, $6)
              ON CONFLICT (id) DO UPDATE SET
                 source_path = excluded.source_path,
                 duration_secs = excluded.duration_secs,
                 updated_at = excluded.updated_at
-             WHERE episodes.state NOT IN ('queued', 'running')",
-        )
-        .bind(&e.id)
-        .bind(&e.show)
-        .bind(&e.source_path)
-        .bind(&e.title)
-        .bind(e.duration_secs)
-        .bind(now)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
+             WHERE episodes.state NOT IN ('queued', 'running')"
+        );
+        let mut insert = sqlx::query(&sql)
+            .bind(&e.id)
+            .bind(&e.show)
+            .bind(&e.source_path)
+            .bind(&e.title)
+            .bind(now)
+            .bind(now);
+        if let Some(d) = e.duration_secs {
+            insert = insert.bind(d);
+        }
+        insert.execute(&self.pool).await?;
         Ok(!existed)
     }
 

@@ -1,6 +1,7 @@
 //! Children and untrusted media through the real server: a playlist uploaded as `.mp4` fails its own
 //! episode with a reason, opens nothing else and holds up no other episode; the transcriber's whole
-//! process group (children of `sh -c` included) dies when the `ewg` server is SIGKILLed.
+//! process group (children of `sh -c` included) dies when the `ewg` server is SIGKILLed; an episode whose
+//! video has no duration is recorded beside others in any order (PostgreSQL).
 
 use crate::support::{Env, make_media};
 use serde_json::json;
@@ -162,4 +163,47 @@ async fn the_transcribers_whole_group_dies_with_a_sigkilled_server() {
         || live_members(pgid).is_empty(),
     )
     .await;
+}
+
+/// A video ffprobe cannot read is recorded with no duration, beside others that have one, in whatever
+/// order the parallel probes finish. sqlx 0.8.6's `Any` driver sends a missing `f64` as a float4 NULL
+/// (its `Real`/`Double` are swapped for nulls), and PostgreSQL keeps the parameter types a statement was
+/// first prepared with on a connection: an episode with a duration recorded later on that connection was
+/// refused ("incorrect binary data format in bind parameter 5"), failing the whole scan one run in four.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_episode_without_a_duration_never_breaks_the_next_ones_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::db::url_for(dir.path());
+    let reg = ewg::registry::Registry::open(url.as_deref(), dir.path())
+        .await
+        .expect("registry");
+    // As a scan records them: side by side, on whichever connections the pool hands out, rounds of
+    // episodes without a duration first and then ones with.
+    for round in 0..4 {
+        let records = (0..16).map(|i| {
+            let reg = reg.clone();
+            let duration_secs = (i >= 8).then_some(f64::from(i) + 0.25);
+            async move {
+                let id = format!("talk_ep{:03}_2026-01-01", round * 16 + i + 1);
+                let new = ewg::registry::NewEpisode {
+                    id: id.clone(),
+                    show: "talk".into(),
+                    source_path: format!("inbox/talk/{}.mp4", &id[5..]),
+                    title: id.clone(),
+                    duration_secs,
+                };
+                if i >= 8 {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                let added = reg.upsert_discovered(&new).await;
+                assert!(
+                    matches!(added, Ok(true)),
+                    "{id} ({duration_secs:?}): {added:?}"
+                );
+                let row = reg.episode(&id).await.expect("read").expect("recorded");
+                assert_eq!(row.duration_secs, duration_secs, "{id}");
+            }
+        });
+        futures::future::join_all(records).await;
+    }
 }

@@ -14,7 +14,7 @@ mod xhr;
 use plan::{EXPECTED, plan, upload_url};
 
 use crate::api::UploadDone;
-use crate::components::session::use_studio;
+use crate::components::session::use_session;
 use leptos::html;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -27,7 +27,7 @@ enum Outcome {
 
 #[component]
 pub fn UploadPage() -> impl IntoView {
-    let studio = use_studio();
+    let session = use_session();
     // Read from the field when the form is submitted: not bound to a signal, so hydration keeps a show
     // name typed before the page came alive.
     let show_input = NodeRef::<html::Input>::new();
@@ -75,7 +75,7 @@ pub fn UploadPage() -> impl IntoView {
             busy.set(false);
             if result.is_ok() {
                 percent.set(Some(100));
-                studio.refetch_all();
+                session.refetch_all();
             }
             outcome.set(Some(result.map_or_else(Outcome::Failed, Outcome::Done)));
         });
