@@ -93,9 +93,10 @@ async fn measured(env: &Env, run: &str) -> app::api::TrashRun {
         let list: TrashList = env.ok("trash", json!({})).await;
         let r = list
             .runs
-            .into_iter()
+            .iter()
             .find(|r| r.run_id == run)
-            .expect("run listed");
+            .cloned()
+            .unwrap_or_else(|| panic!("run {run} not in the Trash list: {:?}", list.runs));
         if r.bytes.is_some() {
             return r;
         }
@@ -404,6 +405,12 @@ async fn three_kept_runs(env: &Env) -> Vec<app::api::TrashRun> {
                 json!({ "id": id, "include_transcripts": true, "include_audio": true }),
             )
             .await;
+        // Said at once when the run is not a kept trash run (its outcome, what it took), rather than
+        // later as a run missing from the Trash list.
+        assert!(
+            r.kept_until.is_some(),
+            "{id}: the cleanup kept nothing: {r:?}"
+        );
         runs.push(measured(env, &r.run_id).await);
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
