@@ -3,7 +3,8 @@
 //! fails, and a server failure is shown as a failure.
 //!
 //! One [`DeepClean`] per page, provided by the app: the sidebar's button and the Maintenance page's "Run
-//! Deep Clean" start the same run and share its report.
+//! Deep Clean" start the same run and share its report. The button is `deep_clean_button.rs`, the report
+//! `deep_clean_report.rs`.
 
 use super::session::{Session, use_session};
 use crate::api::{ApiError, CleanupReport, ErrorCode, RestoreReport, deep_clean};
@@ -83,32 +84,6 @@ pub(crate) type UndoAction = Action<String, Result<RestoreReport, ApiError>>;
 
 pub fn use_deep_clean() -> DeepClean {
     expect_context::<DeepClean>()
-}
-
-/// The button and its report: the page's Deep Clean unless given one of its own.
-#[component]
-pub fn DeepCleanButton(#[prop(optional)] state: Option<DeepClean>) -> impl IntoView {
-    let state = state.unwrap_or_else(use_deep_clean);
-    let DeepClean {
-        server, browser, ..
-    } = state;
-    view! {
-        <div class="deep-clean">
-            <button class="danger" data-testid="deep-clean" on:click=move |_| state.run() disabled=move || server.pending().get()>
-                {move || if server.pending().get() { "Cleaning…" } else { "Deep Clean" }}
-            </button>
-            {move || browser.get().map(|(n, ms)| view! {
-                <p class="report-line" data-testid="deep-clean-browser" data-ms=format!("{ms:.2}")>
-                    {format!("Browser: {n} cached keys removed in {ms:.1} ms")}
-                </p>
-            })}
-            // The report (its paths, Undo) is its own chunk, loaded when there is one to show: every page's
-            // first download carries the sidebar.
-            {move || server.value().get().map(|res| {
-                crate::pages::deferred::after_hydration(move || super::deep_clean_report::report(res, state))
-            })}
-        </div>
-    }
 }
 
 /// The file count and digest a 409 from the orphan guard asks to be confirmed

@@ -1,4 +1,5 @@
 pub mod deep_clean;
+pub mod deep_clean_button;
 mod deep_clean_report;
 pub mod format;
 pub mod guard;

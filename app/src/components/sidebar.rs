@@ -1,4 +1,4 @@
-use super::deep_clean::DeepCleanButton;
+use super::deep_clean_button::DeepCleanButton;
 use super::session::Session;
 use crate::api::logout;
 use leptos::prelude::*;

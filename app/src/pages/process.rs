@@ -8,7 +8,8 @@ use crate::api::{
     force_reprocess, process, retry_failed,
 };
 use crate::cache::{self, Group};
-use crate::components::deep_clean::{DeepClean, DeepCleanButton};
+use crate::components::deep_clean::DeepClean;
+use crate::components::deep_clean_button::DeepCleanButton;
 use crate::components::format;
 use crate::components::session::use_session;
 use leptos::prelude::*;

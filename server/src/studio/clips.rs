@@ -13,13 +13,13 @@ use crate::ids::EpisodeId;
 use crate::pipeline::clip_edit;
 use crate::pipeline::cues::Word;
 use crate::pipeline::enrich::{self, Enriched, Highlight};
-use crate::pipeline::highlights::{self, Discovery, Preset};
+use crate::pipeline::highlights::{self, Preset};
 use crate::pipeline::{discovery_for, ffmpeg, transcript};
 use crate::registry::{EpisodeRow, Then};
 use crate::storage;
 use app::api::{
     CandidateRequest, ClipEdit, ClipPreset, DiscoverClipsOutcome, DiscoverClipsRequest,
-    DiscoverySettings, EpisodeMedia, NudgeRequest,
+    EpisodeMedia, NudgeRequest,
 };
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -129,7 +129,7 @@ impl Studio {
         let mut media = EpisodeMedia::default();
         super::console::highlight_candidates(&merged, &mut media);
         Ok(DiscoverClipsOutcome {
-            discovery: settings_of(merged.discovery),
+            discovery: super::console::settings_of(merged.discovery),
             candidates: media.candidates,
             note: merged.note,
             dry_run: req.dry_run,
@@ -303,16 +303,5 @@ fn preset_of(p: ClipPreset) -> Preset {
         ClipPreset::Short => Preset::Short,
         ClipPreset::Medium => Preset::Medium,
         ClipPreset::Long => Preset::Long,
-    }
-}
-
-pub(super) fn settings_of(d: Discovery) -> DiscoverySettings {
-    DiscoverySettings {
-        preset: match d.preset {
-            Preset::Short => ClipPreset::Short,
-            Preset::Medium => ClipPreset::Medium,
-            Preset::Long => ClipPreset::Long,
-        },
-        count: d.count as u32,
     }
 }

@@ -6,12 +6,14 @@ use crate::cleanup::{Keep, Trigger};
 use crate::error::{Error, Result};
 use crate::ids::EpisodeId;
 use crate::pipeline::enrich::Enriched;
+use crate::pipeline::highlights::{Discovery, Preset};
 use crate::pipeline::{social, transcript};
 use crate::registry::{ArtifactKind, EpisodeRow, JobRow, Then};
 use app::api::{
-    CleanFailedRequest, CleanupReport, Clip, ClipFile, ClipRequest, ClipVariant, EpisodeMedia,
-    EpisodeState, FailedSelection, FailureExample, FailureGroup, FailureGroupList,
-    HighlightCandidate, SocialPost, Stage, TranscriptLine, failure_group_key, failure_signature,
+    CleanFailedRequest, CleanupReport, Clip, ClipFile, ClipPreset, ClipRequest, ClipVariant,
+    DiscoverySettings, EpisodeMedia, EpisodeState, FailedSelection, FailureExample, FailureGroup,
+    FailureGroupList, HighlightCandidate, SocialPost, Stage, TranscriptLine, failure_group_key,
+    failure_signature,
 };
 use std::collections::BTreeMap;
 
@@ -392,7 +394,7 @@ pub(super) fn highlight_candidates(e: &Enriched, media: &mut EpisodeMedia) {
             clip: Some(i as u32 + 1),
         })
         .collect();
-    media.discovery = Some(super::clips::settings_of(e.discovery));
+    media.discovery = Some(settings_of(e.discovery));
     media.highlight_note = e.note.clone();
 }
 
@@ -460,4 +462,16 @@ fn transcript_origin(json: &str) -> (Option<String>, Option<String>) {
     serde_json::from_str::<Origin>(json)
         .map(|o| (o.engine, o.note))
         .unwrap_or((None, None))
+}
+
+/// The discovery settings an enrichment was made with, as the episode page shows them.
+pub(super) fn settings_of(d: Discovery) -> DiscoverySettings {
+    DiscoverySettings {
+        preset: match d.preset {
+            Preset::Short => ClipPreset::Short,
+            Preset::Medium => ClipPreset::Medium,
+            Preset::Long => ClipPreset::Long,
+        },
+        count: d.count as u32,
+    }
 }
