@@ -1,6 +1,5 @@
-//! Where a job is in its life: stored as text in `jobs.state`. The API's `JobInfo.state` carries the same
-//! lowercase word (`"running"`, `as_str()`) rather than this type, for the WebAssembly budget (see
-//! `trigger.rs`).
+//! Where a job is in its life: stored as text in `jobs.state`, and the type of `JobInfo.state`, which
+//! travels as the same lowercase word (`"running"`, `as_str()`).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

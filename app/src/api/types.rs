@@ -296,8 +296,7 @@ pub struct StageTime {
 pub struct JobInfo {
     pub id: i64,
     pub episode: String,
-    /// A [`super::JobState`]'s word.
-    pub state: String,
+    pub state: super::JobState,
     pub attempt: i64,
     pub created_at: i64,
 }
@@ -372,8 +371,7 @@ pub struct PathError {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CleanupReport {
     pub run_id: String,
-    /// A [`super::Trigger`]'s string (text on the wire: see `trigger.rs`).
-    pub trigger: String,
+    pub trigger: super::Trigger,
     pub dry_run: bool,
     pub result: CleanupResult,
     pub files: i64,
@@ -406,7 +404,7 @@ pub struct RetryOutcome {
 pub struct CleanupRunSummary {
     pub run_id: String,
     pub actor: String,
-    pub trigger: String,
+    pub trigger: super::Trigger,
     pub scope: String,
     pub dry_run: bool,
     pub result: CleanupResult,

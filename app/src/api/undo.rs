@@ -52,7 +52,7 @@ impl TrashState {
 pub struct TrashRun {
     pub run_id: String,
     pub actor: String,
-    pub trigger: String,
+    pub trigger: super::Trigger,
     pub scope: String,
     pub started_at: i64,
     pub state: TrashState,

@@ -60,7 +60,7 @@ pub fn MaintenancePage() -> impl IntoView {
                         <tbody>{runs.into_iter().map(|run| view! {
                             <tr>
                                 <td>{format::time(run.started_at)}</td><td>{run.actor}</td>
-                                <td>{run.trigger}{run.dry_run.then_some(" (dry run)")}</td><td>{run.scope}</td>
+                                <td>{run.trigger.as_str()}{run.dry_run.then_some(" (dry run)")}</td><td>{run.scope}</td>
                                 <td>{run.result.as_str()}</td><td>{run.files}</td><td>{format::bytes(run.bytes)}</td>
                                 <td>{run.errors}</td><td>{format!("{} ms", run.duration_ms)}</td>
                             </tr>

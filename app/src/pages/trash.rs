@@ -390,7 +390,7 @@ fn TrashRow(run: TrashRun, ui: TrashUi, operator: bool, admin: bool) -> impl Int
             })}</td>
             <td class="when">{format::time(run.started_at)}</td>
             <td>{run.actor.clone()}</td>
-            <td>{run.trigger.clone()}</td>
+            <td>{run.trigger.as_str()}</td>
             <td class="scope">{run.scope.clone()}</td>
             <td><span class=format!("badge trash-state-{}", run.state.as_str()) data-testid="trash-state">{run.state.as_str()}</span></td>
             <td>{run.paths}</td>

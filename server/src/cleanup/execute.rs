@@ -526,7 +526,7 @@ fn partial_end(record: &RunRecord, report: &CleanupReport) -> Then {
 pub(crate) fn empty_report(record: &RunRecord, errors: Vec<PathError>) -> CleanupReport {
     CleanupReport {
         run_id: record.id.clone(),
-        trigger: record.trigger.as_str().to_string(),
+        trigger: record.trigger,
         dry_run: record.dry_run,
         result: CleanupResult::Ok,
         files: 0,

@@ -58,7 +58,7 @@ impl JobRow {
         JobInfo {
             id: self.id,
             episode: self.episode.clone(),
-            state: self.state().as_str().to_string(),
+            state: self.state(),
             attempt: self.attempt,
             created_at: self.created_at,
         }

@@ -109,7 +109,7 @@ impl RunRow {
             result: parse_result(self.result.as_deref()),
             run_id: self.id,
             actor: self.actor,
-            trigger: self.trigger.as_str().to_string(),
+            trigger: self.trigger,
             scope: self.scope,
             dry_run: self.dry_run != 0,
             files: self.files,

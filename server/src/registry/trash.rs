@@ -48,7 +48,7 @@ impl TrashRunRow {
         TrashRun {
             run_id: self.id.clone(),
             actor: self.actor.clone(),
-            trigger: self.trigger.as_str().to_string(),
+            trigger: self.trigger,
             scope: self.scope.clone(),
             started_at: self.started_at,
             state: self.state(),
