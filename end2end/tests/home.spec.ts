@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { hydrated, signIn } from "./helpers";
+import { hydrated, recordErrors, signIn } from "./helpers";
 
 test("health answers JSON and unknown API paths are 404", async ({ request }) => {
   const health = await request.get("/api/health");
@@ -35,6 +35,7 @@ test("without WebAssembly the page is server-rendered but never hydrates", async
 });
 
 test("signed-out visitors are sent to sign in, not shown a page of errors", async ({ page }) => {
+  await recordErrors(page);
   await page.goto("/");
   await hydrated(page);
   await expect(page).toHaveURL(/\/login$/);
