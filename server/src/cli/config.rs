@@ -81,13 +81,8 @@ pub struct ServeArgs {
     /// (README "Many machines").
     #[arg(long, env = "EWG_SCRATCH_DIR")]
     pub scratch_dir: Option<std::path::PathBuf>,
-    /// Clips cut per episode when it is processed (a show's `show.clips` may override; the episode page
-    /// can ask for other counts per episode) [default: 3].
-    #[arg(long, env = "EWG_MAX_CLIPS", value_parser = clap::value_parser!(u32).range(0..=50))]
-    pub max_clips: Option<u32>,
-    /// Clip length preset: short (15–30 s), medium (20–60 s) or long (60–120 s) [default: medium].
-    #[arg(long, env = "EWG_CLIP_PRESET", value_parser = parse_clip_preset)]
-    pub clip_preset: Option<crate::pipeline::highlights::Preset>,
+    #[command(flatten)]
+    pub clips: ClipArgs,
     /// The registry's reserve on the data root's file system, in MiB (README "Disk space"); default: a
     /// twentieth of the file system, at most 64 MiB.
     #[arg(long, env = "EWG_DISK_RESERVE_MB")]
@@ -152,6 +147,19 @@ impl Default for EdgeArgs {
             metrics_allow: Vec::new(),
         }
     }
+}
+
+/// The highlight discovery defaults, for `serve` and `worker` alike (the episode page can ask for others
+/// per episode).
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct ClipArgs {
+    /// Clips cut per episode when it is processed (a show's `show.clips` may override; the episode page
+    /// can ask for other counts per episode) [default: 3].
+    #[arg(long, env = "EWG_MAX_CLIPS", value_parser = clap::value_parser!(u32).range(0..=50))]
+    pub max_clips: Option<u32>,
+    /// Clip length preset: short (15–30 s), medium (20–60 s) or long (60–120 s) [default: medium].
+    #[arg(long, env = "EWG_CLIP_PRESET", value_parser = parse_clip_preset)]
+    pub clip_preset: Option<crate::pipeline::highlights::Preset>,
 }
 
 /// How long cleanups' trash stays restorable, and what purges it early (README "Undo and the trash").
@@ -225,13 +233,8 @@ pub struct WorkerArgs {
     /// This worker's in-flight files on its own disk (`<dir>/<node-id>/`), not in the shared data root.
     #[arg(long, env = "EWG_SCRATCH_DIR")]
     pub scratch_dir: Option<std::path::PathBuf>,
-    /// Clips cut per episode when it is processed (a show's `show.clips` may override; the episode page
-    /// can ask for other counts per episode) [default: 3].
-    #[arg(long, env = "EWG_MAX_CLIPS", value_parser = clap::value_parser!(u32).range(0..=50))]
-    pub max_clips: Option<u32>,
-    /// Clip length preset: short (15–30 s), medium (20–60 s) or long (60–120 s) [default: medium].
-    #[arg(long, env = "EWG_CLIP_PRESET", value_parser = parse_clip_preset)]
-    pub clip_preset: Option<crate::pipeline::highlights::Preset>,
+    #[command(flatten)]
+    pub clips: ClipArgs,
     /// The registry's reserve on the data root's file system, in MiB (README "Disk space"); default: a
     /// twentieth of the file system, at most 64 MiB.
     #[arg(long, env = "EWG_DISK_RESERVE_MB")]
@@ -251,8 +254,7 @@ impl WorkerArgs {
             retry_interrupted: self.retry_interrupted,
             scratch_dir: self.scratch_dir.clone(),
             disk_reserve_mb: self.disk_reserve_mb,
-            max_clips: self.max_clips,
-            clip_preset: self.clip_preset,
+            clips: self.clips,
             trash: self.trash.clone(),
             ..ServeArgs::default()
         }
@@ -276,8 +278,7 @@ impl Default for ServeArgs {
             transcribe_cmd: None,
             scratch_dir: None,
             disk_reserve_mb: None,
-            max_clips: None,
-            clip_preset: None,
+            clips: ClipArgs::default(),
             retry_interrupted: 0,
             stuck_after: crate::studio::StuckLimits::default(),
             trash: TrashArgs::default(),
@@ -311,10 +312,10 @@ impl ServeArgs {
         if let Some(mb) = self.disk_reserve_mb {
             pipeline.disk_reserve = Some(mb << 20);
         }
-        if let Some(n) = self.max_clips {
+        if let Some(n) = self.clips.max_clips {
             pipeline.max_clips = n as usize;
         }
-        if let Some(p) = self.clip_preset {
+        if let Some(p) = self.clips.clip_preset {
             pipeline.clip_preset = p;
         }
         Settings {
