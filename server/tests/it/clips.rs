@@ -30,13 +30,7 @@ Their first record comes out in the autumn, and they will play it here.\n\n\
 Thank you for listening, and see you next week.\n";
 
 async fn spoken_episode() -> Env {
-    let opts = Options {
-        trash: ewg::cli::config::TrashArgs {
-            retention: Duration::from_secs(86_400),
-            ..Default::default()
-        },
-        ..Options::default()
-    };
+    let opts = Options::keeping_trash(Duration::from_secs(86_400));
     Env::start_with(opts, |inbox| {
         let dir = tempfile::tempdir().unwrap();
         let script = dir.path().join("script.txt");

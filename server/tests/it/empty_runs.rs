@@ -9,13 +9,7 @@ use std::time::Duration;
 
 /// One talk episode, with cleanups keeping their trash for a day (the suite's default purges at once).
 async fn keeping_trash() -> Env {
-    let opts = Options {
-        trash: ewg::cli::config::TrashArgs {
-            retention: Duration::from_secs(86_400),
-            ..Default::default()
-        },
-        ..Options::default()
-    };
+    let opts = Options::keeping_trash(Duration::from_secs(86_400));
     Env::start_with(opts, |inbox| {
         make_media(
             inbox,

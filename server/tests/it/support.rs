@@ -210,6 +210,20 @@ pub struct Options {
     pub edges: ewg::cli::config::EdgeArgs,
 }
 
+impl Options {
+    /// The defaults, with cleanups keeping their trash for `retention` (the suite's default purges at
+    /// once), so runs can be restored.
+    pub fn keeping_trash(retention: Duration) -> Options {
+        Options {
+            trash: ewg::cli::config::TrashArgs {
+                retention,
+                ..Default::default()
+            },
+            ..Options::default()
+        }
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {

@@ -18,16 +18,6 @@ use std::time::Duration;
 
 const DAY: Duration = Duration::from_secs(86_400);
 
-fn keeping(retention: Duration) -> Options {
-    Options {
-        trash: ewg::cli::config::TrashArgs {
-            retention,
-            ..Default::default()
-        },
-        ..Options::default()
-    }
-}
-
 async fn talk_episodes(n: u32, opts: Options) -> Env {
     Env::start_with(opts, |inbox| {
         make_media(
@@ -107,7 +97,7 @@ async fn measured(env: &Env, run: &str) -> app::api::TrashRun {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cleaned_episode_comes_back_byte_identical_with_its_rows_and_state() {
-    let env = talk_episodes(1, keeping(DAY)).await;
+    let env = talk_episodes(1, Options::keeping_trash(DAY)).await;
     process_all(&env, &[TALK]).await;
     let before_tree = live_tree(env.root());
     let before = env.episode(TALK).await;
@@ -208,7 +198,7 @@ async fn a_cleaned_episode_comes_back_byte_identical_with_its_rows_and_state() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_purged_run_answers_410_and_bad_requests_move_nothing() {
-    let env = talk_episodes(1, keeping(DAY)).await;
+    let env = talk_episodes(1, Options::keeping_trash(DAY)).await;
     process_all(&env, &[TALK]).await;
     let report = clean_talk(&env).await;
     let run = report.run_id.as_str();
@@ -279,7 +269,7 @@ async fn a_purged_run_answers_410_and_bad_requests_move_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_occupied_path_or_a_live_job_stops_a_restore_before_anything_moves() {
-    let env = talk_episodes(1, keeping(DAY)).await;
+    let env = talk_episodes(1, Options::keeping_trash(DAY)).await;
     process_all(&env, &[TALK]).await;
     let report = clean_talk(&env).await;
     let run = report.run_id.as_str();
@@ -330,7 +320,7 @@ async fn an_occupied_path_or_a_live_job_stops_a_restore_before_anything_moves() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_path_can_be_restored_and_the_rest_stays_in_the_trash() {
-    let env = talk_episodes(1, keeping(DAY)).await;
+    let env = talk_episodes(1, Options::keeping_trash(DAY)).await;
     process_all(&env, &[TALK]).await;
     let before = live_tree(env.root());
     let report = clean_talk(&env).await;
@@ -419,7 +409,7 @@ async fn three_kept_runs(env: &Env) -> Vec<app::api::TrashRun> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_then_the_budget_purge_the_oldest_runs_first() {
-    let env = talk_episodes(3, keeping(DAY)).await;
+    let env = talk_episodes(3, Options::keeping_trash(DAY)).await;
     let runs = three_kept_runs(&env).await;
     let sizes: Vec<u64> = runs.iter().map(|r| r.bytes.unwrap() as u64).collect();
 
@@ -489,7 +479,7 @@ async fn disk_pressure_purges_the_oldest_trash_until_there_is_room() {
         3,
         Options {
             tmpfs_mib: Some(64),
-            ..keeping(DAY)
+            ..Options::keeping_trash(DAY)
         },
     )
     .await;
@@ -516,7 +506,7 @@ async fn disk_pressure_purges_the_oldest_trash_until_there_is_room() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deep_clean_told_to_purge_now_frees_the_space_before_it_answers() {
-    let env = talk_episodes(1, keeping(DAY)).await;
+    let env = talk_episodes(1, Options::keeping_trash(DAY)).await;
     std::fs::create_dir_all(env.root().join("outputs/stray")).unwrap();
     std::fs::write(env.root().join("outputs/stray/junk.bin"), vec![0u8; 5000]).unwrap();
     let kept: CleanupReport = env.ok("deep_clean", json!({})).await;
@@ -547,7 +537,7 @@ async fn a_deep_clean_told_to_purge_now_frees_the_space_before_it_answers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_restores_beside_the_server() {
-    let env = talk_episodes(1, keeping(DAY)).await;
+    let env = talk_episodes(1, Options::keeping_trash(DAY)).await;
     process_all(&env, &[TALK]).await;
     let before = live_tree(env.root());
     let report = clean_talk(&env).await;
@@ -569,7 +559,7 @@ async fn the_cli_restores_beside_the_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_storage_view_counts_what_is_on_disk() {
-    let env = talk_episodes(2, keeping(DAY)).await;
+    let env = talk_episodes(2, Options::keeping_trash(DAY)).await;
     process_all(&env, &["talk_ep001_2026-01-01", "talk_ep002_2026-01-02"]).await;
     let report = env
         .ok::<CleanupReport>("cleanup_episode", json!({ "id": "talk_ep002_2026-01-02", "include_transcripts": true, "include_audio": true }))
@@ -621,7 +611,7 @@ async fn the_storage_view_counts_what_is_on_disk() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_storage_budget_evicts_the_cheapest_outputs_of_the_oldest_episode_first() {
-    let env = talk_episodes(3, keeping(DAY)).await;
+    let env = talk_episodes(3, Options::keeping_trash(DAY)).await;
     let ids = [
         "talk_ep001_2026-01-01",
         "talk_ep002_2026-01-02",
