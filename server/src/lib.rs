@@ -2,14 +2,14 @@
 //! HTTP surface. `app` owns the API contract (types, server-function signatures); this crate implements it.
 //!
 //! How a request travels: `http/` (router, error contract, `Caller<Role>` extractor) or a server function
-//! in `app` (through the `Backend` trait, which [`studio`] implements itself) → [`studio`] (the one way in:
+//! in `app` (through `app`'s role traits, which [`studio`] implements itself) → [`studio`] (the one way in:
 //! validation, detached actions)
 //! → [`cleanup`] / [`jobs`] / [`pipeline`] → [`registry`] (SQL) and [`storage`] (the deletion primitive).
 //! The CLI ([`cli`]) enters at [`studio`] too.
 //!
 //! | module | concern |
 //! |---|---|
-//! | [`studio`] | the application service every front end calls; it implements `app`'s `Backend` contract (`studio/contract.rs`) |
+//! | [`studio`] | the application service every front end calls; it implements `app`'s API contract, one role trait per area, beside each area's actions |
 //! | [`cleanup`] | cleanup actions, planning, orphan sweep and guard, run execution, recovery, upload leases |
 //! | [`storage`] | the data root and the deletion primitive (directory handles, no links, no mounts) |
 //! | [`registry`] | sqlx queries, one text for SQLite and PostgreSQL: episodes, artifacts, jobs, runs, ownership, uploads, users, nodes; this process's node id and liveness |

@@ -1,7 +1,8 @@
 //! Server functions: one stable path each (`/api/<name>`), JSON arguments in, JSON out.
 //!
 //! Each body authenticates and checks the role itself (never trusting the page that called it), then
-//! delegates to the [`Backend`](super::backend::Backend) the server put into context.
+//! delegates to the [`Backend`](super::backend::Backend) the server put into context, which validates
+//! the request (once, for every client: the CLI calls the same service).
 
 use super::clips::*;
 use super::codec::Json;
@@ -47,19 +48,13 @@ mod ssr {
         Ok((backend, actor))
     }
 
-    /// What `delete_clip` and `regenerate_clip` both take, validated.
-    pub fn clip_request(
-        episode: String,
-        clip: u32,
-        dry_run: Option<bool>,
-    ) -> Result<super::ClipRequest, ApiError> {
-        let req = super::ClipRequest {
+    /// What `delete_clip` and `regenerate_clip` both take.
+    pub fn clip_request(episode: String, clip: u32, dry_run: Option<bool>) -> super::ClipRequest {
+        super::ClipRequest {
             episode,
             clip,
             dry_run: dry_run.unwrap_or(false),
-        };
-        req.validate()?;
-        Ok(req)
+        }
     }
 
     pub fn set_cookie(value: &str) {
@@ -236,7 +231,6 @@ pub async fn retry_failed(
         },
         dry_run: dry_run.unwrap_or(false),
     };
-    req.validate()?;
     backend.retry_failed(&actor, req).await
 }
 
@@ -266,7 +260,6 @@ pub async fn cleanup_failed(
         },
         dry_run: dry_run.unwrap_or(false),
     };
-    req.select.validate()?;
     backend.cleanup_failed(&actor, req).await
 }
 
@@ -280,7 +273,7 @@ pub async fn delete_clip(
 ) -> Result<ClipOutcome, ApiError> {
     let (backend, actor) = ssr::authorize(Role::Operator).await?;
     backend
-        .delete_clip(&actor, ssr::clip_request(episode, clip, dry_run)?)
+        .delete_clip(&actor, ssr::clip_request(episode, clip, dry_run))
         .await
 }
 
@@ -294,7 +287,7 @@ pub async fn regenerate_clip(
 ) -> Result<ClipOutcome, ApiError> {
     let (backend, actor) = ssr::authorize(Role::Operator).await?;
     backend
-        .regenerate_clip(&actor, ssr::clip_request(episode, clip, dry_run)?)
+        .regenerate_clip(&actor, ssr::clip_request(episode, clip, dry_run))
         .await
 }
 
@@ -313,7 +306,6 @@ pub async fn render_candidate(
         candidate,
         dry_run: dry_run.unwrap_or(false),
     };
-    req.validate()?;
     backend.render_candidate(&actor, req).await
 }
 
@@ -335,7 +327,6 @@ pub async fn nudge_clip(
         way,
         dry_run: dry_run.unwrap_or(false),
     };
-    req.validate()?;
     backend.nudge_clip(&actor, req).await
 }
 
@@ -355,7 +346,6 @@ pub async fn discover_clips(
         count,
         dry_run: dry_run.unwrap_or(false),
     };
-    req.validate()?;
     backend.discover_clips(&actor, req).await
 }
 
@@ -423,7 +413,6 @@ pub async fn restore(
         paths,
         dry_run: dry_run.unwrap_or(false),
     };
-    req.validate()?;
     backend.restore(&actor, req).await
 }
 

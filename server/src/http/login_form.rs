@@ -5,7 +5,7 @@
 //! `?error=<key>` (and `next`), which the page shows as a fixed message.
 
 use super::AppState;
-use app::api::backend::Backend;
+use app::api::backend::Sessions;
 use app::signin;
 use axum::Form;
 use axum::extract::State;
@@ -30,7 +30,7 @@ pub async fn post(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let next = signin::safe_next(&form.next);
-    match Backend::login(s.studio.as_ref(), &parts, &form.username, &form.password).await {
+    match Sessions::login(s.studio.as_ref(), &parts, &form.username, &form.password).await {
         Ok((_, cookie)) => {
             let mut res = see_other(next.unwrap_or("/"));
             if let Ok(v) = HeaderValue::from_str(&cookie) {

@@ -6,6 +6,9 @@ use crate::auth::{check_new_password, hash_password, new_secret, secret_hash};
 use crate::error::{Error, Result};
 use crate::registry::TokenRow;
 use app::api::Role;
+use app::api::backend::Actor;
+use app::api::{ApiError, SessionUser};
+use http::request::Parts;
 
 impl Studio {
     /// Adds a user with this password (the password rule applies).
@@ -57,5 +60,40 @@ impl Studio {
     /// Every token, live and revoked, oldest first.
     pub async fn tokens(&self) -> Result<Vec<TokenRow>> {
         self.registry.list_tokens().await
+    }
+}
+
+/// Sign-in and sessions for the API: the browser's and every client's.
+#[async_trait::async_trait]
+impl app::api::backend::Sessions for Studio {
+    async fn authenticate(&self, parts: &Parts) -> Result<Option<Actor>, ApiError> {
+        Ok(self.auth.authenticate(parts).await?)
+    }
+
+    async fn login(
+        &self,
+        parts: &Parts,
+        username: &str,
+        password: &str,
+    ) -> Result<(SessionUser, String), ApiError> {
+        let (actor, cookie) = self.auth.login(parts, username, password).await?;
+        let me = SessionUser {
+            username: actor.name,
+            role: actor.role,
+        };
+        Ok((me, cookie))
+    }
+
+    async fn change_password(
+        &self,
+        actor: &Actor,
+        current: &str,
+        new: &str,
+    ) -> Result<String, ApiError> {
+        Ok(self.auth.change_password(&actor.name, current, new).await?)
+    }
+
+    async fn logout(&self, parts: &Parts) -> Result<String, ApiError> {
+        Ok(self.auth.logout(parts).await?)
     }
 }

@@ -6,9 +6,10 @@ use crate::cleanup::{DeepCleanRequest, Keep, Outcome, Trigger};
 use crate::error::{Error, Result};
 use crate::ids::EpisodeId;
 use crate::registry::{EpisodeRow, JobRow, Then};
+use app::api::backend::Actor;
 use app::api::{
-    CleanEpisodeRequest, CleanupReport, CleanupResult, EpisodeState, ProcessRequest,
-    ReprocessRequest, RetryRequest,
+    ApiError, CleanEpisodeRequest, CleanupReport, CleanupResult, EpisodeState, ProcessOutcome,
+    ProcessRequest, ReprocessOutcome, ReprocessRequest, RetryOutcome, RetryRequest,
 };
 
 impl Studio {
@@ -251,4 +252,54 @@ fn not_queued(id: &EpisodeId, report: &CleanupReport) -> Error {
         report.run_id,
         report.result.as_str()
     ))
+}
+
+/// Processing and starting over for the API: the actions above, their jobs in wire form.
+#[async_trait::async_trait]
+impl app::api::backend::Cleaning for Studio {
+    async fn process(
+        &self,
+        actor: &Actor,
+        req: ProcessRequest,
+    ) -> Result<ProcessOutcome, ApiError> {
+        let jobs = Studio::process(self, &actor.name, req).await?;
+        let jobs = jobs.iter().map(JobRow::info).collect();
+        Ok(ProcessOutcome { jobs })
+    }
+
+    async fn cleanup_episode(
+        &self,
+        actor: &Actor,
+        req: CleanEpisodeRequest,
+    ) -> Result<CleanupReport, ApiError> {
+        Ok(Studio::cleanup_episode(self, &actor.name, req).await?)
+    }
+
+    async fn force_reprocess(
+        &self,
+        actor: &Actor,
+        req: ReprocessRequest,
+    ) -> Result<ReprocessOutcome, ApiError> {
+        let (report, job) = Studio::force_reprocess(self, &actor.name, req).await?;
+        let job = job.as_ref().map(JobRow::info);
+        Ok(ReprocessOutcome { report, job })
+    }
+
+    async fn retry_failed(
+        &self,
+        actor: &Actor,
+        req: RetryRequest,
+    ) -> Result<RetryOutcome, ApiError> {
+        let (report, jobs) = Studio::retry_failed(self, &actor.name, req).await?;
+        let jobs = jobs.iter().map(JobRow::info).collect();
+        Ok(RetryOutcome { report, jobs })
+    }
+
+    async fn deep_clean(
+        &self,
+        actor: &Actor,
+        req: DeepCleanRequest,
+    ) -> Result<CleanupReport, ApiError> {
+        Ok(Studio::deep_clean(self, &actor.name, req).await?)
+    }
 }

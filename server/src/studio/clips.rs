@@ -15,11 +15,12 @@ use crate::pipeline::cues::Word;
 use crate::pipeline::enrich::{self, Enriched, Highlight};
 use crate::pipeline::highlights::{self, Preset};
 use crate::pipeline::{discovery_for, ffmpeg, transcript};
-use crate::registry::{EpisodeRow, Then};
+use crate::registry::{EpisodeRow, JobRow, Then};
 use crate::storage;
+use app::api::backend::Actor;
 use app::api::{
-    CandidateRequest, ClipEdit, ClipPreset, DiscoverClipsOutcome, DiscoverClipsRequest,
-    EpisodeMedia, NudgeRequest,
+    ApiError, CandidateRequest, ClipEdit, ClipOutcome, ClipPreset, ClipRequest,
+    DiscoverClipsOutcome, DiscoverClipsRequest, EpisodeMedia, NudgeRequest,
 };
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -303,5 +304,46 @@ fn preset_of(p: ClipPreset) -> Preset {
         ClipPreset::Short => Preset::Short,
         ClipPreset::Medium => Preset::Medium,
         ClipPreset::Long => Preset::Long,
+    }
+}
+
+/// One clip at a time, for the API (deleting and cutting a clip again are `Studio::clip`, with the
+/// console's per-clip actions).
+#[async_trait::async_trait]
+impl app::api::backend::ClipEditing for Studio {
+    async fn delete_clip(&self, actor: &Actor, req: ClipRequest) -> Result<ClipOutcome, ApiError> {
+        let (report, job) = Studio::clip(self, &actor.name, req, false).await?;
+        let job = job.as_ref().map(JobRow::info);
+        Ok(ClipOutcome { report, job })
+    }
+
+    async fn regenerate_clip(
+        &self,
+        actor: &Actor,
+        req: ClipRequest,
+    ) -> Result<ClipOutcome, ApiError> {
+        let (report, job) = Studio::clip(self, &actor.name, req, true).await?;
+        let job = job.as_ref().map(JobRow::info);
+        Ok(ClipOutcome { report, job })
+    }
+
+    async fn render_candidate(
+        &self,
+        actor: &Actor,
+        req: CandidateRequest,
+    ) -> Result<ClipEdit, ApiError> {
+        Ok(Studio::render_candidate(self, &actor.name, req).await?)
+    }
+
+    async fn nudge_clip(&self, actor: &Actor, req: NudgeRequest) -> Result<ClipEdit, ApiError> {
+        Ok(Studio::nudge_clip(self, &actor.name, req).await?)
+    }
+
+    async fn discover_clips(
+        &self,
+        actor: &Actor,
+        req: DiscoverClipsRequest,
+    ) -> Result<DiscoverClipsOutcome, ApiError> {
+        Ok(Studio::discover_clips(self, &actor.name, req).await?)
     }
 }

@@ -9,11 +9,12 @@ use crate::pipeline::enrich::Enriched;
 use crate::pipeline::highlights::{Discovery, Preset};
 use crate::pipeline::{social, transcript};
 use crate::registry::{ArtifactKind, EpisodeRow, JobRow, Then};
+use app::api::backend::Actor;
 use app::api::{
-    CleanFailedRequest, CleanupReport, Clip, ClipFile, ClipPreset, ClipRequest, ClipVariant,
-    DiscoverySettings, EpisodeMedia, EpisodeState, FailedSelection, FailureExample, FailureGroup,
-    FailureGroupList, HighlightCandidate, SocialPost, Stage, TranscriptLine, failure_group_key,
-    failure_signature,
+    ApiError, CleanFailedRequest, CleanupReport, Clip, ClipFile, ClipPreset, ClipRequest,
+    ClipVariant, DiscoverySettings, EpisodeMedia, EpisodeState, FailedSelection, FailureExample,
+    FailureGroup, FailureGroupList, HighlightCandidate, SocialPost, Stage, TranscriptLine,
+    failure_group_key, failure_signature,
 };
 use std::collections::BTreeMap;
 
@@ -473,5 +474,21 @@ pub(super) fn settings_of(d: Discovery) -> DiscoverySettings {
             Preset::Long => ClipPreset::Long,
         },
         count: d.count as u32,
+    }
+}
+
+/// Failure groups and cleaning a selection of failed episodes, for the API.
+#[async_trait::async_trait]
+impl app::api::backend::Failures for Studio {
+    async fn failure_groups(&self) -> Result<FailureGroupList, ApiError> {
+        Ok(Studio::failure_groups(self).await?)
+    }
+
+    async fn cleanup_failed(
+        &self,
+        actor: &Actor,
+        req: CleanFailedRequest,
+    ) -> Result<CleanupReport, ApiError> {
+        Ok(Studio::cleanup_failed(self, &actor.name, req).await?)
     }
 }

@@ -4,8 +4,10 @@ use super::Studio;
 use crate::error::{Error, Result};
 use crate::pipeline::discover;
 use crate::registry::JobRow;
-use app::api::backend::EpisodeQuery;
-use app::api::{CleanupRunList, DiscoverReport, EpisodeDetail, EpisodeList, HealthInfo};
+use app::api::backend::{Actor, EpisodeQuery};
+use app::api::{
+    ApiError, CleanupRunList, DiscoverReport, EpisodeDetail, EpisodeList, HealthInfo, JobInfo,
+};
 
 impl Studio {
     pub async fn discover(&self) -> Result<DiscoverReport> {
@@ -140,5 +142,34 @@ impl Studio {
             }
         }
         Ok(abs)
+    }
+}
+
+/// The episodes for the API, in wire form.
+#[async_trait::async_trait]
+impl app::api::backend::Episodes for Studio {
+    async fn health(&self) -> HealthInfo {
+        Studio::health(self).await
+    }
+
+    async fn episodes(&self, q: EpisodeQuery) -> Result<EpisodeList, ApiError> {
+        Ok(Studio::episodes(self, q).await?)
+    }
+
+    async fn episode(&self, id: &str) -> Result<EpisodeDetail, ApiError> {
+        Ok(Studio::detail(self, id).await?)
+    }
+
+    async fn cancel(&self, actor: &Actor, id: &str) -> Result<JobInfo, ApiError> {
+        tracing::info!(actor = %actor.name, episode = %id, "cancel");
+        Ok(Studio::cancel(self, id).await?.info())
+    }
+
+    async fn cleanup_runs(
+        &self,
+        episode: Option<String>,
+        limit: u32,
+    ) -> Result<CleanupRunList, ApiError> {
+        Ok(Studio::cleanup_runs(self, episode, limit).await?)
     }
 }

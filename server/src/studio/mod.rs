@@ -1,22 +1,23 @@
 //! The application service: every user-facing action, validated, with the cleanup rules. Server
-//! functions (through `app`'s `Backend` trait, implemented in `contract.rs`), the upload and file handlers ([`crate::http`]) and the CLI
-//! ([`crate::cli`]) all come in here, so they cannot drift apart.
+//! functions, the upload and file handlers ([`crate::http`]) and the CLI ([`crate::cli`]) all come in
+//! here, so they cannot drift apart. `app`'s API contract is cut into narrow role traits
+//! (`app::api::backend`); each file below implements its area's trait right after the actions, so an
+//! action's HTTP form and its code sit in one file (the trait methods only put results in wire form).
 //!
-//! | file | actions |
-//! |---|---|
-//! | `episodes.rs` | discover, list, detail, process, cancel |
-//! | `cleaning.rs` | episode cleanup, force reprocess, retry with cleanup, Deep Clean |
-//! | `inbox.rs` | browser uploads into the inbox |
-//! | `undo.rs` | the trash, restore, purge on request, and where the disk goes |
-//! | `console.rs` | failure groups, an episode's media, per-clip delete and regenerate |
-//! | `clips.rs` | clip edits: render a candidate, nudge a clip by a sentence, discover candidates again |
-//! | `stuck.rs` | when a running episode counts as stuck |
-//! | `contract.rs` | `app`'s `Backend` trait: each action in wire form |
-//! | `accounts.rs` | users and API tokens, for `ewg user` / `ewg token` |
-//! | `settings.rs` | what the service is set up with (filled in by `cli`) |
-//! | `live.rs` | the registry's changes as a feed, for the event stream |
-//! | `scan.rs` | "Scan inbox" as a background job: one at a time, progress while it runs |
-//! | `queue.rs` | the queue view (running per worker, queued, ETA) and an episode's processing history |
+//! | file | actions | role trait |
+//! |---|---|---|
+//! | `episodes.rs` | discover, list, detail, cancel, cleanup history | `Episodes` |
+//! | `scan.rs` | "Scan inbox" as a background job: one at a time, progress while it runs | `Scanning` |
+//! | `queue.rs` | the queue view (running per worker, queued, ETA), workers, an episode's attempts | `Work` |
+//! | `cleaning.rs` | process, episode cleanup, force reprocess, retry with cleanup, Deep Clean | `Cleaning` |
+//! | `console.rs` | failure groups and their cleanup, an episode's media, per-clip delete and regenerate | `Failures` |
+//! | `clips.rs` | clip edits: delete, cut again, render a candidate, nudge by a sentence, discover again | `ClipEditing` |
+//! | `undo.rs` | the trash, restore, purge on request, and where the disk goes | `TrashAndStorage` |
+//! | `accounts.rs` | sign-in and sessions; users and API tokens for `ewg user` / `ewg token` | `Sessions` |
+//! | `inbox.rs` | browser uploads into the inbox | (an HTTP handler) |
+//! | `stuck.rs` | when a running episode counts as stuck | |
+//! | `settings.rs` | what the service is set up with (filled in by `cli`) | |
+//! | `live.rs` | the registry's changes as a feed, for the event stream | |
 //!
 //! Actions that change state run [`Studio::detached`]: on a task of their own, so a client that
 //! disconnects (its request future dropped) can never stop one half-way.
@@ -25,7 +26,6 @@ mod accounts;
 mod cleaning;
 mod clips;
 mod console;
-mod contract;
 mod episodes;
 mod inbox;
 mod live;
@@ -66,7 +66,7 @@ pub struct Studio {
     pub live: Arc<Live>,
     /// Caps on event streams and uploads, the upload margin, who may scrape `/metrics`.
     pub edges: EdgeLimits,
-    /// This service's own handle: an action called through `&self` (as the `Backend` contract calls
+    /// This service's own handle: an action called through `&self` (as the API's role traits call
     /// it) can still run [`Studio::detached`].
     me: Weak<Studio>,
     /// The inbox scan running now, or the last one.

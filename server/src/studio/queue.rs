@@ -3,7 +3,7 @@
 
 use super::Studio;
 use crate::error::Result;
-use app::api::{EpisodeHistory, QueueView, RunningJob, StageTiming};
+use app::api::{ApiError, EpisodeHistory, QueueView, RunningJob, StageTiming, WorkerList};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -105,5 +105,21 @@ mod tests {
         assert_eq!(eta(&t, &[], 0, 0, 10_000), Some(0), "nothing to do");
         assert_eq!(eta(&[], &[], 3, 1, 10_000), None, "no timings yet");
         assert_eq!(eta(&t, &[], 3, 0, 10_000), None, "no slot online");
+    }
+}
+
+/// The queue, the workers and each episode's attempts, for the API.
+#[async_trait::async_trait]
+impl app::api::backend::Work for Studio {
+    async fn queue(&self) -> Result<QueueView, ApiError> {
+        Ok(Studio::queue(self).await?)
+    }
+
+    async fn episode_history(&self, id: &str) -> Result<EpisodeHistory, ApiError> {
+        Ok(Studio::episode_history(self, id).await?)
+    }
+
+    async fn workers(&self) -> Result<WorkerList, ApiError> {
+        Ok(Studio::workers(self).await?)
     }
 }

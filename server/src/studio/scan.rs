@@ -9,7 +9,8 @@ use super::{LiveEvent, Studio};
 use crate::error::{Error, Result};
 use crate::pipeline::discover::{self, Progress};
 use crate::pipeline::ffmpeg::PROBE_TIMEOUT;
-use app::api::{DiscoverReport, ScanState, ScanStatus};
+use app::api::backend::Actor;
+use app::api::{ApiError, DiscoverReport, ScanState, ScanStatus};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -169,5 +170,21 @@ impl Studio {
             "scan finished"
         );
         self.live.publish(LiveEvent::Scan(status));
+    }
+}
+
+/// The scan for the API: `wait` answers when it has finished, as a script wants.
+#[async_trait::async_trait]
+impl app::api::backend::Scanning for Studio {
+    async fn discover(&self, actor: &Actor, wait: bool) -> Result<ScanStatus, ApiError> {
+        tracing::info!(actor = %actor.name, wait, "discover");
+        if wait {
+            return Ok(Studio::scan_and_wait(&self.handle()?, &actor.name).await?);
+        }
+        Ok(Studio::start_scan(&self.handle()?, &actor.name))
+    }
+
+    async fn scan_status(&self) -> Result<Option<ScanStatus>, ApiError> {
+        Ok(Studio::scan_status(self))
     }
 }

@@ -5,8 +5,9 @@
 use super::Studio;
 use crate::error::{Error, Result};
 use crate::storage::{DERIVED_ROOTS, INBOX, TRASH};
+use app::api::backend::Actor;
 use app::api::{
-    EpisodeUsage, PurgeReport, RestoreReport, RestoreRequest, StorageReport, TrashDetail,
+    ApiError, EpisodeUsage, PurgeReport, RestoreReport, RestoreRequest, StorageReport, TrashDetail,
     TrashList, TrashState, Usage,
 };
 
@@ -145,5 +146,33 @@ impl Studio {
             fs_free_bytes: i64::try_from(space.free).unwrap_or(i64::MAX),
             eviction_preview: self.cleanup.eviction_plan().await?,
         })
+    }
+}
+
+/// The trash and the storage report, for the API.
+#[async_trait::async_trait]
+impl app::api::backend::TrashAndStorage for Studio {
+    async fn trash(&self) -> Result<TrashList, ApiError> {
+        Ok(Studio::trash(self).await?)
+    }
+
+    async fn trash_paths(&self, run_id: &str) -> Result<TrashDetail, ApiError> {
+        Ok(Studio::trash_paths(self, run_id).await?)
+    }
+
+    async fn restore(&self, actor: &Actor, req: RestoreRequest) -> Result<RestoreReport, ApiError> {
+        Ok(Studio::restore(self, &actor.name, req).await?)
+    }
+
+    async fn purge_trash(
+        &self,
+        actor: &Actor,
+        run_id: Option<String>,
+    ) -> Result<PurgeReport, ApiError> {
+        Ok(Studio::purge_trash(self, &actor.name, run_id).await?)
+    }
+
+    async fn storage(&self) -> Result<StorageReport, ApiError> {
+        Ok(Studio::storage(self).await?)
     }
 }
