@@ -24,56 +24,10 @@ pub fn Dashboard() -> impl IntoView {
             episodes(EpisodeState::parse(&state), show, None, None).await
         },
     );
-    // The cached copy shows while a refresh is in flight (client-side navigation, polling).
-    let cached = RwSignal::new(None::<EpisodeList>);
-    Effect::new(move |_| cached.set(cache::read::<EpisodeList>(Group::Cache, "episodes")));
-    Effect::new(move |_| {
-        if let Some(Ok(list)) = list.get() {
-            cache::write_stamped(Group::Cache, "episodes", &list);
-            let active: Vec<String> = list
-                .episodes
-                .iter()
-                .filter(|e| e.state.is_active())
-                .map(|e| e.id.clone())
-                .collect();
-            cache::write(Group::Run, "processing_active", &!active.is_empty());
-            cache::write(Group::Run, "processing_episodes", &active);
-            cached.set(Some(list));
-        }
-    });
+    let cached = cached_list(list);
     let live = use_live(|| None);
     poll_while_active(list, 1500);
-    // An episode the list does not know (just discovered or uploaded), or a stream that skipped events:
-    // fetch the list again.
-    Effect::new(move |prev: Option<u64>| {
-        let n = live.resync.get();
-        if prev.is_some_and(|p| p != n) {
-            list.refetch();
-        }
-        n
-    });
-    // Asked about once each: an episode beyond the first page stays unknown, and must not refetch the
-    // list on every progress event.
-    let asked = StoredValue::new(std::collections::HashSet::<String>::new());
-    Effect::new(move |_| {
-        let unknown: Vec<String> = live.episodes.with(|m| {
-            list.with_untracked(|l| match l {
-                Some(Ok(l)) if l.episodes.len() as i64 >= l.total => m
-                    .keys()
-                    .filter(|id| !l.episodes.iter().any(|e| &e.id == *id))
-                    .filter(|id| asked.with_value(|a| !a.contains(*id)))
-                    .cloned()
-                    .collect(),
-                _ => Vec::new(),
-            })
-        });
-        let unfiltered =
-            state_filter.get_untracked().is_empty() && show_filter.get_untracked().is_empty();
-        if !unknown.is_empty() && unfiltered {
-            asked.update_value(|a| a.extend(unknown));
-            list.refetch();
-        }
-    });
+    refetch_for_unknown_episodes(list, live, state_filter, show_filter);
     let stuck = StuckActions::new(move || list.refetch());
 
     let scan = Scan::new();
@@ -114,6 +68,69 @@ pub fn Dashboard() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+type EpisodeListResource = Resource<Result<EpisodeList, ApiError>>;
+
+/// The list as last fetched, from the local cache: it shows while a refresh is in flight (client-side
+/// navigation, polling). Each fetched list is cached, with what is processing now.
+fn cached_list(list: EpisodeListResource) -> RwSignal<Option<EpisodeList>> {
+    let cached = RwSignal::new(None::<EpisodeList>);
+    Effect::new(move |_| cached.set(cache::read::<EpisodeList>(Group::Cache, "episodes")));
+    Effect::new(move |_| {
+        if let Some(Ok(list)) = list.get() {
+            cache::write_stamped(Group::Cache, "episodes", &list);
+            let active: Vec<String> = list
+                .episodes
+                .iter()
+                .filter(|e| e.state.is_active())
+                .map(|e| e.id.clone())
+                .collect();
+            cache::write(Group::Run, "processing_active", &!active.is_empty());
+            cache::write(Group::Run, "processing_episodes", &active);
+            cached.set(Some(list));
+        }
+    });
+    cached
+}
+
+/// An episode the list does not know (just discovered or uploaded), or a stream that skipped events:
+/// fetch the list again.
+fn refetch_for_unknown_episodes(
+    list: EpisodeListResource,
+    live: Live,
+    state_filter: RwSignal<String>,
+    show_filter: RwSignal<String>,
+) {
+    Effect::new(move |prev: Option<u64>| {
+        let n = live.resync.get();
+        if prev.is_some_and(|p| p != n) {
+            list.refetch();
+        }
+        n
+    });
+    // Asked about once each: an episode beyond the first page stays unknown, and must not refetch the
+    // list on every progress event.
+    let asked = StoredValue::new(std::collections::HashSet::<String>::new());
+    Effect::new(move |_| {
+        let unknown: Vec<String> = live.episodes.with(|m| {
+            list.with_untracked(|l| match l {
+                Some(Ok(l)) if l.episodes.len() as i64 >= l.total => m
+                    .keys()
+                    .filter(|id| !l.episodes.iter().any(|e| &e.id == *id))
+                    .filter(|id| asked.with_value(|a| !a.contains(*id)))
+                    .cloned()
+                    .collect(),
+                _ => Vec::new(),
+            })
+        });
+        let unfiltered =
+            state_filter.get_untracked().is_empty() && show_filter.get_untracked().is_empty();
+        if !unknown.is_empty() && unfiltered {
+            asked.update_value(|a| a.extend(unknown));
+            list.refetch();
+        }
+    });
 }
 
 /// What the dashboard loads once it has hydrated, so that their code is not part of its first download
