@@ -1,8 +1,6 @@
 pub mod dashboard;
 pub(crate) mod deferred;
 pub mod episode;
-mod episode_clips;
-mod episode_failed;
 mod failures;
 mod first_step;
 mod history;

@@ -5,7 +5,6 @@
 //! Every edit shows its dry run first, then goes through the per-clip path (an audited run, old files to
 //! the trash, a clip job); the result says what moved and offers Undo (a restore of that run).
 
-use super::widgets::ErrorLine;
 use crate::api::{
     ApiError, ClipEdge, ClipEdit, ClipPreset, DiscoverClipsOutcome, DiscoverySettings,
     HighlightCandidate, MAX_CLIP_COUNT, NudgeWay, SocialPost, discover_clips, nudge_clip,
@@ -13,6 +12,7 @@ use crate::api::{
 };
 use crate::components::format;
 use crate::components::session::{Session, use_session};
+use crate::pages::widgets::ErrorLine;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 

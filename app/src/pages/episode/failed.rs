@@ -3,10 +3,10 @@
 //! stuck flag do; then the page shows the new job. The actions live with the page (a [`PageSlot`] and
 //! [`StuckActions`]), so a refetch that redraws the episode keeps a pending preview and the outcome.
 
-use super::deferred::PageSlot;
-use super::widgets::{ErrorLine, StuckActions};
 use crate::api::{ApiError, CleanupReport, EpisodeState, EpisodeSummary, JobInfo, RetryOutcome};
 use crate::components::format;
+use crate::pages::deferred::PageSlot;
+use crate::pages::widgets::{ErrorLine, StuckActions};
 use leptos::prelude::*;
 
 /// (episode, dry run) → (episode, answer).
