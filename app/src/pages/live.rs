@@ -98,8 +98,11 @@ pub fn use_live(episode: impl Fn() -> Option<String> + Send + Sync + 'static) ->
 fn connect(_live: Live, _episode: Option<String>) {}
 
 #[cfg(not(feature = "ssr"))]
+type Handler = Box<dyn FnMut(web_sys::MessageEvent)>;
+
+/// Opens the event stream and routes its events into `live` until the page goes away.
+#[cfg(not(feature = "ssr"))]
 fn connect(live: Live, episode: Option<String>) {
-    use crate::api::events;
     use wasm_bindgen::{JsCast, closure::Closure};
     use web_sys::{EventSource, MessageEvent};
 
@@ -110,87 +113,15 @@ fn connect(live: Live, episode: Option<String>) {
     let Ok(es) = EventSource::new(&url) else {
         return;
     };
-    type Handler = Closure<dyn FnMut(MessageEvent)>;
-    let mut handlers: Vec<Handler> = Vec::new();
-    let mut on = |name: &str, f: Box<dyn FnMut(MessageEvent)>| {
+    let mut handlers: Vec<Closure<dyn FnMut(MessageEvent)>> = Vec::new();
+    for (name, f) in connection_handlers(live, &es)
+        .into_iter()
+        .chain(data_handlers(live, &es))
+    {
         let c = Closure::wrap(f);
         let _ = es.add_event_listener_with_callback(name, c.as_ref().unchecked_ref());
         handlers.push(c);
-    };
-    let data = |ev: &MessageEvent| ev.data().as_string().unwrap_or_default();
-
-    on(
-        "open",
-        Box::new(move |_| {
-            live.connected.set(true);
-        }),
-    );
-    let es2 = es.clone();
-    on(
-        "error",
-        Box::new(move |_| {
-            // The browser reconnects by itself unless the stream was refused (then it is CLOSED):
-            // either way polling takes over until `open` says otherwise.
-            live.connected.set(false);
-            if es2.ready_state() == EventSource::CLOSED {
-                leptos::logging::warn!("event stream closed; polling instead");
-            }
-        }),
-    );
-    on(
-        events::EPISODE,
-        Box::new(
-            move |ev| match serde_json::from_str::<EpisodeSummary>(&data(&ev)) {
-                Ok(ep) => live.episodes.update(|m| {
-                    let newer = m
-                        .get(&ep.id)
-                        .is_none_or(|old| ep.updated_at >= old.updated_at);
-                    if newer {
-                        m.insert(ep.id.clone(), ep);
-                    }
-                }),
-                Err(e) => leptos::logging::warn!("bad episode event: {e}"),
-            },
-        ),
-    );
-    on(
-        events::CLEANUP,
-        Box::new(
-            move |ev| match serde_json::from_str::<CleanupRunSummary>(&data(&ev)) {
-                Ok(run) => live.runs.update(|runs| {
-                    runs.retain(|r| r.run_id != run.run_id);
-                    runs.insert(0, run);
-                }),
-                Err(e) => leptos::logging::warn!("bad cleanup event: {e}"),
-            },
-        ),
-    );
-    on(
-        events::SCAN,
-        Box::new(move |ev| live.scan.set(Some(data(&ev)))),
-    );
-    on(
-        events::RESYNC,
-        Box::new(move |_| live.resync.update(|n| *n += 1)),
-    );
-    let es3 = es.clone();
-    on(
-        events::SESSION_ENDED,
-        Box::new(move |ev| {
-            #[derive(serde::Deserialize)]
-            struct Ended {
-                message: String,
-            }
-            let message = serde_json::from_str::<Ended>(&data(&ev))
-                .map(|e| e.message)
-                .unwrap_or_else(|_| "your session ended".to_string());
-            // Closed here, or the browser would reconnect and be refused.
-            es3.close();
-            live.connected.set(false);
-            live.ended.set(Some(message));
-        }),
-    );
-
+    }
     let held = StoredValue::new_local(Some((es, handlers)));
     on_cleanup(move || {
         if let Some(Some((es, _handlers))) = held.try_update_value(|h| h.take()) {
@@ -198,6 +129,88 @@ fn connect(live: Live, episode: Option<String>) {
         }
         live.connected.set(false);
     });
+}
+
+/// Up or down: polling takes over while the stream is down.
+#[cfg(not(feature = "ssr"))]
+fn connection_handlers(live: Live, es: &web_sys::EventSource) -> Vec<(&'static str, Handler)> {
+    let es = es.clone();
+    vec![
+        ("open", Box::new(move |_| live.connected.set(true))),
+        (
+            "error",
+            Box::new(move |_| {
+                // The browser reconnects by itself unless the stream was refused (then it is CLOSED):
+                // either way polling takes over until `open` says otherwise.
+                live.connected.set(false);
+                if es.ready_state() == web_sys::EventSource::CLOSED {
+                    leptos::logging::warn!("event stream closed; polling instead");
+                }
+            }),
+        ),
+    ]
+}
+
+/// What the server says: episodes and cleanup runs as they change, the scan, a resync, a session end.
+#[cfg(not(feature = "ssr"))]
+fn data_handlers(live: Live, es: &web_sys::EventSource) -> Vec<(&'static str, Handler)> {
+    use crate::api::events;
+    let data = |ev: &web_sys::MessageEvent| ev.data().as_string().unwrap_or_default();
+    let es = es.clone();
+    vec![
+        (
+            events::EPISODE,
+            Box::new(
+                move |ev| match serde_json::from_str::<EpisodeSummary>(&data(&ev)) {
+                    Ok(ep) => live.episodes.update(|m| {
+                        let newer = m
+                            .get(&ep.id)
+                            .is_none_or(|old| ep.updated_at >= old.updated_at);
+                        if newer {
+                            m.insert(ep.id.clone(), ep);
+                        }
+                    }),
+                    Err(e) => leptos::logging::warn!("bad episode event: {e}"),
+                },
+            ),
+        ),
+        (
+            events::CLEANUP,
+            Box::new(
+                move |ev| match serde_json::from_str::<CleanupRunSummary>(&data(&ev)) {
+                    Ok(run) => live.runs.update(|runs| {
+                        runs.retain(|r| r.run_id != run.run_id);
+                        runs.insert(0, run);
+                    }),
+                    Err(e) => leptos::logging::warn!("bad cleanup event: {e}"),
+                },
+            ),
+        ),
+        (
+            events::SCAN,
+            Box::new(move |ev| live.scan.set(Some(data(&ev)))),
+        ),
+        (
+            events::RESYNC,
+            Box::new(move |_| live.resync.update(|n| *n += 1)),
+        ),
+        (
+            events::SESSION_ENDED,
+            Box::new(move |ev| {
+                #[derive(serde::Deserialize)]
+                struct Ended {
+                    message: String,
+                }
+                let message = serde_json::from_str::<Ended>(&data(&ev))
+                    .map(|e| e.message)
+                    .unwrap_or_else(|_| "your session ended".to_string());
+                // Closed here, or the browser would reconnect and be refused.
+                es.close();
+                live.connected.set(false);
+                live.ended.set(Some(message));
+            }),
+        ),
+    ]
 }
 
 /// Whether updates arrive live or by polling (a small pill), and "Your session ended — sign in again"
