@@ -2,7 +2,7 @@
 //! root's filesystem, bytes per show, the largest episodes, and what the storage budget would evict.
 
 use super::widgets::ErrorLine;
-use crate::api::{StorageReport, Usage, storage};
+use crate::api::{EpisodeUsage, Eviction, StorageReport, Usage, storage};
 use crate::components::format;
 use crate::components::session::use_session;
 use leptos::prelude::*;
@@ -78,61 +78,78 @@ fn StorageView(r: StorageReport) -> impl IntoView {
             <RootBars roots=r.roots/>
 
             <h3>"By show"</h3>
-            {if r.shows.is_empty() {
-                view! {
-                    <p class="empty" data-testid="storage-shows-empty">
-                        "No derived files registered yet: start an episode on the "<A href="/process">"Process"</A>" page."
-                    </p>
-                }.into_any()
-            } else {
-                view! {
-                    <table class="runs" data-testid="storage-shows">
-                        <thead><tr><th>"Show"</th><th>"Files"</th><th>"Size"</th></tr></thead>
-                        <tbody>{r.shows.into_iter().map(|s| view! {
-                            <tr data-show=s.name.clone()><td>{s.name.clone()}</td><td>{s.files}</td><td>{format::bytes(s.bytes)}</td></tr>
-                        }).collect_view()}</tbody>
-                    </table>
-                }.into_any()
-            }}
+            {show_table(r.shows)}
 
             <h3>"Largest episodes"</h3>
-            {if r.largest.is_empty() {
-                view! {
-                    <p class="empty" data-testid="storage-largest-empty">
-                        "No episode has derived files yet: they appear here once processing writes audio, transcripts and clips."
-                    </p>
-                }.into_any()
-            } else {
-                view! {
-                    <table class="runs" data-testid="storage-largest">
-                        <thead><tr><th>"Episode"</th><th>"Show"</th><th>"Size"</th></tr></thead>
-                        <tbody>{r.largest.into_iter().map(|e| {
-                            let href = format!("/episodes/{}", e.id);
-                            let text = e.id.clone();
-                            view! {
-                            <tr data-episode=e.id.clone()>
-                                <td><A href=href>{text}</A><div class="sub">{e.title}</div></td>
-                                <td>{e.show}</td><td>{format::bytes(e.bytes)}</td>
-                            </tr>
-                        }}).collect_view()}</tbody>
-                    </table>
-                }.into_any()
-            }}
+            {largest_table(r.largest)}
 
-            {(!r.eviction_preview.is_empty()).then(|| view! {
-                <h3>"The storage budget would evict now"</h3>
-                <table class="runs" data-testid="storage-eviction">
-                    <thead><tr><th>"Episode"</th><th>"Kind"</th><th>"Files"</th><th>"Size"</th></tr></thead>
-                    <tbody>{r.eviction_preview.into_iter().map(|e| view! {
-                        <tr>
-                            <td><A href=format!("/episodes/{}", e.episode)>{e.episode.clone()}</A></td>
-                            <td>{e.kind}</td><td>{e.files}</td><td>{format::bytes(e.bytes)}</td>
-                        </tr>
-                    }).collect_view()}</tbody>
-                </table>
-            })}
+            {eviction_table(r.eviction_preview)}
         </section>
     }
+}
+
+/// Derived bytes per show.
+fn show_table(shows: Vec<Usage>) -> AnyView {
+    if shows.is_empty() {
+        view! {
+            <p class="empty" data-testid="storage-shows-empty">
+                "No derived files registered yet: start an episode on the "<A href="/process">"Process"</A>" page."
+            </p>
+        }.into_any()
+    } else {
+        view! {
+            <table class="runs" data-testid="storage-shows">
+                <thead><tr><th>"Show"</th><th>"Files"</th><th>"Size"</th></tr></thead>
+                <tbody>{shows.into_iter().map(|s| view! {
+                    <tr data-show=s.name.clone()><td>{s.name.clone()}</td><td>{s.files}</td><td>{format::bytes(s.bytes)}</td></tr>
+                }).collect_view()}</tbody>
+            </table>
+        }.into_any()
+    }
+}
+
+/// The episodes with the most derived bytes.
+fn largest_table(largest: Vec<EpisodeUsage>) -> AnyView {
+    if largest.is_empty() {
+        view! {
+            <p class="empty" data-testid="storage-largest-empty">
+                "No episode has derived files yet: they appear here once processing writes audio, transcripts and clips."
+            </p>
+        }.into_any()
+    } else {
+        view! {
+            <table class="runs" data-testid="storage-largest">
+                <thead><tr><th>"Episode"</th><th>"Show"</th><th>"Size"</th></tr></thead>
+                <tbody>{largest.into_iter().map(|e| {
+                    let href = format!("/episodes/{}", e.id);
+                    let text = e.id.clone();
+                    view! {
+                    <tr data-episode=e.id.clone()>
+                        <td><A href=href>{text}</A><div class="sub">{e.title}</div></td>
+                        <td>{e.show}</td><td>{format::bytes(e.bytes)}</td>
+                    </tr>
+                }}).collect_view()}</tbody>
+            </table>
+        }
+        .into_any()
+    }
+}
+
+/// What the storage budget would evict now, oldest episode's cheapest outputs first (nothing when
+/// the budget is met).
+fn eviction_table(preview: Vec<Eviction>) -> impl IntoView {
+    (!preview.is_empty()).then(|| view! {
+        <h3>"The storage budget would evict now"</h3>
+        <table class="runs" data-testid="storage-eviction">
+            <thead><tr><th>"Episode"</th><th>"Kind"</th><th>"Files"</th><th>"Size"</th></tr></thead>
+            <tbody>{preview.into_iter().map(|e| view! {
+                <tr>
+                    <td><A href=format!("/episodes/{}", e.episode)>{e.episode.clone()}</A></td>
+                    <td>{e.kind}</td><td>{e.files}</td><td>{format::bytes(e.bytes)}</td>
+                </tr>
+            }).collect_view()}</tbody>
+        </table>
+    })
 }
 
 /// Bytes per directory as horizontal bars, scaled to the largest.
