@@ -67,6 +67,26 @@ pub fn failure_groups_panel(live: Live) -> AnyView {
     view! { <FailureGroupsPanel live/> }.into_any()
 }
 
+/// A group's retry or cleanup (a dry run first), sent with the episodes the panel showed as
+/// `previewed`, so the server refuses if the group changed since.
+fn group_action() -> GroupAction {
+    Action::new(|(op, key, shown, dry): &GroupAsk| {
+        let (op, key, shown, dry) = (*op, key.clone(), shown.clone(), *dry);
+        async move {
+            let previewed = Some(shown.clone());
+            let res = match op {
+                GroupOp::Retry => retry_failed(None, Some(key.clone()), previewed, Some(dry))
+                    .await
+                    .map(GroupOutcome::Retry),
+                GroupOp::Clean => cleanup_failed(None, Some(key.clone()), previewed, Some(dry))
+                    .await
+                    .map(GroupOutcome::Clean),
+            };
+            (op, key, shown, res)
+        }
+    })
+}
+
 #[component]
 fn FailureGroupsPanel(live: Live) -> impl IntoView {
     let session = use_session();
@@ -91,21 +111,7 @@ fn FailureGroupsPanel(live: Live) -> impl IntoView {
         }
     });
 
-    let act: GroupAction = Action::new(|(op, key, shown, dry): &GroupAsk| {
-        let (op, key, shown, dry) = (*op, key.clone(), shown.clone(), *dry);
-        async move {
-            let previewed = Some(shown.clone());
-            let res = match op {
-                GroupOp::Retry => retry_failed(None, Some(key.clone()), previewed, Some(dry))
-                    .await
-                    .map(GroupOutcome::Retry),
-                GroupOp::Clean => cleanup_failed(None, Some(key.clone()), previewed, Some(dry))
-                    .await
-                    .map(GroupOutcome::Clean),
-            };
-            (op, key, shown, res)
-        }
-    });
+    let act = group_action();
     // The dry run waiting for a confirm, if any, with the episodes it was asked for.
     let preview = RwSignal::new(None::<Preview>);
     Effect::new(move |_| match act.value().get() {

@@ -46,29 +46,9 @@ pub fn UploadPage() -> impl IntoView {
         }
         outcome.set(None);
         percent.set(None);
-        let show_name = show_input
-            .get_untracked()
-            .map(|i| i.value().trim().to_string())
-            .unwrap_or_default();
-        let video = first_file(video_input);
-        let subs = first_file(subs_input);
-        let checked = plan(
-            &show_name,
-            video.as_ref().map(|f| f.name()).as_deref(),
-            subs.as_ref().map(|f| f.name()).as_deref(),
-        );
-        let (names, video) = match (checked, video) {
-            (Ok(names), Some(video)) => (names, video),
-            (Err(msg), _) => {
-                outcome.set(Some(Outcome::Failed(msg)));
-                return;
-            }
-            (Ok(_), None) => return,
+        let Some((show_name, files)) = picked(show_input, video_input, subs_input, outcome) else {
+            return;
         };
-        let mut files = vec![(names.video, video)];
-        if let (Some(name), Some(file)) = (names.subs, subs) {
-            files.push((name, file));
-        }
         busy.set(true);
         leptos::task::spawn_local(async move {
             let result = send_all(&show_name, files, current, percent).await;
@@ -107,6 +87,40 @@ pub fn UploadPage() -> impl IntoView {
         </form>
         <UploadStatus percent=percent current=current outcome=outcome/>
     }
+}
+
+/// The show and the files to send under their inbox names, checked as the server will check them; a
+/// refusal is shown as the outcome.
+fn picked(
+    show_input: NodeRef<html::Input>,
+    video_input: NodeRef<html::Input>,
+    subs_input: NodeRef<html::Input>,
+    outcome: RwSignal<Option<Outcome>>,
+) -> Option<(String, Vec<(String, web_sys::File)>)> {
+    let show_name = show_input
+        .get_untracked()
+        .map(|i| i.value().trim().to_string())
+        .unwrap_or_default();
+    let video = first_file(video_input);
+    let subs = first_file(subs_input);
+    let checked = plan(
+        &show_name,
+        video.as_ref().map(|f| f.name()).as_deref(),
+        subs.as_ref().map(|f| f.name()).as_deref(),
+    );
+    let (names, video) = match (checked, video) {
+        (Ok(names), Some(video)) => (names, video),
+        (Err(msg), _) => {
+            outcome.set(Some(Outcome::Failed(msg)));
+            return None;
+        }
+        (Ok(_), None) => return None,
+    };
+    let mut files = vec![(names.video, video)];
+    if let (Some(name), Some(file)) = (names.subs, subs) {
+        files.push((name, file));
+    }
+    Some((show_name, files))
 }
 
 /// The first file picked in a file input, if any.
