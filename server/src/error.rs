@@ -59,6 +59,14 @@ impl Error {
     }
 }
 
+/// A stored word this build does not know (a row a newer build wrote): the registry is not what this
+/// build reads, which only an operator can settle.
+impl From<app::api::UnknownWord> for Error {
+    fn from(e: app::api::UnknownWord) -> Self {
+        Error::Internal(format!("registry: {e}"))
+    }
+}
+
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         let code = match &e {

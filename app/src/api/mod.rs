@@ -14,6 +14,7 @@ pub mod requests;
 mod trigger;
 pub mod types;
 pub mod undo;
+mod words;
 
 pub use clips::*;
 pub use console::*;
@@ -23,6 +24,7 @@ pub use job_state::JobState;
 pub use media::*;
 pub use queue::*;
 pub use requests::*;
-pub use trigger::{Trigger, UnknownTrigger};
+pub use trigger::Trigger;
 pub use types::*;
 pub use undo::*;
+pub use words::UnknownWord;

@@ -101,17 +101,37 @@ pub struct QueueView {
     pub eta_ms: Option<i64>,
 }
 
+super::words::word_enum! {
+    /// What an attempt's job did.
+    pub enum AttemptKind {
+        /// The whole pipeline.
+        Process => "process",
+        /// One clip cut again.
+        Clip => "clip",
+    }
+}
+
+super::words::word_enum! {
+    /// Why an attempt started, as the history reads it (a job records its kind and force flag, and
+    /// what came before it tells a retry from a start).
+    pub enum AttemptTrigger {
+        Start => "start",
+        /// After a failed, cancelled or interrupted attempt.
+        Retry => "retry",
+        ForceReprocess => "force reprocess",
+        RegenerateClip => "regenerate clip",
+    }
+}
+
 /// One attempt at processing an episode (one job).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AttemptInfo {
     pub attempt: i64,
     pub job: i64,
-    /// `process` or `clip`.
-    pub kind: String,
-    /// `start`, `retry`, `force reprocess`, `regenerate clip`.
-    pub trigger: String,
-    /// queued, running, done, failed, cancelled, interrupted.
-    pub outcome: String,
+    pub kind: AttemptKind,
+    pub trigger: AttemptTrigger,
+    /// Where its job is: queued, running, or how it ended.
+    pub outcome: super::JobState,
     pub queued_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,

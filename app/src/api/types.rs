@@ -420,13 +420,22 @@ pub struct CleanupRunList {
     pub runs: Vec<CleanupRunSummary>,
 }
 
+super::words::word_enum! {
+    /// What a process sharing the registry was started as.
+    pub enum NodeRole {
+        /// `ewg serve`: the API, and jobs when it has worker slots.
+        Serve => "serve",
+        /// `ewg worker`: jobs only.
+        Worker => "worker",
+    }
+}
+
 /// One `ewg serve` or `ewg worker` process sharing the registry, as `/api/workers` shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NodeInfo {
     /// `host-pid-random`: the owner recorded on its jobs and cleanup runs.
     pub id: String,
-    /// `serve` or `worker`.
-    pub role: String,
+    pub role: NodeRole,
     pub host: String,
     /// Jobs it runs at once (0: it only serves the API).
     pub slots: i64,

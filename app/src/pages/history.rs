@@ -53,12 +53,11 @@ fn AttemptRow(a: AttemptInfo) -> impl IntoView {
     let duration = a.duration_ms.map(took).unwrap_or_else(|| "—".into());
     let outcome = match &a.error {
         Some(e) => format!("{}: {e}", a.outcome),
-        None => a.outcome.clone(),
+        None => a.outcome.to_string(),
     };
-    let trigger = a.trigger.clone();
     view! {
-        <tr data-testid="attempt" data-outcome=a.outcome data-trigger=a.trigger>
-            <td>{a.attempt}</td><td>{trigger}</td><td>{started}</td><td>{duration}</td>
+        <tr data-testid="attempt" data-outcome=a.outcome.as_str() data-trigger=a.trigger.as_str()>
+            <td>{a.attempt}</td><td>{a.trigger.as_str()}</td><td>{started}</td><td>{duration}</td>
             <td class="error-cell">{outcome}</td>
         </tr>
     }

@@ -54,7 +54,7 @@ fn NodeRow(node: NodeInfo) -> impl IntoView {
     };
     view! {
         <tr class:dead=!node.alive>
-            <td><code>{node.id}</code></td><td>{node.role}</td><td>{status}</td><td>{node.slots}</td>
+            <td><code>{node.id}</code></td><td>{node.role.as_str()}</td><td>{status}</td><td>{node.slots}</td>
             <td>{node.running.join(", ")}</td><td>{node.jobs_done}</td><td>{node.jobs_failed}</td>
             <td>{format::time(node.started_at)}</td>
         </tr>

@@ -5,13 +5,14 @@
 use super::{DB_NOW, Registry};
 use crate::error::Result;
 use crate::now_ms;
-use app::api::{NodeInfo, WorkerList};
+use app::api::{NodeInfo, NodeRole, WorkerList};
 use std::collections::HashMap;
 
 #[derive(sqlx::FromRow)]
 struct NodeRow {
     id: String,
-    role: String,
+    #[sqlx(try_from = "String")]
+    role: NodeRole,
     host: String,
     slots: i64,
     started_at: i64,

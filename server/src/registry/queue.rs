@@ -3,7 +3,9 @@
 
 use super::Registry;
 use crate::error::Result;
-use app::api::{AttemptInfo, QueuedJob, RunningJob, Stage, StageTiming};
+use app::api::{
+    AttemptInfo, AttemptKind, AttemptTrigger, JobState, QueuedJob, RunningJob, Stage, StageTiming,
+};
 use std::collections::BTreeMap;
 
 /// Finished attempts the stage averages are taken over.
@@ -140,24 +142,30 @@ impl Registry {
         .await?;
         rows.reverse();
         let mut out = Vec::with_capacity(rows.len());
-        let mut last_process_state: Option<String> = None;
+        let mut last_process_state: Option<JobState> = None;
         for r in rows {
-            let trigger = match (r.kind.as_str(), r.force != 0, last_process_state.as_deref()) {
-                ("clip", _, _) => "regenerate clip",
-                (_, true, _) => "force reprocess",
-                (_, _, Some("failed" | "cancelled" | "interrupted")) => "retry",
-                _ => "start",
+            let kind = AttemptKind::try_from(r.kind)?;
+            let outcome = JobState::try_from(r.state)?;
+            let after_failure = matches!(
+                last_process_state,
+                Some(JobState::Failed | JobState::Cancelled | JobState::Interrupted)
+            );
+            let trigger = match (kind, r.force != 0) {
+                (AttemptKind::Clip, _) => AttemptTrigger::RegenerateClip,
+                (_, true) => AttemptTrigger::ForceReprocess,
+                _ if after_failure => AttemptTrigger::Retry,
+                _ => AttemptTrigger::Start,
             };
-            if r.kind != "clip" {
-                last_process_state = Some(r.state.clone());
+            if kind == AttemptKind::Process {
+                last_process_state = Some(outcome);
             }
             out.push(AttemptInfo {
                 attempt: r.attempt,
                 job: r.id,
-                kind: r.kind,
-                trigger: trigger.to_string(),
+                kind,
+                trigger,
                 duration_ms: r.started_at.zip(r.finished_at).map(|(s, f)| (f - s).max(0)),
-                outcome: r.state,
+                outcome,
                 queued_at: r.created_at,
                 started_at: r.started_at,
                 finished_at: r.finished_at,
