@@ -6,28 +6,48 @@ use crate::ids::EpisodeId;
 use app::api::Stage;
 use std::path::{Path, PathBuf};
 
-/// Pipeline settings that do not change while the server runs.
-#[derive(Clone, Debug, Default)]
+/// Pipeline settings that do not change while the server runs. Plain settings: the command line
+/// (`cli::config`) fills them in from its flags and `EWG_*` variables; the pipeline reads no flag's
+/// variable itself. [`Default`] is what `ewg serve` runs with when nothing is set (tests, benchmarks).
+#[derive(Clone, Debug)]
 pub struct PipelineConfig {
     /// `EWG_FAIL_AT`: fail every attempt at this stage (tests, drills).
     pub fail_at: Option<Stage>,
-    /// `EWG_TRANSCRIBE_CMD`: shell command reading `$EWG_AUDIO` and writing WebVTT to `$EWG_VTT`.
+    /// `--transcribe-cmd` / `EWG_TRANSCRIBE_CMD`: shell command reading `$EWG_AUDIO` and writing WebVTT
+    /// to `$EWG_VTT`.
     pub transcribe_cmd: Option<String>,
-    /// Most clips cut per episode (`EWG_MAX_CLIPS`).
+    /// Most clips cut per episode (`--max-clips` / `EWG_MAX_CLIPS`, default 3).
     pub max_clips: usize,
-    /// `EWG_CLIP_PRESET`: short (15–30 s), medium (20–60 s, the default) or long (60–120 s) clips.
+    /// `--clip-preset` / `EWG_CLIP_PRESET`: short (15–30 s), medium (20–60 s, the default) or long
+    /// (60–120 s) clips.
     pub clip_preset: highlights::Preset,
     /// Keep each attempt's scratch dir after success (benchmarks replay commands that read it).
     pub keep_scratch: bool,
     /// `--transcriber` / `EWG_TRANSCRIBE`: which transcript source the transcribe stage uses.
     pub transcriber: transcribe::Transcriber,
-    /// `EWG_DISK_RESERVE_MB`: the registry's reserve in bytes; `None`: a twentieth of the data root's
-    /// file system, at most 64 MiB (see [`space`]).
+    /// `--disk-reserve-mb` / `EWG_DISK_RESERVE_MB`: the registry's reserve in bytes; `None`: a twentieth
+    /// of the data root's file system, at most 64 MiB (see [`super::space`]).
     pub disk_reserve: Option<u64>,
     /// `--asr-model` / `EWG_ASR_MODEL`: the Whisper model of the built-in recognizer.
     pub asr_model: whisper::AsrModel,
     /// The Whisper virtualenv; `None`: [`whisper::env_dir`] (`EWG_ASR_DIR`, else `.tools/asr`).
     pub asr_dir: Option<PathBuf>,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            fail_at: None,
+            transcribe_cmd: None,
+            max_clips: 3,
+            clip_preset: highlights::Preset::default(),
+            keep_scratch: false,
+            transcriber: transcribe::Transcriber::default(),
+            disk_reserve: None,
+            asr_model: whisper::AsrModel::default(),
+            asr_dir: None,
+        }
+    }
 }
 
 impl PipelineConfig {
@@ -37,40 +57,8 @@ impl PipelineConfig {
     }
 }
 
-impl PipelineConfig {
-    pub fn from_env() -> Self {
-        PipelineConfig {
-            fail_at: std::env::var("EWG_FAIL_AT")
-                .ok()
-                .and_then(|s| Stage::parse(&s)),
-            transcribe_cmd: std::env::var("EWG_TRANSCRIBE_CMD")
-                .ok()
-                .filter(|s| !s.trim().is_empty()),
-            max_clips: std::env::var("EWG_MAX_CLIPS")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(3),
-            clip_preset: match std::env::var("EWG_CLIP_PRESET") {
-                Ok(v) => highlights::Preset::parse(&v).unwrap_or_else(|| {
-                    tracing::warn!(value = %v, "EWG_CLIP_PRESET is not short|medium|long; using medium");
-                    highlights::Preset::default()
-                }),
-                Err(_) => highlights::Preset::default(),
-            },
-            keep_scratch: false,
-            transcriber: transcribe::Transcriber::from_env().unwrap_or_default(),
-            disk_reserve: std::env::var("EWG_DISK_RESERVE_MB")
-                .ok()
-                .and_then(|s| s.trim().parse::<u64>().ok())
-                .map(|mb| mb << 20),
-            asr_model: whisper::AsrModel::from_env().unwrap_or_default(),
-            asr_dir: None,
-        }
-    }
-}
-
 /// What to look for in an episode: `--clip-preset` / `--max-clips` (or `EWG_CLIP_PRESET` /
-/// `EWG_MAX_CLIPS`), then the show's defaults in `inbox/<show>/show.clips`, then this episode's
+/// `EWG_MAX_CLIPS`, as [`PipelineConfig`] has them), then the show's defaults in `inbox/<show>/show.clips`, then this episode's
 /// `<video stem>.clips` (e.g. `preset=long count=5`).
 pub fn discovery_for(
     config: &PipelineConfig,

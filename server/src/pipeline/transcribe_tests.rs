@@ -3,7 +3,7 @@
 //! without it) and the pocketsphinx fallback. (Unit tests for now: the shared integration binary has not
 //! landed.)
 
-use crate::cli::config::{Common, ServeArgs};
+use crate::cli::config::{Common, JobArgs, ServeArgs};
 use crate::ids::EpisodeId;
 use crate::jobs::Jobs;
 use crate::pipeline::transcribe::Transcriber;
@@ -70,7 +70,10 @@ async fn lab_with(dir: &Path, tweak: impl FnOnce(&mut PipelineConfig)) -> Lab {
         database_url: None,
     };
     let serve = ServeArgs {
-        transcriber: Some(Transcriber::Builtin),
+        jobs: JobArgs {
+            transcriber: Some(Transcriber::Builtin),
+            ..JobArgs::default()
+        },
         ..ServeArgs::default()
     };
     let studio = Studio::open(&serve.settings(&common)).await.expect("open");
