@@ -1,6 +1,7 @@
 //! Command-line flags and `EWG_*` environment variables (clap), validated before anything is created,
 //! then turned into the plain settings the layers below define ([`Settings`], [`AuthSettings`],
-//! [`StoragePolicy`], [`EdgeLimits`]): configuration is read here, at the top, and nowhere below.
+//! [`StoragePolicy`], [`EdgeLimits`], [`PipelineConfig`]): configuration is read here, at the top, and
+//! nowhere below.
 
 use crate::auth::AuthSettings;
 use crate::cleanup::StoragePolicy;

@@ -21,6 +21,9 @@
 //! | `clip_edit.rs` | the operator's clip edits: nudge by a sentence, a candidate made a clip, look again |
 //! | `social.rs` | the social posts, within each platform's limit |
 //! | `render.rs` | the episode's static web page |
+//!
+//! Longer unit tests sit beside their file as `<file>_tests.rs` (`transcribe_tests.rs` runs the whole
+//! pipeline on generated episodes).
 
 mod attempt;
 mod clips;

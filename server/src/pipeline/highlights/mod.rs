@@ -17,6 +17,7 @@
 //! | `candidates.rs` | every run of sentences that fits the preset and sounds like speech |
 //! | `scoring.rs` | one candidate's score and its why, one step per feature |
 //! | `selection.rs` | the best candidates that do not overlap, spread out and varied in topic |
+//! | `highlights_tests.rs` | the rules above on synthetic multi-minute transcripts |
 
 mod candidates;
 mod context;
