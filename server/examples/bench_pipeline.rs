@@ -3,7 +3,7 @@
 //!
 //!   cargo run --release -p ewg --example bench_pipeline [EPISODES] [SECONDS]
 
-use ewg::cli::config::{Common, ServeArgs};
+use ewg::cli::config::Common;
 use ewg::jobs::Jobs;
 use ewg::pipeline::{Pipeline, PipelineConfig, ffmpeg};
 use ewg::studio::Studio;
@@ -41,8 +41,10 @@ async fn main() {
         data_dir: dir.path().to_path_buf(),
         database_url: None,
     };
-    let serve = ServeArgs::default();
-    let studio = Studio::open(&serve.settings(&common)).await.expect("open");
+    // `ewg serve`'s settings, its `EWG_*` variables honoured.
+    let serve = ewg::cli::env_defaults();
+    let settings = serve.settings(&common);
+    let studio = Studio::open(&settings).await.expect("open");
     let ids = studio.discover().await.expect("discover").added;
     assert_eq!(ids.len(), episodes);
 
@@ -53,7 +55,7 @@ async fn main() {
         scratch: Default::default(),
         config: PipelineConfig {
             keep_scratch: true,
-            ..PipelineConfig::from_env()
+            ..settings.pipeline.clone()
         },
     };
     let jobs = Jobs::new(pipeline, Arc::clone(&studio.cleanup), serve.lease());

@@ -1,6 +1,7 @@
 //! Command-line flags and `EWG_*` environment variables (clap), validated before anything is created,
 //! then turned into the plain settings the layers below define ([`Settings`], [`AuthSettings`],
-//! [`StoragePolicy`], [`EdgeLimits`]): configuration is read here, at the top, and nowhere below.
+//! [`StoragePolicy`], [`EdgeLimits`], [`PipelineConfig`]): configuration is read here, at the top, and
+//! nowhere below.
 
 use crate::auth::AuthSettings;
 use crate::cleanup::StoragePolicy;
@@ -70,30 +71,8 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
-    /// Transcript source: sidecar .vtt/.srt, else EWG_TRANSCRIBE_CMD, else the built-in recognizer [default: auto].
-    #[arg(long, env = "EWG_TRANSCRIBE", value_enum)]
-    pub transcriber: Option<crate::pipeline::transcribe::Transcriber>,
-    /// The built-in recognizer's Whisper model: tiny.en, or base (`EWG_ASR_MODEL=base scripts/setup`
-    /// installs it) [default: tiny.en].
-    #[arg(long, env = "EWG_ASR_MODEL", value_enum)]
-    pub asr_model: Option<crate::pipeline::whisper::AsrModel>,
-    /// In-flight files of this process's jobs on a node-local disk instead of `work/` in the data root
-    /// (README "Many machines").
-    #[arg(long, env = "EWG_SCRATCH_DIR")]
-    pub scratch_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
-    pub clips: ClipArgs,
-    /// The registry's reserve on the data root's file system, in MiB (README "Disk space"); default: a
-    /// twentieth of the file system, at most 64 MiB.
-    #[arg(long, env = "EWG_DISK_RESERVE_MB")]
-    pub disk_reserve_mb: Option<u64>,
-    /// Shell command for the `command` transcriber: reads `$EWG_AUDIO`, writes WebVTT to `$EWG_VTT`.
-    #[arg(long, env = "EWG_TRANSCRIBE_CMD")]
-    pub transcribe_cmd: Option<String>,
-    /// Times an episode whose worker died mid-job (lease expired) is cleaned and queued again before it
-    /// is left failed ("interrupted"). Give every process sharing a registry the same value.
-    #[arg(long, env = "EWG_RETRY_INTERRUPTED", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10))]
-    pub retry_interrupted: u32,
+    pub jobs: JobArgs,
     /// Per-stage limits after which a running episode whose progress has not moved is flagged stuck:
     /// `transcribe=2h,clips=30m` (defaults: prep 15m, transcribe 60m, clips 20m, the rest 5m).
     #[arg(long, env = "EWG_STUCK_AFTER", default_value = "", value_parser = crate::studio::StuckLimits::parse)]
@@ -162,6 +141,66 @@ pub struct ClipArgs {
     pub clip_preset: Option<crate::pipeline::highlights::Preset>,
 }
 
+/// How this process runs pipeline jobs, for `serve` and `worker` alike: the transcript source, the
+/// recognizer's model, where in-flight files go, the clips looked for, the disk reserve, retries after a
+/// dead worker. Their
+/// variables are read here (clap's `env`), once: [`JobArgs::pipeline`] hands the pipeline plain settings.
+#[derive(Debug, Clone, Default, Args)]
+pub struct JobArgs {
+    /// Transcript source: sidecar .vtt/.srt, else EWG_TRANSCRIBE_CMD, else the built-in recognizer [default: auto].
+    #[arg(long, env = "EWG_TRANSCRIBE", value_enum)]
+    pub transcriber: Option<crate::pipeline::transcribe::Transcriber>,
+    /// The built-in recognizer's Whisper model: tiny.en, or base (`EWG_ASR_MODEL=base scripts/setup`
+    /// installs it) [default: tiny.en].
+    #[arg(long, env = "EWG_ASR_MODEL", value_enum)]
+    pub asr_model: Option<crate::pipeline::whisper::AsrModel>,
+    /// In-flight files of this process's jobs on a node-local disk instead of `work/` in the data root
+    /// (README "Many machines").
+    #[arg(long, env = "EWG_SCRATCH_DIR")]
+    pub scratch_dir: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub clips: ClipArgs,
+    /// The registry's reserve on the data root's file system, in MiB (README "Disk space"); default: a
+    /// twentieth of the file system, at most 64 MiB.
+    #[arg(long, env = "EWG_DISK_RESERVE_MB")]
+    pub disk_reserve_mb: Option<u64>,
+    /// Shell command for the `command` transcriber: reads `$EWG_AUDIO`, writes WebVTT to `$EWG_VTT`.
+    #[arg(long, env = "EWG_TRANSCRIBE_CMD")]
+    pub transcribe_cmd: Option<String>,
+    /// Times an episode whose worker died mid-job (lease expired) is cleaned and queued again before it
+    /// is left failed ("interrupted"). Give every process sharing a registry the same value.
+    #[arg(long, env = "EWG_RETRY_INTERRUPTED", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retry_interrupted: u32,
+}
+
+impl JobArgs {
+    /// The pipeline's settings: these flags over [`PipelineConfig::default`] (what an unset flag means).
+    /// `EWG_FAIL_AT` is the one setting read from the environment here rather than by clap.
+    pub fn pipeline(&self) -> PipelineConfig {
+        let unset = PipelineConfig::default();
+        let clips = &self.clips;
+        PipelineConfig {
+            fail_at: fail_at(),
+            // An empty command is no command.
+            transcribe_cmd: self.transcribe_cmd.clone().filter(|c| !c.trim().is_empty()),
+            max_clips: clips.max_clips.map_or(unset.max_clips, |n| n as usize),
+            clip_preset: clips.clip_preset.unwrap_or(unset.clip_preset),
+            transcriber: self.transcriber.unwrap_or(unset.transcriber),
+            disk_reserve: self.disk_reserve_mb.map(|mb| mb << 20),
+            asr_model: self.asr_model.unwrap_or(unset.asr_model),
+            ..unset
+        }
+    }
+}
+
+/// `EWG_FAIL_AT`: a drill and test switch, deliberately no flag (it stays out of `--help`). A value that
+/// names no stage is ignored.
+fn fail_at() -> Option<app::api::Stage> {
+    std::env::var("EWG_FAIL_AT")
+        .ok()
+        .and_then(|s| app::api::Stage::parse(&s))
+}
+
 /// How long cleanups' trash stays restorable, and what purges it early (README "Undo and the trash").
 #[derive(Debug, Clone, Args)]
 pub struct TrashArgs {
@@ -212,8 +251,19 @@ fn parse_gb(s: &str) -> Result<f64, String> {
     }
 }
 
-/// `ewg worker`: a process that only runs jobs, on any machine that mounts the data root.
+/// `ewg worker`: a process that only runs jobs, on any machine that mounts the data root. The job flags
+/// are `ewg serve`'s ([`JobArgs`]); their help here is the worker's own, and `--transcribe-cmd` is not
+/// listed (a worker has always taken it from `EWG_TRANSCRIBE_CMD` only).
 #[derive(Debug, Clone, Args)]
+#[command(
+    mut_arg("transcriber", |a| a.help("Transcript source [default: auto]")),
+    mut_arg("asr_model", |a| a.help("The built-in recognizer's Whisper model [default: tiny.en]")),
+    mut_arg("retry_interrupted", |a| a.help("See `ewg serve --retry-interrupted`")),
+    mut_arg("scratch_dir", |a| a.help(
+        "This worker's in-flight files on its own disk (`<dir>/<node-id>/`), not in the shared data root"
+    )),
+    mut_arg("transcribe_cmd", |a| a.hide(true)),
+)]
 pub struct WorkerArgs {
     /// Jobs this worker runs at once.
     #[arg(long, env = "EWG_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -221,24 +271,8 @@ pub struct WorkerArgs {
     /// Seconds a job's lease lasts without a heartbeat (use the server's value).
     #[arg(long, env = "EWG_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub lease_secs: u64,
-    /// Transcript source [default: auto].
-    #[arg(long, env = "EWG_TRANSCRIBE", value_enum)]
-    pub transcriber: Option<crate::pipeline::transcribe::Transcriber>,
-    /// The built-in recognizer's Whisper model [default: tiny.en].
-    #[arg(long, env = "EWG_ASR_MODEL", value_enum)]
-    pub asr_model: Option<crate::pipeline::whisper::AsrModel>,
-    /// See `ewg serve --retry-interrupted`.
-    #[arg(long, env = "EWG_RETRY_INTERRUPTED", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10))]
-    pub retry_interrupted: u32,
-    /// This worker's in-flight files on its own disk (`<dir>/<node-id>/`), not in the shared data root.
-    #[arg(long, env = "EWG_SCRATCH_DIR")]
-    pub scratch_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
-    pub clips: ClipArgs,
-    /// The registry's reserve on the data root's file system, in MiB (README "Disk space"); default: a
-    /// twentieth of the file system, at most 64 MiB.
-    #[arg(long, env = "EWG_DISK_RESERVE_MB")]
-    pub disk_reserve_mb: Option<u64>,
+    pub jobs: JobArgs,
     #[command(flatten)]
     pub trash: TrashArgs,
 }
@@ -249,12 +283,7 @@ impl WorkerArgs {
         ServeArgs {
             workers: self.workers,
             lease_secs: self.lease_secs,
-            transcriber: self.transcriber,
-            asr_model: self.asr_model,
-            retry_interrupted: self.retry_interrupted,
-            scratch_dir: self.scratch_dir.clone(),
-            disk_reserve_mb: self.disk_reserve_mb,
-            clips: self.clips,
+            jobs: self.jobs.clone(),
             trash: self.trash.clone(),
             ..ServeArgs::default()
         }
@@ -273,13 +302,7 @@ impl Default for ServeArgs {
             secure_cookies: false,
             public_url: None,
             trusted_proxies: Vec::new(),
-            transcriber: None,
-            asr_model: None,
-            transcribe_cmd: None,
-            scratch_dir: None,
-            disk_reserve_mb: None,
-            clips: ClipArgs::default(),
-            retry_interrupted: 0,
+            jobs: JobArgs::default(),
             stuck_after: crate::studio::StuckLimits::default(),
             trash: TrashArgs::default(),
             edges: Box::default(),
@@ -292,40 +315,17 @@ impl ServeArgs {
         Duration::from_secs(self.lease_secs)
     }
 
-    /// The service's settings: these flags over the data root and registry of `common`, and the
-    /// pipeline's environment (`EWG_MAX_CLIPS`, …) with the flags winning over it.
+    /// The service's settings: these flags (their `EWG_*` variables included) over the data root and
+    /// registry of `common`.
     pub fn settings(&self, common: &Common) -> Settings {
-        let mut pipeline = PipelineConfig::from_env();
-        if let Some(t) = self.transcriber {
-            pipeline.transcriber = t;
-        }
-        if let Some(m) = self.asr_model {
-            pipeline.asr_model = m;
-        }
-        if let Some(cmd) = self
-            .transcribe_cmd
-            .as_ref()
-            .filter(|c| !c.trim().is_empty())
-        {
-            pipeline.transcribe_cmd = Some(cmd.clone());
-        }
-        if let Some(mb) = self.disk_reserve_mb {
-            pipeline.disk_reserve = Some(mb << 20);
-        }
-        if let Some(n) = self.clips.max_clips {
-            pipeline.max_clips = n as usize;
-        }
-        if let Some(p) = self.clips.clip_preset {
-            pipeline.clip_preset = p;
-        }
         Settings {
             data_dir: common.data_dir.clone(),
             database_url: common.database_url.clone(),
             stale_after: Duration::from_secs(self.stale_after_secs),
-            retry_interrupted: self.retry_interrupted,
+            retry_interrupted: self.jobs.retry_interrupted,
             storage: self.trash.policy(),
-            scratch_dir: self.scratch_dir.clone(),
-            pipeline,
+            scratch_dir: self.jobs.scratch_dir.clone(),
+            pipeline: self.jobs.pipeline(),
             lease: self.lease(),
             stuck: self.stuck_after.clone(),
             max_upload_bytes: self.max_upload_mb.saturating_mul(1024 * 1024),

@@ -98,9 +98,9 @@ pub(crate) async fn open(common: &Common, serve: &ServeArgs) -> Result<Arc<Studi
         })
 }
 
-/// The settings one-shot commands run with: `ewg serve`'s, with its environment variables honoured (so
-/// `EWG_TRASH_RETENTION` applies to a CLI Deep Clean as to the server's).
-pub(crate) fn env_defaults() -> ServeArgs {
+/// The settings one-shot commands (and `bench_pipeline`) run with: `ewg serve`'s, with its environment
+/// variables honoured (so `EWG_TRASH_RETENTION` applies to a CLI Deep Clean as to the server's).
+pub fn env_defaults() -> ServeArgs {
     match Cli::try_parse_from(["ewg", "serve"]) {
         Ok(Cli {
             command: Some(Command::Serve(args)),

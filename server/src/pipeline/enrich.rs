@@ -82,8 +82,14 @@ pub fn enrich(
     }
 }
 
+/// A chosen candidate as the highlight it becomes.
+type Chosen = (Candidate, Highlight);
+
 /// The scored, selected candidates best first (as highlights, with the sentences they cover), and a
-/// note when the episode does not allow a proper one.
+/// note when the episode does not allow a proper one. Tried in order: runs of whole sentences between
+/// pauses (the normal case); nothing, when the words do not sound like speech; one clip of all the
+/// speech, when there is less of it than the preset's shortest clip; clips cut between words, when the
+/// speech has too few pauses; else nothing, with the reason.
 fn choose(
     sentences: &[Sentence],
     cues: &[Cue],
@@ -92,74 +98,75 @@ fn choose(
     phrases: &[String],
     duration: f64,
     d: Discovery,
-) -> (Vec<(Candidate, Highlight)>, Option<String>) {
-    let (min, max) = d.preset.range();
-    let preset = format!("{min:.0}–{max:.0} s");
+) -> (Vec<Chosen>, Option<String>) {
     let (Some(first), Some(last)) = (sentences.first(), sentences.last()) else {
         return (
             Vec::new(),
             Some("no highlight: the transcript has no speech".into()),
         );
     };
-    let found = |s: &[Sentence]| {
+    let search = Search {
+        words,
+        loudness,
+        phrases,
+        duration,
+        d,
+    };
+    let picked = search.found(sentences);
+    if !picked.is_empty() {
+        return (at_pauses(sentences, picked), None);
+    }
+    let speech = last.end - first.start;
+    if !words.is_empty() && !highlights::speech_like(sentences, speech) {
+        return (Vec::new(), Some(not_speech(sentences, speech)));
+    }
+    if speech < d.preset.range().0 {
+        let (chosen, note) = search.all_of_it(sentences, speech);
+        return (vec![chosen], Some(note));
+    }
+    if let Some((chosen, note)) = search.between_words(cues) {
+        return (chosen, Some(note));
+    }
+    (Vec::new(), Some(search.no_run(sentences)))
+}
+
+/// What the candidates are looked for with.
+struct Search<'a> {
+    words: &'a [Word],
+    loudness: &'a [f64],
+    phrases: &'a [String],
+    duration: f64,
+    d: Discovery,
+}
+
+impl Search<'_> {
+    /// The preset's range for notes: "20–60 s".
+    fn preset(&self) -> String {
+        let (min, max) = self.d.preset.range();
+        format!("{min:.0}–{max:.0} s")
+    }
+
+    /// The scored candidates among `s`, selected: the best first, none overlapping.
+    fn found(&self, s: &[Sentence]) -> Vec<Candidate> {
         if s.is_empty() {
             return Vec::new();
         }
         let ctx = highlights::context(
             s,
-            phrases.to_vec(),
-            !words.is_empty(),
-            highlights::Loudness::new(loudness),
+            self.phrases.to_vec(),
+            !self.words.is_empty(),
+            highlights::Loudness::new(self.loudness),
         );
-        let pool = highlights::candidates(s, &ctx, d.preset, duration);
+        let pool = highlights::candidates(s, &ctx, self.d.preset, self.duration);
         let span = (s[0].start, s[s.len() - 1].end);
-        highlights::select(pool, kept(d.count), span)
-    };
-    let as_highlight = |s: &[Sentence], c: Candidate, why: String| {
-        let sentences: Vec<String> = s[c.first..=c.last]
-            .iter()
-            .map(|x| text::as_sentence(&x.text))
-            .collect();
-        let h = Highlight {
-            start: round_ms(c.start),
-            end: round_ms(c.end),
-            text: s[c.first..=c.last]
-                .iter()
-                .map(|x| x.text.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-            score: c.score,
-            why,
-            sentences,
-        };
-        (c, h)
-    };
-    let picked = found(sentences);
-    if !picked.is_empty() {
-        return (
-            picked
-                .into_iter()
-                .map(|c| {
-                    let why = c.why.clone();
-                    as_highlight(sentences, c, why)
-                })
-                .collect(),
-            None,
-        );
+        highlights::select(pool, kept(self.d.count), span)
     }
-    let speech = last.end - first.start;
-    if !words.is_empty() && !highlights::speech_like(sentences, speech) {
-        let n: usize = sentences.iter().map(|s| s.tokens.len()).sum();
-        return (
-            Vec::new(),
-            Some(format!(
-                "no highlight: this does not sound like speech ({n} words heard in {speech:.0} s, few of them different): music or noise?"
-            )),
-        );
-    }
-    if speech < min {
-        // Shorter than the shortest clip the preset allows: one clip of all the speech is the most
-        // the episode has to offer (and a short episode still gets its clip and posts).
+
+    /// Shorter than the shortest clip the preset allows: one clip of all the speech is the most the
+    /// episode has to offer (and a short episode still gets its clip and posts).
+    fn all_of_it(&self, sentences: &[Sentence], speech: f64) -> (Chosen, String) {
+        let (first, last) = (&sentences[0], &sentences[sentences.len() - 1]);
+        let duration = self.duration;
         let c = Candidate {
             first: 0,
             last: sentences.len() - 1,
@@ -173,46 +180,96 @@ fn choose(
             why: String::new(),
             topic: 0,
         };
+        let preset = self.preset();
         let why = format!(
             "all of the episode's speech ({speech:.0} s): shorter than the {preset} asked for"
         );
         let note = format!(
             "no highlight of {preset}: the episode's speech lasts {speech:.1} s, so its one clip is all of it"
         );
-        return (vec![as_highlight(sentences, c, why)], Some(note));
+        (as_highlight(sentences, c, why), note)
     }
-    // Long stretches without a pause (a monologue, or subtitles in long cues): cut between any two
-    // words rather than at pauses. Still never inside a word.
-    if !words.is_empty() {
-        let mut fine = highlights::sentences(cues, words, 0.0);
-        fine.retain(|s| duration <= 0.0 || s.start < duration);
-        let picked = found(&fine);
-        if !picked.is_empty() {
-            let note = format!(
-                "few pauses: no run of sentences between pauses lasts {preset}, so clips are cut between words"
-            );
-            return (
-                picked
-                    .into_iter()
-                    .map(|c| {
-                        let why = format!("{}; cut between words, no pause near", c.why);
-                        as_highlight(&fine, c, why)
-                    })
-                    .collect(),
-                Some(note),
-            );
+
+    /// Long stretches without a pause (a monologue, or subtitles in long cues): cut between any two
+    /// words rather than at pauses. Still never inside a word. `None` without words, or when that
+    /// finds nothing either.
+    fn between_words(&self, cues: &[Cue]) -> Option<(Vec<Chosen>, String)> {
+        if self.words.is_empty() {
+            return None;
         }
+        let duration = self.duration;
+        let mut fine = highlights::sentences(cues, self.words, 0.0);
+        fine.retain(|s| duration <= 0.0 || s.start < duration);
+        let picked = self.found(&fine);
+        if picked.is_empty() {
+            return None;
+        }
+        let note = format!(
+            "few pauses: no run of sentences between pauses lasts {}, so clips are cut between words",
+            self.preset()
+        );
+        let chosen = picked
+            .into_iter()
+            .map(|c| {
+                let why = format!("{}; cut between words, no pause near", c.why);
+                as_highlight(&fine, c, why)
+            })
+            .collect();
+        Some((chosen, note))
     }
-    let longest = sentences
-        .iter()
-        .map(|s| s.end - s.start)
-        .fold(0.0, f64::max);
-    (
-        Vec::new(),
-        Some(format!(
-            "no highlight: no run of whole sentences between pauses lasts {preset} (the longest stretch without a pause is {longest:.0} s)"
-        )),
+
+    /// Nothing found: the longest stretch without a pause says why.
+    fn no_run(&self, sentences: &[Sentence]) -> String {
+        let longest = sentences
+            .iter()
+            .map(|s| s.end - s.start)
+            .fold(0.0, f64::max);
+        format!(
+            "no highlight: no run of whole sentences between pauses lasts {} (the longest stretch without a pause is {longest:.0} s)",
+            self.preset()
+        )
+    }
+}
+
+/// The normal case: candidates of whole sentences between pauses, each with its own why.
+fn at_pauses(sentences: &[Sentence], picked: Vec<Candidate>) -> Vec<Chosen> {
+    picked
+        .into_iter()
+        .map(|c| {
+            let why = c.why.clone();
+            as_highlight(sentences, c, why)
+        })
+        .collect()
+}
+
+/// Words the recognizer heard that do not sound like speech (see [`highlights::speech_like`]).
+fn not_speech(sentences: &[Sentence], speech: f64) -> String {
+    let n: usize = sentences.iter().map(|s| s.tokens.len()).sum();
+    format!(
+        "no highlight: this does not sound like speech ({n} words heard in {speech:.0} s, few of them different): music or noise?"
     )
+}
+
+/// Candidate `c` over sentences `s` as a highlight: its span to the millisecond, its text and the
+/// sentences its posts are written from.
+fn as_highlight(s: &[Sentence], c: Candidate, why: String) -> Chosen {
+    let sentences: Vec<String> = s[c.first..=c.last]
+        .iter()
+        .map(|x| text::as_sentence(&x.text))
+        .collect();
+    let h = Highlight {
+        start: round_ms(c.start),
+        end: round_ms(c.end),
+        text: s[c.first..=c.last]
+            .iter()
+            .map(|x| x.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        score: c.score,
+        why,
+        sentences,
+    };
+    (c, h)
 }
 
 fn round_ms(t: f64) -> f64 {

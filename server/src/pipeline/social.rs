@@ -100,6 +100,9 @@ fn shape(platform: &str) -> Shape {
     }
 }
 
+/// `platform`'s post for highlight `h` (the episode summary's sentences when there is none), within
+/// `limit` characters: the title, the clip's own sentences, more of the summary where the platform
+/// shows it, then as many tags as fit.
 pub fn post(
     platform: &str,
     limit: usize,
@@ -108,7 +111,41 @@ pub fn post(
     clip: Option<String>,
 ) -> Post {
     let shape = shape(platform);
-    // No sentence twice, not even as the recognizer heard it a second time.
+    let (own, extra) = sentences_of(&shape, e, h);
+    let tags: Vec<String> = e
+        .keywords
+        .iter()
+        .take(shape.tags)
+        .map(|k| hashtag(k))
+        .collect();
+    let mut out = String::new();
+    if shape.title && !e.title.is_empty() {
+        out = text::fit(&e.title, limit);
+    }
+    // Room kept for the tags so they are not crowded out by a long clip.
+    let tag_line = tags.join(" ");
+    let reserve = if tag_line.is_empty() {
+        0
+    } else {
+        tag_line.chars().count() + 2
+    };
+    let para = own_paragraph(&out, &own, reserve, limit);
+    push_block(&mut out, &para, limit);
+    let more = summary_paragraph(&out, &extra, reserve, limit);
+    push_block(&mut out, &more, limit);
+    let line = tags_that_fit(&out, &tags, limit);
+    push_block(&mut out, &line, limit);
+    Post {
+        platform: platform.to_string(),
+        limit,
+        text: text::fit(&out, limit),
+        clip,
+    }
+}
+
+/// The clip's own sentences (with no clip, the episode summary's), and the summary's others when the
+/// platform shows them: no sentence twice, not even as the recognizer heard it a second time.
+fn sentences_of(shape: &Shape, e: &Enriched, h: Option<&Highlight>) -> (Vec<String>, Vec<String>) {
     let mut seen: Vec<String> = Vec::new();
     let mut fresh = |s: &str| {
         if text::norm_key(s).is_empty() || seen.iter().any(|x| text::near_duplicate(x, s)) {
@@ -117,7 +154,6 @@ pub fn post(
         seen.push(s.to_string());
         true
     };
-    // The clip's own sentences; with no clip, the episode summary's.
     let own: Vec<String> = match h {
         Some(h) if !h.sentences.is_empty() => h.sentences.clone(),
         Some(h) if !h.text.trim().is_empty() => vec![text::as_sentence(&h.text)],
@@ -132,30 +168,20 @@ pub fn post(
     } else {
         Vec::new()
     };
-    let tags: Vec<String> = e
-        .keywords
-        .iter()
-        .take(shape.tags)
-        .map(|k| hashtag(k))
-        .collect();
+    (own, extra)
+}
 
-    let mut out = String::new();
-    if shape.title && !e.title.is_empty() {
-        out = text::fit(&e.title, limit);
-    }
-    // Room kept for the tags so they are not crowded out by a long clip.
-    let tag_line = tags.join(" ");
-    let reserve = if tag_line.is_empty() {
-        0
-    } else {
-        tag_line.chars().count() + 2
-    };
-    let len = |s: &str| s.chars().count();
+fn char_len(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// Whole sentences of `own` while they fit after `out`, leaving `reserve` for the tags.
+fn own_paragraph(out: &str, own: &[String], reserve: usize, limit: usize) -> String {
     let mut para = String::new();
-    for s in &own {
+    for s in own {
         let sep = if para.is_empty() { "" } else { " " };
-        let head = if out.is_empty() { 0 } else { len(&out) + 2 };
-        if head + len(&para) + sep.len() + len(s) + reserve > limit {
+        let head = if out.is_empty() { 0 } else { char_len(out) + 2 };
+        if head + char_len(&para) + sep.len() + char_len(s) + reserve > limit {
             // Not even one sentence fits: the first one, cut on a word boundary.
             if para.is_empty() {
                 para = text::fit(s, limit.saturating_sub(head + reserve));
@@ -164,33 +190,34 @@ pub fn post(
         }
         para = para + sep + s;
     }
-    push_block(&mut out, &para, limit);
+    para
+}
+
+/// The summary's sentences while they fit after `out`, leaving `reserve` for the tags.
+fn summary_paragraph(out: &str, extra: &[String], reserve: usize, limit: usize) -> String {
     let mut more = String::new();
-    for s in &extra {
+    for s in extra {
         let sep = if more.is_empty() { "" } else { " " };
-        if len(&out) + 2 + len(&more) + sep.len() + len(s) + reserve > limit {
+        if char_len(out) + 2 + char_len(&more) + sep.len() + char_len(s) + reserve > limit {
             break;
         }
         more = more + sep + s;
     }
-    push_block(&mut out, &more, limit);
-    // Tags one by one: as many as fit.
+    more
+}
+
+/// Tags one by one: as many as fit after `out`.
+fn tags_that_fit(out: &str, tags: &[String], limit: usize) -> String {
     let mut line = String::new();
-    for t in &tags {
+    for t in tags {
         let sep = if line.is_empty() { "" } else { " " };
-        let head = if out.is_empty() { 0 } else { len(&out) + 2 };
-        if head + len(&line) + sep.len() + len(t) > limit {
+        let head = if out.is_empty() { 0 } else { char_len(out) + 2 };
+        if head + char_len(&line) + sep.len() + char_len(t) > limit {
             break;
         }
         line = line + sep + t;
     }
-    push_block(&mut out, &line, limit);
-    Post {
-        platform: platform.to_string(),
-        limit,
-        text: text::fit(&out, limit),
-        clip,
-    }
+    line
 }
 
 /// Clip `h`'s own posts, one per platform, each carrying that clip's rendition (`dir` is its

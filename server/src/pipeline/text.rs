@@ -52,23 +52,28 @@ pub fn is_content(w: &str) -> bool {
 /// one of the chosen trigrams is dropped (the trigram says it). Single frequent words fill in when the
 /// episode repeats too few phrases (a short episode).
 pub fn key_phrases(sentences: &[Vec<String>], n: usize) -> Vec<String> {
-    // Count per phrase and the position of its first occurrence, for a stable order.
+    let Counts { phrases, words } = count(sentences);
+    let mut out = top_phrases(phrases, &words, n);
+    if out.len() < n {
+        fill_with_words(&mut out, words, n);
+    }
+    out
+}
+
+/// Occurrences of each candidate phrase and content word, with the position of its first occurrence
+/// (one counter over both, in reading order) for a stable order.
+struct Counts {
+    phrases: HashMap<String, (usize, usize)>,
+    words: HashMap<String, (usize, usize)>,
+}
+
+fn count(sentences: &[Vec<String>]) -> Counts {
     let mut counts: HashMap<String, (usize, usize)> = HashMap::new();
     let mut words: HashMap<String, (usize, usize)> = HashMap::new();
     let mut pos = 0usize;
     for s in sentences {
         for len in [2usize, 3] {
-            for win in s.windows(len) {
-                // Content words at both ends; a function word may sit inside ("state of mind").
-                let (Some(first), Some(last)) = (win.first(), win.last()) else {
-                    continue;
-                };
-                if !is_content(first) || !is_content(last) || first == last {
-                    continue;
-                }
-                if len == 3 && !is_content(&win[1]) && !PHRASE_GLUE.contains(&win[1].as_str()) {
-                    continue;
-                }
+            for win in s.windows(len).filter(|win| is_phrase(win)) {
                 pos += 1;
                 let e = counts.entry(win.join(" ")).or_insert((0, pos));
                 e.0 += 1;
@@ -79,6 +84,29 @@ pub fn key_phrases(sentences: &[Vec<String>], n: usize) -> Vec<String> {
             words.entry(w.clone()).or_insert((0, pos)).0 += 1;
         }
     }
+    Counts {
+        phrases: counts,
+        words,
+    }
+}
+
+/// Content words at both ends; a function word may sit inside ("state of mind").
+fn is_phrase(win: &[String]) -> bool {
+    let (Some(first), Some(last)) = (win.first(), win.last()) else {
+        return false;
+    };
+    if !is_content(first) || !is_content(last) || first == last {
+        return false;
+    }
+    !(win.len() == 3 && !is_content(&win[1]) && !PHRASE_GLUE.contains(&win[1].as_str()))
+}
+
+/// Up to `n` phrases that recur, the weightiest first, none a repeat of a chosen one.
+fn top_phrases(
+    counts: HashMap<String, (usize, usize)>,
+    words: &HashMap<String, (usize, usize)>,
+    n: usize,
+) -> Vec<String> {
     let mut phrases: Vec<(String, usize, usize)> = counts
         .into_iter()
         .filter(|(_, (c, _))| *c >= 2)
@@ -115,24 +143,25 @@ pub fn key_phrases(sentences: &[Vec<String>], n: usize) -> Vec<String> {
             out.push((p, c));
         }
     }
-    let mut out: Vec<String> = out.into_iter().map(|(p, _)| p).collect();
-    if out.len() < n {
-        // Single words of four letters or more: shorter ones rarely name a topic alone.
-        let mut ws: Vec<(String, (usize, usize))> = words
-            .into_iter()
-            .filter(|(w, (c, _))| *c >= 2 && w.chars().count() >= 4)
-            .collect();
-        ws.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.1.1.cmp(&b.1.1)));
-        for (w, _) in ws {
-            if out.len() >= n {
-                break;
-            }
-            if !out.iter().any(|p| p.split(' ').any(|x| x == w)) {
-                out.push(w);
-            }
+    out.into_iter().map(|(p, _)| p).collect()
+}
+
+/// The episode repeats too few phrases (a short episode): single words of four letters or more fill
+/// in, the most frequent first (shorter ones rarely name a topic alone), none already in a phrase.
+fn fill_with_words(out: &mut Vec<String>, words: HashMap<String, (usize, usize)>, n: usize) {
+    let mut ws: Vec<(String, (usize, usize))> = words
+        .into_iter()
+        .filter(|(w, (c, _))| *c >= 2 && w.chars().count() >= 4)
+        .collect();
+    ws.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.1.1.cmp(&b.1.1)));
+    for (w, _) in ws {
+        if out.len() >= n {
+            break;
+        }
+        if !out.iter().any(|p| p.split(' ').any(|x| x == w)) {
+            out.push(w);
         }
     }
-    out
 }
 
 /// TextRank centrality of each sentence: PageRank over a graph whose edges weigh the content words two

@@ -25,19 +25,6 @@ pub enum Transcriber {
     Builtin,
 }
 
-impl Transcriber {
-    /// `EWG_TRANSCRIBE` for code paths that do not go through clap (`ewg process`); the server's flag
-    /// has already refused a bad value with exit 2, so here a bad value only warns.
-    pub fn from_env() -> Option<Self> {
-        let v = std::env::var("EWG_TRANSCRIBE").ok()?;
-        let parsed = <Self as clap::ValueEnum>::from_str(v.trim(), true);
-        if parsed.is_err() {
-            tracing::warn!(value = %v, "EWG_TRANSCRIBE is not auto|sidecar|command|builtin; using auto");
-        }
-        parsed.ok()
-    }
-}
-
 /// Which built-in recognizer a transcript would come from now (for `/api/health`): Whisper when its
 /// environment and model are installed, else pocketsphinx with the reason, else `none: …`.
 pub fn builtin_engine(env: &std::path::Path, model: whisper::AsrModel) -> String {

@@ -3,7 +3,7 @@
 //! without it) and the pocketsphinx fallback. (Unit tests for now: the shared integration binary has not
 //! landed.)
 
-use crate::cli::config::{Common, ServeArgs};
+use crate::cli::config::{Common, JobArgs, ServeArgs};
 use crate::ids::EpisodeId;
 use crate::jobs::Jobs;
 use crate::pipeline::transcribe::Transcriber;
@@ -70,7 +70,10 @@ async fn lab_with(dir: &Path, tweak: impl FnOnce(&mut PipelineConfig)) -> Lab {
         database_url: None,
     };
     let serve = ServeArgs {
-        transcriber: Some(Transcriber::Builtin),
+        jobs: JobArgs {
+            transcriber: Some(Transcriber::Builtin),
+            ..JobArgs::default()
+        },
         ..ServeArgs::default()
     };
     let studio = Studio::open(&serve.settings(&common)).await.expect("open");
@@ -584,8 +587,6 @@ async fn whisper_reads_audio_longer_than_a_chunk_across_the_cut() {
 /// keep their limits without repeating a sentence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spoken_episode_gets_whole_sentence_highlights_at_pauses_spread_and_apart() {
-    use crate::pipeline::highlights::PAUSE_SECS;
-    use crate::pipeline::{social, text};
     let dir = tempfile::tempdir().expect("tempdir");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/sample-topics.txt");
     sample_media(
@@ -606,11 +607,46 @@ async fn spoken_episode_gets_whole_sentence_highlights_at_pauses_spread_and_apar
     let ep = lab.run(id).await;
     assert_eq!(ep.state, "done", "{:?}", ep.error);
 
-    let read = |rel: String| -> serde_json::Value {
-        serde_json::from_slice(&std::fs::read(dir.path().join(&rel)).expect(&rel)).expect(&rel)
-    };
-    let t = read(format!("transcripts/{id}.json"));
-    let words: Vec<(f64, f64)> = t["words"]
+    let words = recognized_words(dir.path(), id);
+    let speech = (words[0].0, words[words.len() - 1].1);
+    let e = read_json(dir.path(), &format!("enriched/{id}.json"));
+    let clips = e["highlights"].as_array().expect("highlights");
+    for h in clips {
+        let (a, b) = span(h);
+        println!(
+            "clip {a:.2}–{b:.2} s ({:.1} s) of {:.1}–{:.1} s: {}",
+            b - a,
+            speech.0,
+            speech.1,
+            h["why"]
+        );
+    }
+    assert_eq!(clips.len(), 3, "{e}");
+    let all = e["candidates"].as_array().expect("candidates");
+    for h in clips.iter().chain(all) {
+        assert_whole_sentences_at_pauses(h, &words);
+    }
+    assert_none_overlap(all);
+    assert_spread(clips, speech, &e);
+    assert_posts_keep_limits_without_repeats(dir.path(), id);
+    for n in 1..=3 {
+        let eid = EpisodeId::parse(id).expect("id");
+        let clip = dir
+            .path()
+            .join(lab.studio.root.clip_dir(&eid, n))
+            .join("16x9_subtitled.mp4");
+        assert!(clip.is_file(), "{}", clip.display());
+    }
+}
+
+fn read_json(dir: &Path, rel: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join(rel)).expect(rel)).expect(rel)
+}
+
+/// The recognizer's words as (start, end) from the episode's transcript json.
+fn recognized_words(dir: &Path, id: &str) -> Vec<(f64, f64)> {
+    let t = read_json(dir, &format!("transcripts/{id}.json"));
+    t["words"]
         .as_array()
         .expect("words")
         .iter()
@@ -620,54 +656,48 @@ async fn spoken_episode_gets_whole_sentence_highlights_at_pauses_spread_and_apar
                 w["end"].as_f64().unwrap_or(0.0),
             )
         })
-        .collect();
-    let (speech_from, speech_to) = (words[0].0, words[words.len() - 1].1);
-    let e = read(format!("enriched/{id}.json"));
-    let clips = e["highlights"].as_array().expect("highlights");
-    for h in clips {
-        let (a, b) = (
-            h["start"].as_f64().unwrap_or(0.0),
-            h["end"].as_f64().unwrap_or(0.0),
+        .collect()
+}
+
+fn span(h: &serde_json::Value) -> (f64, f64) {
+    (
+        h["start"].as_f64().unwrap_or(-1.0),
+        h["end"].as_f64().unwrap_or(-1.0),
+    )
+}
+
+/// A clip (or candidate) of 20–60 s whose both ends lie in a pause of at least [`PAUSE_SECS`] between
+/// recognized words, never inside one, and that says why it was chosen.
+fn assert_whole_sentences_at_pauses(h: &serde_json::Value, words: &[(f64, f64)]) {
+    use crate::pipeline::highlights::PAUSE_SECS;
+    let (a, b) = span(h);
+    assert!((20.0..=60.0).contains(&(b - a)), "{h}");
+    for t in [a, b] {
+        assert!(
+            !words.iter().any(|w| w.0 < t && t < w.1),
+            "{t} cuts a word: {h}"
         );
-        println!(
-            "clip {a:.2}–{b:.2} s ({:.1} s) of {speech_from:.1}–{speech_to:.1} s: {}",
-            b - a,
-            h["why"]
-        );
-    }
-    assert_eq!(clips.len(), 3, "{e}");
-    let span = |h: &serde_json::Value| {
-        (
-            h["start"].as_f64().unwrap_or(-1.0),
-            h["end"].as_f64().unwrap_or(-1.0),
-        )
-    };
-    for h in clips
-        .iter()
-        .chain(e["candidates"].as_array().expect("candidates"))
-    {
-        let (a, b) = span(h);
-        assert!((20.0..=60.0).contains(&(b - a)), "{h}");
-        for t in [a, b] {
-            assert!(
-                !words.iter().any(|w| w.0 < t && t < w.1),
-                "{t} cuts a word: {h}"
-            );
-            let before = words.iter().rev().find(|w| w.1 <= t);
-            let after = words.iter().find(|w| w.0 >= t);
-            if let (Some(x), Some(y)) = (before, after) {
-                assert!(y.0 - x.1 >= PAUSE_SECS - 1e-6, "{t} is not in a pause: {h}");
-            }
+        let before = words.iter().rev().find(|w| w.1 <= t);
+        let after = words.iter().find(|w| w.0 >= t);
+        if let (Some(x), Some(y)) = (before, after) {
+            assert!(y.0 - x.1 >= PAUSE_SECS - 1e-6, "{t} is not in a pause: {h}");
         }
-        assert!(!h["why"].as_str().unwrap_or("").is_empty(), "{h}");
     }
-    let all = e["candidates"].as_array().expect("candidates");
+    assert!(!h["why"].as_str().unwrap_or("").is_empty(), "{h}");
+}
+
+fn assert_none_overlap(all: &[serde_json::Value]) {
     for (i, x) in all.iter().enumerate() {
         for y in &all[i + 1..] {
             let ((a, b), (c, d)) = (span(x), span(y));
             assert!(b <= c || d <= a, "{x} overlaps {y}");
         }
     }
+}
+
+/// The clips are not all in one third of the speech (`speech`: its first and last word's times).
+fn assert_spread(clips: &[serde_json::Value], speech: (f64, f64), e: &serde_json::Value) {
+    let (speech_from, speech_to) = speech;
     let third = |h: &serde_json::Value| {
         let (a, b) = span(h);
         (((a + b) / 2.0 - speech_from) / (speech_to - speech_from) * 3.0) as i64
@@ -678,9 +708,12 @@ async fn spoken_episode_gets_whole_sentence_highlights_at_pauses_spread_and_apar
         thirds.len() >= 2,
         "all clips in one third of the episode: {e}"
     );
+}
 
+fn assert_posts_keep_limits_without_repeats(dir: &Path, id: &str) {
+    use crate::pipeline::{social, text};
     for (platform, limit) in social::PLATFORMS {
-        let p = read(format!("social/{id}/{platform}.json"));
+        let p = read_json(dir, &format!("social/{id}/{platform}.json"));
         let body = p["text"].as_str().expect("text");
         assert!(body.chars().count() <= limit, "{platform}: {body}");
         let mut seen: Vec<String> = Vec::new();
@@ -691,13 +724,5 @@ async fn spoken_episode_gets_whole_sentence_highlights_at_pauses_spread_and_apar
             );
             seen.push(s);
         }
-    }
-    for n in 1..=3 {
-        let eid = EpisodeId::parse(id).expect("id");
-        let clip = dir
-            .path()
-            .join(lab.studio.root.clip_dir(&eid, n))
-            .join("16x9_subtitled.mp4");
-        assert!(clip.is_file(), "{}", clip.display());
     }
 }

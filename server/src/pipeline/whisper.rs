@@ -63,16 +63,6 @@ impl AsrModel {
             AsrModel::Base => "whisper base",
         }
     }
-
-    /// `EWG_ASR_MODEL` for code paths that do not go through clap; a bad value warns and gives tiny.en.
-    pub fn from_env() -> Option<Self> {
-        let v = std::env::var("EWG_ASR_MODEL").ok()?;
-        let parsed = <Self as clap::ValueEnum>::from_str(v.trim(), true);
-        if parsed.is_err() {
-            tracing::warn!(value = %v, "EWG_ASR_MODEL is not tiny.en|base; using tiny.en");
-        }
-        parsed.ok()
-    }
 }
 
 /// Why the Whisper recognizer produced no words.

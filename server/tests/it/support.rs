@@ -7,7 +7,7 @@
 //! check the wire shape itself.
 
 use app::api::{ApiError, EpisodeDetail, Role, Stage};
-use ewg::cli::config::{Common, ServeArgs};
+use ewg::cli::config::{Common, JobArgs, ServeArgs};
 use ewg::studio::Studio;
 use reqwest::StatusCode;
 use serde::Serialize;
@@ -276,13 +276,16 @@ impl Env {
             secure_cookies: opts.secure_cookies,
             public_url: opts.public_url,
             trusted_proxies: opts.trusted_proxies,
-            transcriber: opts.transcriber,
+            jobs: JobArgs {
+                transcriber: opts.transcriber,
+                transcribe_cmd: opts.transcribe_cmd.map(str::to_string),
+                scratch_dir: opts.scratch_dir,
+                disk_reserve_mb: opts.disk_reserve_mb,
+                ..JobArgs::default()
+            },
             trash: opts.trash,
             stuck_after: ewg::studio::StuckLimits::parse(opts.stuck_after.unwrap_or(""))
                 .expect("stuck limits"),
-            transcribe_cmd: opts.transcribe_cmd.map(str::to_string),
-            scratch_dir: opts.scratch_dir,
-            disk_reserve_mb: opts.disk_reserve_mb,
             edges: Box::new(opts.edges),
             ..ServeArgs::default()
         };
