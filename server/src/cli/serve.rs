@@ -17,7 +17,7 @@ pub(super) async fn serve(common: Common, args: ServeArgs) -> Result<(), Failure
     let shutdown = CancellationToken::new();
     liveness::announce(
         studio.registry.clone(),
-        "serve",
+        app::api::NodeRole::Serve,
         args.workers,
         shutdown.clone(),
     )
@@ -45,7 +45,7 @@ pub(super) async fn worker(common: Common, args: WorkerArgs) -> Result<(), Failu
     let shutdown = CancellationToken::new();
     liveness::announce(
         studio.registry.clone(),
-        "worker",
+        app::api::NodeRole::Worker,
         args.workers,
         shutdown.clone(),
     )

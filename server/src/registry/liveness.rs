@@ -4,6 +4,7 @@
 //! machine. It lives with the registry because the registry's own queries ([`super::runs`]) judge owners.
 
 use super::Registry;
+use app::api::NodeRole;
 use std::sync::OnceLock;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -14,12 +15,7 @@ pub const HEARTBEAT_MS: i64 = 2_000;
 /// Registers this process in `nodes` as `role` with `slots` job slots, renews it until `shutdown`, then
 /// marks it stopped. Registry trouble is logged, never fatal: the node row is for people, leases and
 /// run heartbeats are what coordination rests on.
-pub async fn announce(
-    registry: Registry,
-    role: &'static str,
-    slots: u16,
-    shutdown: CancellationToken,
-) {
+pub async fn announce(registry: Registry, role: NodeRole, slots: u16, shutdown: CancellationToken) {
     let id = node_id();
     if let Err(e) = registry
         .register_node(id, role, &hostname(), i64::from(slots))

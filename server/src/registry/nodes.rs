@@ -43,7 +43,13 @@ impl Registry {
     }
 
     /// Announces this process (again, after a restart with the same id).
-    pub async fn register_node(&self, id: &str, role: &str, host: &str, slots: i64) -> Result<()> {
+    pub async fn register_node(
+        &self,
+        id: &str,
+        role: NodeRole,
+        host: &str,
+        slots: i64,
+    ) -> Result<()> {
         let sql = format!(
             "INSERT INTO nodes (id, role, host, slots, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, {DB_NOW})
              ON CONFLICT (id) DO UPDATE SET role = excluded.role, slots = excluded.slots,
@@ -51,7 +57,7 @@ impl Registry {
         );
         sqlx::query(&sql)
             .bind(id)
-            .bind(role)
+            .bind(role.as_str())
             .bind(host)
             .bind(slots)
             .bind(now_ms())

@@ -108,7 +108,7 @@ async fn a_full_disk_never_leaves_the_sqlite_registry_locked() {
             let again = registry.enqueue(&e.id, 2, false).await;
             assert!(again.is_err(), "a second live job is refused");
             registry
-                .register_node("full-node", "serve", "host", 1)
+                .register_node("full-node", app::api::NodeRole::Serve, "host", 1)
                 .await
         }
         .await;

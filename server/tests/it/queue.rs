@@ -29,7 +29,13 @@ async fn the_queue_shows_what_runs_where_what_waits_in_order_and_an_eta_from_sta
     })
     .await;
     let stop = CancellationToken::new();
-    ewg::registry::liveness::announce(env.studio.registry.clone(), "serve", 1, stop.clone()).await;
+    ewg::registry::liveness::announce(
+        env.studio.registry.clone(),
+        app::api::NodeRole::Serve,
+        1,
+        stop.clone(),
+    )
+    .await;
 
     let empty = queue(&env).await;
     assert!(
