@@ -66,15 +66,10 @@ impl Cleanup {
             .collect();
         ids.sort();
         ids.dedup();
-        let spec = Spec {
-            trigger: Trigger::Budget,
-            actor: "scheduler",
-            scope: format!("storage budget: {} episodes", ids.len()),
-            episode: None,
-            dry_run,
-            then: Then::Reset,
-            purge_now: false,
-        };
+        let scope = format!("storage budget: {} episodes", ids.len());
+        let spec = Spec::new(Trigger::Budget, "scheduler", scope)
+            .dry_run(dry_run)
+            .then(Then::Reset);
         let run = match self.begin_claimed(spec, &ids).await {
             Ok(run) => run,
             // An episode became busy since the plan: the next pass plans again.

@@ -3,10 +3,15 @@
 //!
 //! | file | concern |
 //! |---|---|
-//! | `actions.rs` | the actions callers ask for: an attempt, an episode, Deep Clean, the schedule |
+//! | `actions.rs` | the actions callers ask for about episodes: an attempt, an episode, a clip, an edit |
+//! | `deep_clean.rs` | Deep Clean: failed episodes whole, the orphan sweep and its confirmation, single-flight |
+//! | `schedule.rs` | the schedule's pass: stale uploads and scratch, dead owners' trash, then the budget |
 //! | `plan.rs` | from registry rows and fixed per-episode places to the paths a run removes |
 //! | `sweep.rs` | the orphan sweep and the guard against mass deletion |
-//! | `execute.rs` | a run's life: its row and heartbeat, the two phases, the one-transaction commit |
+//! | `execute.rs` | a run's life in order: its row and heartbeat, phase one, the commit, the report |
+//! | `take.rs` | phase one: targets moved into the run's trash (or measured), and put back on a refusal |
+//! | `commit.rs` | the one-transaction commit (retried), then the trash kept or purged (phase two) |
+//! | `report.rs` | a run's report: empty, plus what a purge removed, and the result it adds up to |
 //! | `repair.rs` | recovery of runs and jobs whose owner is gone |
 //! | `budget.rs` | the storage budget: evicting regenerable artifacts of finished episodes |
 //! | `retention.rs` | how long kept trash stays, and what purges it (retention, budget, disk, people) |
@@ -26,15 +31,20 @@
 
 mod actions;
 mod budget;
+mod commit;
+mod deep_clean;
 mod execute;
 mod plan;
 mod repair;
+mod report;
 mod restore;
 mod retention;
+mod schedule;
 mod sweep;
+mod take;
 mod uploads;
 
-pub use actions::DeepCleanRequest;
+pub use deep_clean::DeepCleanRequest;
 
 /// Every fixed place of an episode's derived files (README "Data"), what a whole-episode cleanup removes.
 pub fn fixed_places(root: &crate::storage::DataRoot, id: &crate::ids::EpisodeId) -> Vec<String> {

@@ -2,7 +2,7 @@
 //! it beside a live server (a CLI command, a second process) is safe: a run whose owner still heartbeats,
 //! or a job whose lease is current, is never touched.
 
-use super::execute::{add_purged, empty_report, result_of};
+use super::report::{add_purged, empty_report, result_of};
 use super::{Cleanup, Keep, RUN_STALE_MS, Trigger};
 use crate::error::{Error, Result};
 use crate::ids::EpisodeId;

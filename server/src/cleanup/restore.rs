@@ -13,7 +13,7 @@ use super::retention::{TRASH_STALE_MS, gone};
 use super::{Cleanup, Trigger};
 use crate::error::{Error, Result};
 use crate::ids::EpisodeId;
-use crate::registry::{Restored, Then, TrashedEpisode, TrashedRow};
+use crate::registry::{Restored, TrashedEpisode, TrashedRow};
 use crate::storage::DeleteError;
 use app::api::{
     CleanupReport, CleanupResult, PathError, RestoreReport, RestoreRequest, TrashState,
@@ -42,15 +42,13 @@ struct Plan {
 
 impl Plan {
     fn spec<'a>(&'a self, actor: &'a str, dry_run: bool) -> Spec<'a> {
-        Spec {
-            trigger: Trigger::Restore,
+        Spec::new(
+            Trigger::Restore,
             actor,
-            scope: format!("restore of run {}", self.from),
-            episode: (self.ids.len() == 1).then(|| &self.ids[0]),
-            dry_run,
-            then: Then::Release,
-            purge_now: false,
-        }
+            format!("restore of run {}", self.from),
+        )
+        .episode((self.ids.len() == 1).then(|| &self.ids[0]))
+        .dry_run(dry_run)
     }
 
     /// The answer before anything moved (a dry run's whole answer).
@@ -96,7 +94,7 @@ impl Cleanup {
                 return Err(e);
             }
         };
-        let mut report = super::execute::empty_report(&run.record, vec![]);
+        let mut report = super::report::empty_report(&run.record, vec![]);
         report.files = measured.0;
         report.bytes = measured.1;
         let out = plan.report(&restore_id, req.dry_run, measured);
@@ -207,7 +205,7 @@ impl Cleanup {
             self.drop_empty_run_dir(&from).await;
         }
         report.paths = moved.iter().map(|p| p.path.clone()).collect();
-        report.result = super::execute::result_of(&report);
+        report.result = super::report::result_of(&report);
         self.registry.finish_run(&report, &self.node).await?;
         tracing::info!(run = %restore_id, from_run = %from, actor, paths = moved.len(), rows = rows.len(),
             episodes = episodes.len(), errors = report.errors.len(), "trash restored");
