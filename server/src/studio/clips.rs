@@ -128,9 +128,9 @@ impl Studio {
             .await?;
         }
         let mut media = EpisodeMedia::default();
-        super::console::highlight_candidates(&merged, &mut media);
+        super::media::highlight_candidates(&merged, &mut media);
         Ok(DiscoverClipsOutcome {
-            discovery: super::console::settings_of(merged.discovery),
+            discovery: super::media::settings_of(merged.discovery),
             candidates: media.candidates,
             note: merged.note,
             dry_run: req.dry_run,

@@ -10,7 +10,8 @@
 //! | `scan.rs` | "Scan inbox" as a background job: one at a time, progress while it runs | `Scanning` |
 //! | `queue.rs` | the queue view (running per worker, queued, ETA), workers, an episode's attempts | `Work` |
 //! | `cleaning.rs` | process, episode cleanup, force reprocess, retry with cleanup, Deep Clean | `Cleaning` |
-//! | `console.rs` | failure groups and their cleanup, an episode's media, per-clip delete and regenerate | `Failures` |
+//! | `console.rs` | failure groups and their cleanup, per-clip delete and regenerate | `Failures` |
+//! | `media.rs` | an episode's media as its page shows it: transcript, page, candidates, clips, posts | |
 //! | `clips.rs` | clip edits: delete, cut again, render a candidate, nudge by a sentence, discover again | `ClipEditing` |
 //! | `undo.rs` | the trash, restore, purge on request, and where the disk goes | `TrashAndStorage` |
 //! | `accounts.rs` | sign-in and sessions; users and API tokens for `ewg user` / `ewg token` | `Sessions` |
@@ -29,6 +30,7 @@ mod console;
 mod episodes;
 mod inbox;
 mod live;
+mod media;
 mod queue;
 mod scan;
 mod settings;
