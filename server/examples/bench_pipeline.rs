@@ -1,7 +1,7 @@
 //! Pipeline overhead: processes 10 generated episodes with one worker, then replays exactly the ffmpeg
 //! commands the pipeline ran, one after another, and prints both wall times and their ratio.
 //!
-//!   cargo run --release -p ewg --example bench_pipeline [EPISODES] [SECONDS]
+//!   cargo run --release -p ewg --features testing --example bench_pipeline [EPISODES] [SECONDS]
 
 use ewg::cli::config::Common;
 use ewg::jobs::Jobs;

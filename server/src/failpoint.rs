@@ -7,16 +7,16 @@
 //! | `crash` | the process aborts on the spot (as `kill -9` would) |
 //! | `stop` | the process stops itself (SIGSTOP) until someone sends SIGCONT: an owner paused past its lease |
 //!
-//! Unset, a point costs one check of a parsed-once empty list. The points are listed in [`POINTS`] so a
-//! sweep can visit every one (`it::faults`); the older single-purpose variables
-//! (`EWG_FAILPOINT_CRASH_AFTER_TRASH`, …) remain for the tests written against them.
+//! Only with the `testing` feature (`cargo test -p ewg --features testing`, as `scripts/test` runs it).
+//! Without it — every production build — [`hit`] is an inlined `Ok(())`, so the points compile to nothing
+//! and `EWG_FAILPOINTS` is never read. The points are listed in [`POINTS`] (a cleanup run's, so a sweep
+//! can visit every one: `it::faults`) and [`JOB_POINTS`].
 
-use crate::error::{Error, Result};
-use std::sync::OnceLock;
+use crate::error::Result;
 
-/// Every failpoint, in the order a cleanup run reaches them, with the modes that mean something there:
-/// a step can fail (`error`), and any point can crash or stop; a point between two steps has no step
-/// to fail.
+/// Every failpoint of a cleanup run, in the order a run reaches them, with the modes that mean something
+/// there: a step can fail (`error`), and any point can crash or stop; a point between two steps has no
+/// step to fail.
 pub const POINTS: &[(&str, &[&str])] = &[
     // A run's row is written and its episodes claimed; nothing planned yet.
     ("run.begin", ALL),
@@ -32,22 +32,18 @@ pub const POINTS: &[(&str, &[&str])] = &[
     ("run.finish", ALL),
 ];
 
+/// The failpoints of a job's life (outside any cleanup run).
+pub const JOB_POINTS: &[(&str, &[&str])] = &[
+    // A failed job's outcome recorded (episode failed, with its reason); its attempt not yet cleaned
+    // nor the job closed: the second of a job's two end writes never happens.
+    ("job.after_outcome", BETWEEN),
+];
+
 const ALL: &[&str] = &["error", "crash", "stop"];
 const BETWEEN: &[&str] = &["crash", "stop"];
 
-fn configured() -> &'static [(String, String)] {
-    static SET: OnceLock<Vec<(String, String)>> = OnceLock::new();
-    SET.get_or_init(|| {
-        std::env::var("EWG_FAILPOINTS")
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-            .collect()
-    })
-}
-
 /// Reaches failpoint `name`: `Ok(())` unless the environment set it.
+#[cfg(feature = "testing")]
 pub fn hit(name: &str) -> Result<()> {
     let Some((_, mode)) = configured().iter().find(|(k, _)| k == name) else {
         return Ok(());
@@ -60,6 +56,29 @@ pub fn hit(name: &str) -> Result<()> {
             unsafe { libc::raise(libc::SIGSTOP) };
             Ok(())
         }
-        _ => Err(Error::Internal(format!("failpoint {name}: injected error"))),
+        _ => Err(crate::error::Error::Internal(format!(
+            "failpoint {name}: injected error"
+        ))),
     }
+}
+
+/// Without the `testing` feature no failpoint exists: every point is `Ok(())`.
+#[cfg(not(feature = "testing"))]
+#[inline(always)]
+pub fn hit(_name: &str) -> Result<()> {
+    Ok(())
+}
+
+/// `EWG_FAILPOINTS` as `(point, mode)` pairs, parsed once: an unset point costs one look through it.
+#[cfg(feature = "testing")]
+fn configured() -> &'static [(String, String)] {
+    static SET: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        std::env::var("EWG_FAILPOINTS")
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect()
+    })
 }

@@ -306,10 +306,8 @@ impl Jobs {
             tracing::warn!("job lost its episode before it ended; leaving it to its new owner");
             return Ok(());
         }
-        // Failpoint for the recovery tests: die between the two writes that end a failed job.
-        if std::env::var_os("EWG_FAILPOINT_CRASH_AFTER_OUTCOME").is_some() {
-            std::process::abort();
-        }
+        // Between the two writes that end a failed job: the recovery tests die here (`crash`).
+        let _ = crate::failpoint::hit("job.after_outcome");
         let trigger = if state == JobState::Cancelled {
             Trigger::Cancel
         } else {

@@ -18,7 +18,7 @@
 //! | [`auth`] | passwords, sessions, tokens, login limits, Origin checks |
 //! | [`http`] | the axum router and its handlers |
 //! | [`cli`] | the `ewg` command line; its flags ([`cli::config`]) become the settings the layers below define |
-//! | [`failpoint`] | `EWG_FAILPOINTS`: fault injection at each step of a cleanup run, for the sweep in `it::faults` |
+//! | [`failpoint`] | `EWG_FAILPOINTS`: fault injection at each step of a cleanup run and a job's end, for `it::faults` and the recovery tests; only with the `testing` feature (nothing in a production build) |
 //! | [`ids`], [`error`], [`metrics`], [`units`] | episode ids, the error type, `/metrics`, durations as written |
 //!
 //! The design rules (what may delete what, who owns an episode, what survives a crash) are stated in the

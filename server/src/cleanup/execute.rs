@@ -184,17 +184,9 @@ impl Cleanup {
             self.registry.release_episodes(&record.id).await?;
             Vec::new()
         } else {
-            // Failpoints for the recovery tests: die, or stop (SIGSTOP, until a SIGCONT) past the run's
-            // lease, between phase one and the registry commit.
-            if std::env::var_os("EWG_FAILPOINT_CRASH_AFTER_TRASH").is_some() {
-                std::process::abort();
-            }
-            // Between two steps: only `crash` and `stop` mean something here.
+            // Between two steps, so only `crash` and `stop` mean something here: the recovery tests die,
+            // or stop (SIGSTOP, until a SIGCONT) past the run's lease, before the registry commit.
             let _ = crate::failpoint::hit("run.after_trash");
-            if std::env::var_os("EWG_FAILPOINT_STOP_AFTER_TRASH").is_some() {
-                // SAFETY: raise has no memory-safety preconditions.
-                unsafe { libc::raise(libc::SIGSTOP) };
-            }
             let rows = PlannedRows {
                 ids: &drop_ids,
                 whole_episodes: &whole,

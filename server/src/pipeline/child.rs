@@ -311,14 +311,19 @@ pub struct Recorded {
     pub cwd: Option<std::path::PathBuf>,
 }
 
+// The recorder is test machinery: it exists only with the `testing` feature (the benchmarks that use it
+// require it). Without the feature `record` compiles to nothing.
+#[cfg(feature = "testing")]
 static RECORDER: std::sync::Mutex<Option<Vec<Recorded>>> = std::sync::Mutex::new(None);
 
 /// Starts recording every command [`run`] executes (benchmarks only).
+#[cfg(feature = "testing")]
 pub fn start_recording() {
     *RECORDER.lock().unwrap_or_else(|e| e.into_inner()) = Some(Vec::new());
 }
 
 /// Stops recording and returns what ran.
+#[cfg(feature = "testing")]
 pub fn take_recording() -> Vec<Recorded> {
     RECORDER
         .lock()
@@ -327,6 +332,7 @@ pub fn take_recording() -> Vec<Recorded> {
         .unwrap_or_default()
 }
 
+#[cfg(feature = "testing")]
 fn record(cmd: &Command) {
     if let Some(log) = RECORDER.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
         let std = cmd.as_std();
@@ -336,6 +342,26 @@ fn record(cmd: &Command) {
             cwd: std.get_current_dir().map(|d| d.to_path_buf()),
         });
     }
+}
+
+#[cfg(not(feature = "testing"))]
+#[inline(always)]
+fn record(_cmd: &Command) {}
+
+/// Without the `testing` feature there is no recorder; these keep the public names (re-exported by
+/// `ffmpeg`) and fail loudly instead of recording nothing.
+#[cfg(not(feature = "testing"))]
+pub fn start_recording() {
+    panic!(
+        "the command recorder needs the `testing` feature: cargo run -p ewg --features testing ..."
+    )
+}
+
+#[cfg(not(feature = "testing"))]
+pub fn take_recording() -> Vec<Recorded> {
+    panic!(
+        "the command recorder needs the `testing` feature: cargo run -p ewg --features testing ..."
+    )
 }
 
 #[cfg(test)]

@@ -498,6 +498,10 @@ async fn force_reprocess_stops_the_writing_job_first_and_leaves_nothing_of_the_o
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "testing"),
+    ignore = "needs the failpoints: cargo test -p ewg --features testing"
+)]
 fn a_crash_between_rename_and_purge_is_finished_by_the_next_run() {
     let dir = tempfile::tempdir().unwrap();
     make_media(
@@ -521,7 +525,7 @@ fn a_crash_between_rename_and_purge_is_finished_by_the_next_run() {
     assert!(rows > 10);
 
     let crashed = ewg(&["clean", TALK])
-        .env("EWG_FAILPOINT_CRASH_AFTER_TRASH", "1")
+        .env("EWG_FAILPOINTS", "run.after_trash=crash")
         .output()
         .unwrap();
     assert!(

@@ -444,12 +444,16 @@ fn proc_state(pid: u32) -> Option<char> {
 /// another process recovers the run. When the owner wakes it finds the run is no longer its own and
 /// changes nothing: no second commit, no run brought back to life, no trash touched; it says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "testing"),
+    ignore = "needs the failpoints: cargo test -p ewg --features testing"
+)]
 async fn an_owner_paused_past_its_lease_changes_nothing_when_it_wakes() {
     let (env, ids) = one_done_episode("paused").await;
     let id = ids[0].clone();
     let mut owner = db::ewg(env.root())
         .args(["clean", &id])
-        .env("EWG_FAILPOINT_STOP_AFTER_TRASH", "1")
+        .env("EWG_FAILPOINTS", "run.after_trash=stop")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -582,6 +586,10 @@ async fn assert_invariants(
 /// A report the CLI printed must not claim what did not happen. (`stop`, a pause past the lease, is
 /// `an_owner_paused_past_its_lease_changes_nothing_when_it_wakes`: each case waits 20 s.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feature = "testing"),
+    ignore = "needs the failpoints: cargo test -p ewg --features testing"
+)]
 async fn failpoint_sweep_over_a_cleanup_runs_life_keeps_rows_and_disk_in_step() {
     let env = Env::start(|inbox| {
         make_media(

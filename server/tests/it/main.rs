@@ -36,7 +36,11 @@
 //!   and live jobs refused, partial restores, retention/budget/disk-pressure purges, the CLI, storage.
 //! - [`upload`]: browser uploads into the inbox: names, roles, sizes, overwrites, aborted and in-flight.
 //!
-//! Run one area with a filter: `cargo test -p ewg --test it cleanup::`.
+//! Run one area with a filter: `cargo test -p ewg --features testing --test it cleanup::`.
+//!
+//! The tests that inject faults through failpoints (`ewg::failpoint`: a crash or a pause at a named
+//! step) need the `testing` feature, which compiles the failpoints into the `ewg` binary under test
+//! (`scripts/test` enables it). Without it they are ignored, each saying so, and the rest runs.
 
 mod api;
 mod cleanup;

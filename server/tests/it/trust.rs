@@ -343,6 +343,10 @@ async fn a_job_reaped_while_it_runs_cannot_overwrite_the_episode() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "testing"),
+    ignore = "needs the failpoints: cargo test -p ewg --features testing"
+)]
 async fn a_crash_between_a_failed_jobs_two_end_writes_keeps_its_reason_and_cleans_it() {
     let dir = tempfile::tempdir().unwrap();
     make_media(
@@ -370,7 +374,7 @@ async fn a_crash_between_a_failed_jobs_two_end_writes_keeps_its_reason_and_clean
     let crashing = serve_with(
         dir.path(),
         port,
-        &[("EWG_FAILPOINT_CRASH_AFTER_OUTCOME", "1")],
+        &[("EWG_FAILPOINTS", "job.after_outcome=crash")],
     );
     wait_up(port).await;
     let api = client(port);
