@@ -71,6 +71,22 @@ fn eta(
     Some((left + attempt * queued as i64) / slots)
 }
 
+/// The queue, the workers and each episode's attempts, for the API.
+#[async_trait::async_trait]
+impl app::api::backend::Work for Studio {
+    async fn queue(&self) -> Result<QueueView, ApiError> {
+        Ok(Studio::queue(self).await?)
+    }
+
+    async fn episode_history(&self, id: &str) -> Result<EpisodeHistory, ApiError> {
+        Ok(Studio::episode_history(self, id).await?)
+    }
+
+    async fn workers(&self) -> Result<WorkerList, ApiError> {
+        Ok(Studio::workers(self).await?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,21 +121,5 @@ mod tests {
         assert_eq!(eta(&t, &[], 0, 0, 10_000), Some(0), "nothing to do");
         assert_eq!(eta(&[], &[], 3, 1, 10_000), None, "no timings yet");
         assert_eq!(eta(&t, &[], 3, 0, 10_000), None, "no slot online");
-    }
-}
-
-/// The queue, the workers and each episode's attempts, for the API.
-#[async_trait::async_trait]
-impl app::api::backend::Work for Studio {
-    async fn queue(&self) -> Result<QueueView, ApiError> {
-        Ok(Studio::queue(self).await?)
-    }
-
-    async fn episode_history(&self, id: &str) -> Result<EpisodeHistory, ApiError> {
-        Ok(Studio::episode_history(self, id).await?)
-    }
-
-    async fn workers(&self) -> Result<WorkerList, ApiError> {
-        Ok(Studio::workers(self).await?)
     }
 }
