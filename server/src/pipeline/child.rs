@@ -348,22 +348,6 @@ fn record(cmd: &Command) {
 #[inline(always)]
 fn record(_cmd: &Command) {}
 
-/// Without the `testing` feature there is no recorder; these keep the public names (re-exported by
-/// `ffmpeg`) and fail loudly instead of recording nothing.
-#[cfg(not(feature = "testing"))]
-pub fn start_recording() {
-    panic!(
-        "the command recorder needs the `testing` feature: cargo run -p ewg --features testing ..."
-    )
-}
-
-#[cfg(not(feature = "testing"))]
-pub fn take_recording() -> Vec<Recorded> {
-    panic!(
-        "the command recorder needs the `testing` feature: cargo run -p ewg --features testing ..."
-    )
-}
-
 #[cfg(test)]
 #[path = "child_tests.rs"]
 mod tests;

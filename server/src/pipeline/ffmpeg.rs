@@ -17,7 +17,9 @@ use std::time::Duration;
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
-pub use super::child::{Recorded, ToolError, start_recording, take_recording};
+pub use super::child::{Recorded, ToolError};
+#[cfg(feature = "testing")]
+pub use super::child::{start_recording, take_recording};
 
 /// ffprobe reads a few headers; 20 s is far beyond any real file on a local disk, and short enough that a
 /// probe stuck on a FIFO or a dead network mount cannot hold discovery or an upload's response for long.
