@@ -2,9 +2,11 @@
 //! each stage took in recent finished attempts.
 
 use super::Registry;
+use super::jobs::JobKind;
 use crate::error::Result;
 use app::api::{
     AttemptInfo, AttemptKind, AttemptTrigger, JobState, QueuedJob, RunningJob, Stage, StageTiming,
+    UnknownWord,
 };
 use std::collections::BTreeMap;
 
@@ -144,7 +146,18 @@ impl Registry {
         let mut out = Vec::with_capacity(rows.len());
         let mut last_process_state: Option<JobState> = None;
         for r in rows {
-            let kind = AttemptKind::try_from(r.kind)?;
+            // Stored as `process` or `clip:<n>` (the clip it cuts again).
+            let kind = match JobKind::parse(&r.kind) {
+                Some(JobKind::Process) => AttemptKind::Process,
+                Some(JobKind::Clip(_)) => AttemptKind::Clip,
+                None => {
+                    return Err(UnknownWord {
+                        what: "job kind",
+                        word: r.kind,
+                    }
+                    .into());
+                }
+            };
             let outcome = JobState::try_from(r.state)?;
             let after_failure = matches!(
                 last_process_state,

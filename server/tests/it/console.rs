@@ -4,8 +4,8 @@
 
 use crate::support::{Env, Options, add_user, login, make_media};
 use app::api::{
-    CleanupReport, ClipOutcome, ClipVariant, EpisodeState, EpisodeSummary, ErrorCode,
-    FailureGroupList, ProcessOutcome, RetryOutcome, Role, Stage, events,
+    CleanupReport, ClipOutcome, ClipVariant, EpisodeHistory, EpisodeState, EpisodeSummary,
+    ErrorCode, FailureGroupList, ProcessOutcome, RetryOutcome, Role, Stage, events,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -602,6 +602,27 @@ async fn regenerating_one_clip_recuts_only_it_and_deleting_one_leaves_the_others
         clip_files(&env, EP1)[&2].len(),
         6,
         "renditions, thumbnail, posts"
+    );
+    // The episode's history tells the clip jobs from its processing attempt.
+    let h: EpisodeHistory = env
+        .call(&env.viewer, "episode_history", json!({ "id": EP1 }))
+        .await
+        .unwrap();
+    let last = &h.attempts[0];
+    assert_eq!(
+        (
+            last.kind.as_str(),
+            last.trigger.as_str(),
+            last.outcome.as_str()
+        ),
+        ("clip", "regenerate clip", "done"),
+        "{h:?}"
+    );
+    let first = h.attempts.last().unwrap();
+    assert_eq!(
+        (first.kind.as_str(), first.trigger.as_str()),
+        ("process", "start"),
+        "{h:?}"
     );
 
     // A running episode's clips are not touched: 409 naming its job.
