@@ -115,6 +115,15 @@ test("candidates show their why; one is rendered as a clip, a clip is nudged by 
   expect(files(clipDir(id, 1))).toEqual(old1);
   await expect(page.locator('[data-testid="clip"][data-clip="1"]')).toBeVisible({ timeout: 30_000 });
   await expect(page.getByTestId("clip")).toHaveCount(3);
+
+  // After a reload, the history tells the two clip jobs (the candidate, the nudge) from the processing
+  // attempt; the restore queued nothing.
+  await page.reload();
+  await hydrated(page);
+  const attempts = page.getByTestId("history").getByTestId("attempt");
+  await expect(attempts).toHaveCount(3);
+  await expect(attempts.and(page.locator('[data-trigger="regenerate clip"]'))).toHaveCount(2);
+  await expect(attempts.and(page.locator('[data-trigger="start"]'))).toHaveCount(1);
 });
 
 test("candidates are looked for again with another preset: a preview keeps nothing, the rendered clip stays", async ({ page }) => {
