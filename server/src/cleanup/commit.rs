@@ -75,30 +75,24 @@ impl Cleanup {
                     retention_ms: self.policy.retention_ms(),
                     taken,
                 });
-        if rows.keep.is_some() {
-            self.commit_keeping(record, &rows, then, taken, report)
-                .await
-        } else {
-            self.commit_and_purge(record, &rows, then, taken, report)
-                .await
-        }
-    }
-
-    /// The commit of a run that keeps its trash: the registry records what a restore needs, and the
-    /// answer comes now, with everything out of the live tree. The trash is measured afterwards.
-    async fn commit_keeping(
-        &self,
-        record: &RunRecord,
-        rows: &PlannedRows<'_>,
-        then: Then,
-        taken: &[(String, String)],
-        report: &mut CleanupReport,
-    ) -> Committed {
-        let jobs = match self.commit(record, rows, then).await {
+        // The commit first, in both cases. Never the purge before it, nor overlapped: a commit the
+        // registry refuses must find every file still in the trash, to put it back.
+        let jobs = match self.commit(record, &rows, then).await {
             Ok(jobs) => jobs,
             Err(Error::Conflict(why)) => return Committed::TakenOver(why),
             Err(e) => return self.undo_phase_one(record, taken, report, e),
         };
+        if rows.keep.is_some() {
+            self.keep_run_trash(record, report);
+        } else {
+            self.purge_run_trash(record, report).await;
+        }
+        Committed::Yes(jobs)
+    }
+
+    /// A run that keeps its trash answers now, with everything out of the live tree: the registry
+    /// recorded what a restore needs, and the trash is measured afterwards.
+    fn keep_run_trash(&self, record: &RunRecord, report: &mut CleanupReport) {
         report.kept_until = Some(now_ms() + self.policy.retention_ms());
         let (registry, trash, id) = (
             self.registry.clone(),
@@ -113,24 +107,10 @@ impl Cleanup {
                 tracing::warn!(run = %id, error = %e, "recording the trash size failed");
             }
         });
-        Committed::Yes(jobs)
     }
 
-    /// The commit, then the purge. Never the other way round, nor overlapped: a commit the registry
-    /// refuses must find every file still in the trash, to put it back.
-    async fn commit_and_purge(
-        &self,
-        record: &RunRecord,
-        rows: &PlannedRows<'_>,
-        then: Then,
-        taken: &[(String, String)],
-        report: &mut CleanupReport,
-    ) -> Committed {
-        let jobs = match self.commit(record, rows, then).await {
-            Ok(jobs) => jobs,
-            Err(Error::Conflict(why)) => return Committed::TakenOver(why),
-            Err(e) => return self.undo_phase_one(record, taken, report, e),
-        };
+    /// A committed run that keeps nothing: its trash is purged before it answers.
+    async fn purge_run_trash(&self, record: &RunRecord, report: &mut CleanupReport) {
         // Between two steps: only `crash` and `stop` mean something here.
         let _ = crate::failpoint::hit("run.after_commit");
         let trash = self.root.trash(&record.id);
@@ -141,7 +121,6 @@ impl Cleanup {
                 message: format!("purge stopped: {e}"),
             }),
         }
-        Committed::Yes(jobs)
     }
 
     /// The registry commit, tried three times: a busy database or a pool timeout passes, and a full disk

@@ -4,7 +4,7 @@
 use super::Studio;
 use crate::error::{Error, Result};
 use crate::ids::EpisodeId;
-use crate::pipeline::enrich::Enriched;
+use crate::pipeline::enrich::{Enriched, Highlight};
 use crate::pipeline::highlights::{Discovery, Preset};
 use crate::pipeline::{social, transcript};
 use crate::registry::{ArtifactKind, ArtifactRow};
@@ -142,39 +142,20 @@ pub(super) fn highlight_candidates(e: &Enriched, media: &mut EpisodeMedia) {
     };
     media.candidates = list
         .iter()
-        .map(|c| HighlightCandidate {
-            start: c.start,
-            end: c.end,
-            score: c.score,
-            why: c.why.clone(),
-            text: if c.sentences.is_empty() {
-                c.text.clone()
-            } else {
-                c.sentences.join(" ")
-            },
-            clip: e
+        .map(|c| {
+            let clip = e
                 .highlights
                 .iter()
                 .position(|h| h.start == c.start && h.end == c.end)
-                .map(|i| i as u32 + 1),
+                .map(|i| i as u32 + 1);
+            shown(c, clip)
         })
         .collect();
     media.highlights = e
         .highlights
         .iter()
         .enumerate()
-        .map(|(i, h)| HighlightCandidate {
-            start: h.start,
-            end: h.end,
-            score: h.score,
-            why: h.why.clone(),
-            text: if h.sentences.is_empty() {
-                h.text.clone()
-            } else {
-                h.sentences.join(" ")
-            },
-            clip: Some(i as u32 + 1),
-        })
+        .map(|(i, h)| shown(h, Some(i as u32 + 1)))
         .collect();
     media.discovery = Some(settings_of(e.discovery));
     media.highlight_note = e.note.clone();
@@ -261,5 +242,22 @@ fn add_clip_file(row: &ArtifactRow, clips_dir: &str, clips: &mut BTreeMap<u32, C
         }),
         None if file == "thumb.jpg" => clip.thumb = Some(file_url(row)),
         None => {}
+    }
+}
+
+/// A scored highlight as the page lists it (a candidate, or a clip's own), its text as written
+/// sentences when enrichment kept them.
+fn shown(h: &Highlight, clip: Option<u32>) -> HighlightCandidate {
+    HighlightCandidate {
+        start: h.start,
+        end: h.end,
+        score: h.score,
+        why: h.why.clone(),
+        text: if h.sentences.is_empty() {
+            h.text.clone()
+        } else {
+            h.sentences.join(" ")
+        },
+        clip,
     }
 }
